@@ -1,0 +1,14 @@
+"""s2s_invad: source-to-source AD for Python with inverse accumulation mode.
+
+Four products for straight-line functions f: R^n -> R^n, each at a cost proportional to
+running f: J v (jvp), J^T w (vjp), J^-1 v (ijvp) and J^-T w (ivjp).
+"""
+
+from ._version import VERSION as __version__
+from .api import (MODES, Derivatives, derivatives, explain, ijvp, ivjp, jvp, source, vjp)
+from .errors import (ArgumentError, NotInvertibleError, S2SError, SingularJacobianError,
+                     SourceUnavailableError, UnsupportedSyntaxError)
+
+__all__ = ["jvp", "vjp", "ijvp", "ivjp", "source", "explain", "derivatives", "Derivatives", "MODES",
+           "S2SError", "UnsupportedSyntaxError", "NotInvertibleError", "SingularJacobianError",
+           "SourceUnavailableError", "ArgumentError", "__version__"]

@@ -1,0 +1,207 @@
+"""The public API, with JAX's conventions.
+
+    y, y_dot = jvp(f, primals, tangents)        J v
+    y, f_vjp = vjp(f, *primals)                  J^T w:   f_vjp(y_bar) -> input cotangents
+    y, x_dot = ijvp(f, primals, y_dot)          J^-1 v:  solves J x_dot = y_dot
+    y, f_ivjp = ivjp(f, *primals)               J^-T w:  f_ivjp(x_bar) -> y_bar, J^T y_bar = x_bar
+
+(Our ``ivjp`` is the vector-inverse-Jacobian product w^T J^-1; an old, removed JAX API used
+the name for something else.) ``wrt`` names the differentiated parameters (default: all);
+tangents and cotangents of inputs come one per differentiated parameter, in parameter
+order. The transform runs once per (function, wrt) and is cached; each mode's code is
+compiled on first use.
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+import tempfile
+import weakref
+
+from .compile import load_module
+from .errors import ArgumentError
+from .explain import explain as _explain_report
+from .pipeline import Analysis, analyse, generate
+from .render import INVERSE_MODES, MODES, render_module
+
+_analyses: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()
+
+
+def _wrt_key(wrt) -> tuple | None:
+    if wrt is None:
+        return None
+    if isinstance(wrt, str):
+        return (wrt,)
+    return tuple(wrt)
+
+
+def _original(f):
+    return f.__wrapped__ if isinstance(f, Derivatives) else f
+
+
+def analysis_of(f, wrt=None) -> Analysis:
+    """The cached analysis of ``f`` (front end, SSA, graph, lumps)."""
+    f = _original(f)
+    key = _wrt_key(wrt)
+    per_fn = _analyses.setdefault(f, {})
+    if ("analysis", key) not in per_fn:
+        per_fn[("analysis", key)] = analyse(f, key)
+    return per_fn[("analysis", key)]
+
+
+def _check_mode(mode: str) -> None:
+    if mode not in MODES:
+        raise ArgumentError(f"unknown mode {mode!r}: choose one of {', '.join(MODES)}")
+
+
+def source(f, mode: str, wrt=None) -> str:
+    """The generated Python source of ``mode`` ("jvp", "vjp", "ijvp" or "ivjp") for ``f``."""
+    _check_mode(mode)
+    return generate(analysis_of(f, wrt), (mode,))
+
+
+def explain(f, wrt=None) -> str:
+    """A readable report: SSA, live width at each point, pivots, and lumps with k and lines."""
+    return _explain_report(analysis_of(f, wrt))
+
+
+def _compiled(f, wrt, mode):
+    f = _original(f)
+    key = _wrt_key(wrt)
+    analysis = analysis_of(f, key)
+    per_fn = _analyses[f]
+    if (mode, key) not in per_fn:
+        prog = analysis.program
+        text = generate(analysis, (mode,))
+        stem = os.path.splitext(os.path.basename(prog.filename))[0]
+        filename = f"<s2s_invad generated: {stem}.{prog.name}.{mode}.py>"
+        per_fn[(mode, key)] = load_module(text, filename)[f"{prog.name}_{mode}"]
+    return analysis.program, per_fn[(mode, key)]
+
+
+def _as_tuple(value, what: str, expected: int, names) -> tuple:
+    if not isinstance(value, (tuple, list)):
+        raise ArgumentError(f"{what} must be a tuple of {expected} value(s) ({', '.join(names)}), "
+                            f"got {type(value).__name__}")
+    if len(value) != expected:
+        raise ArgumentError(f"{what}: expected {expected} value(s) ({', '.join(names)}), got {len(value)}")
+    return tuple(value)
+
+
+def _primals(prog, primals) -> tuple:
+    return _as_tuple(primals, f"primals of {prog.name}", len(prog.params), [p.name for p in prog.params])
+
+
+def _outputs_like(prog, value, what: str) -> tuple:
+    """A value shaped like f's result, as a tuple."""
+    names = [repr(o) for o in prog.outputs]
+    if prog.tuple_output:
+        return _as_tuple(value, what, len(prog.outputs), names)
+    if isinstance(value, (tuple, list)):
+        raise ArgumentError(f"{what}: {prog.name} returns a single value, so pass a single value, not a tuple")
+    return (value,)
+
+
+def jvp(f, primals, tangents, wrt=None):
+    """``(f(*primals), J @ tangents)``; tangents one per differentiated parameter."""
+    prog, fn = _compiled(f, wrt, "jvp")
+    primals = _primals(prog, primals)
+    tangents = _as_tuple(tangents, "tangents", len(prog.wrt), [p.name for p in prog.wrt])
+    return fn(*primals, *tangents)
+
+
+def vjp(f, *primals, wrt=None):
+    """``(f(*primals), f_vjp)`` with ``f_vjp(y_bar) = J^T y_bar`` (a tuple, one per input)."""
+    prog, fn = _compiled(f, wrt, "vjp")
+    y, bwd = fn(*_primals(prog, primals))
+
+    def f_vjp(y_bar):
+        return bwd(*_outputs_like(prog, y_bar, "the output cotangent y_bar"))
+    return y, f_vjp
+
+
+def ijvp(f, primals, y_dot, wrt=None):
+    """``(f(*primals), x_dot)`` where ``J x_dot = y_dot`` (x_dot a tuple, one per input)."""
+    prog, fn = _compiled(f, wrt, "ijvp")
+    primals = _primals(prog, primals)
+    return fn(*primals, *_outputs_like(prog, y_dot, "the output tangent y_dot"))
+
+
+def ivjp(f, *primals, wrt=None):
+    """``(f(*primals), f_ivjp)`` with ``f_ivjp(x_bar) = J^-T x_bar``, shaped like f's result."""
+    prog, fn = _compiled(f, wrt, "ivjp")
+    y, fwd = fn(*_primals(prog, primals))
+    names = [p.name for p in prog.wrt]
+
+    def f_ivjp(x_bar):
+        if len(names) == 1 and not isinstance(x_bar, (tuple, list)):
+            x_bar = (x_bar,)
+        return fwd(*_as_tuple(x_bar, "the input cotangent x_bar", len(names), names))
+    return y, f_ivjp
+
+
+def write_atomic(path: str, text: str) -> None:
+    """Write ``text`` to ``path`` through a temporary file in the same folder."""
+    folder = os.path.dirname(os.path.abspath(path))
+    fd, tmp = tempfile.mkstemp(dir=folder, prefix=".s2s_invad-", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as handle:
+            handle.write(text)
+        os.replace(tmp, path)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        raise
+
+
+class Derivatives:
+    """A function with its derivatives attached (see :func:`derivatives`)."""
+
+    def __init__(self, f, wrt=None):
+        functools.update_wrapper(self, f)
+        self.wrt = _wrt_key(wrt)
+
+    def __call__(self, *args, **kwargs):
+        return self.__wrapped__(*args, **kwargs)
+
+    def jvp(self, primals, tangents):
+        return jvp(self.__wrapped__, primals, tangents, wrt=self.wrt)
+
+    def vjp(self, *primals):
+        return vjp(self.__wrapped__, *primals, wrt=self.wrt)
+
+    def ijvp(self, primals, y_dot):
+        return ijvp(self.__wrapped__, primals, y_dot, wrt=self.wrt)
+
+    def ivjp(self, *primals):
+        return ivjp(self.__wrapped__, *primals, wrt=self.wrt)
+
+    def source(self, mode: str) -> str:
+        return source(self.__wrapped__, mode, wrt=self.wrt)
+
+    def explain(self) -> str:
+        return explain(self.__wrapped__, wrt=self.wrt)
+
+    def write(self, path: str, modes=MODES) -> str:
+        """Write a module with the generated ``modes`` to ``path``; return its text."""
+        for mode in modes:
+            _check_mode(mode)
+        text = render_module([(analysis_of(self.__wrapped__, self.wrt), tuple(modes))])
+        write_atomic(path, text)
+        return text
+
+
+def derivatives(f=None, *, wrt=None):
+    """Decorator: ``@derivatives`` or ``@derivatives(wrt=("x", "y"))``.
+
+    The function stays callable as before and gains ``.jvp``, ``.vjp``, ``.ijvp``,
+    ``.ivjp``, ``.source(mode)``, ``.explain()`` and ``.write(path, modes)``.
+    """
+    if f is None:
+        return lambda g: Derivatives(g, wrt)
+    return Derivatives(f, wrt)
+
+
+__all__ = ["jvp", "vjp", "ijvp", "ivjp", "source", "explain", "derivatives", "Derivatives",
+           "MODES", "INVERSE_MODES"]

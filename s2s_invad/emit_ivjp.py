@@ -1,0 +1,54 @@
+"""Back end: reverse-inverse mode, w -> J^-T w (solves J^T y_bar = x_bar).
+
+The primal runs first; the returned closure walks the lumps first to last: for k = 1,
+``new_bar = old_bar / a; read_bar -= b * new_bar``; for k >= 2,
+``new_bar = solve(A^T, W_bar); R_bar -= B^T new_bar``.
+"""
+
+from __future__ import annotations
+
+from . import _astlib as A
+from .emit_common import Emitter, Writer, transpose
+from .emit_jvp import shaped
+from .lumps import Lump
+from .sym import Ref, ZERO
+
+
+def emit_ivjp(em: Emitter, lumps: list[Lump]) -> list[str]:
+    prog = em.program
+    w = Writer()
+    w.line(f'"""J^-T w for {prog.name}: returns (f(x), {prog.name}_ivjp_fwd); '
+           f'{prog.name}_ivjp_fwd(x_bar) gives y_bar with J^T y_bar = x_bar."""')
+    for stmt in em.graph.order:
+        em.step_comment(w, stmt)
+        w.stmt(em.primal(stmt))
+
+    inner = Writer(level=2)
+    for lump in lumps:
+        em.lump_comment(inner, lump)
+        jac = em.lump_jacobian(inner, lump)
+        if lump.k == 1:
+            a, bs = em.pivot(inner, lump, jac)
+            new = lump.new[0]
+            inner.stmt(A.assign(em.bar(new), em.expr(Ref(em.bar(lump.killed[0])) / a)))
+            for r, b in bs.items():
+                inner.stmt(A.aug_assign(em.bar(r), "sub", em.expr(b * Ref(em.bar(new)))))
+        else:
+            amat, bmat = em.matrices(inner, lump, jac)
+            em.solve(inner, lump, transpose(amat), [Ref(em.bar(u)) for u in lump.killed],
+                     [em.bar(v) for v in lump.new])
+            for j, r in enumerate(lump.read):
+                total = ZERO
+                for i, v in enumerate(lump.new):
+                    total = total + bmat[i][j] * Ref(em.bar(v))
+                if total != ZERO:
+                    inner.stmt(A.aug_assign(em.bar(r), "sub", em.expr(total)))
+    bars = [A.name(em.bar(o)) for o in prog.outputs]
+    inner.stmt(A.return_(shaped(prog, bars)))
+
+    fwd = f"{prog.name}_ivjp_fwd"
+    w.line(f"def {fwd}({', '.join(em.bar(p) for p in prog.wrt)}):")
+    w.lines += inner.lines
+    outs = [em.expr(o.sym()) for o in prog.outputs]
+    w.stmt(A.return_(A.tuple_([shaped(prog, outs), A.name(fwd)])))
+    return [f"def {prog.name}_ivjp({', '.join(p.name for p in prog.params)}):"] + w.lines

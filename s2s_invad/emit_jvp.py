@@ -1,0 +1,34 @@
+"""Back end: forward mode, v -> J v, interleaved with the primal (works for any m x n)."""
+
+from __future__ import annotations
+
+from . import _astlib as A
+from .emit_common import Emitter, Writer
+from .ir import Value
+from .sym import Num, Ref, ZERO
+
+
+def emit_jvp(em: Emitter) -> list[str]:
+    prog = em.program
+    args = [p.name for p in prog.params] + [em.dot(p) for p in prog.wrt]
+    w = Writer()
+    w.line(f'"""J v for {prog.name}: returns (f(x), J x_dot) for tangents of '
+           f'({", ".join(p.name for p in prog.wrt)})."""')
+    for stmt in em.graph.order:
+        em.step_comment(w, stmt)
+        w.stmt(em.primal(stmt))
+        if stmt.active:
+            tangent = ZERO
+            for arg, part in em.graph.partials[stmt].items():
+                tangent = tangent + part * Ref(em.dot(arg))
+            w.stmt(A.assign(em.dot(stmt.target), em.expr(tangent)))
+    outs = [em.expr(o.sym()) for o in prog.outputs]
+    dots = [A.name(em.dot(o)) if isinstance(o, Value) and o.active else A.const(0.0)
+            for o in prog.outputs]
+    w.stmt(A.return_(A.tuple_([shaped(prog, outs), shaped(prog, dots)])))
+    return [f"def {prog.name}_jvp({', '.join(args)}):"] + w.lines
+
+
+def shaped(prog, elts):
+    """A tuple when the source function returns a tuple, else its single value."""
+    return A.tuple_(elts) if prog.tuple_output else elts[0]

@@ -1,0 +1,54 @@
+"""Back end: reverse mode, w -> J^T w. The primal runs first; the returned closure sweeps
+the steps last to first (works for any m x n)."""
+
+from __future__ import annotations
+
+from . import _astlib as A
+from .emit_common import Emitter, Writer
+from .emit_jvp import shaped
+from .ir import Value
+from .sym import Ref
+
+
+def emit_vjp(em: Emitter) -> list[str]:
+    prog = em.program
+    w = Writer()
+    w.line(f'"""J^T w for {prog.name}: returns (f(x), {prog.name}_vjp_bwd); '
+           f'{prog.name}_vjp_bwd(y_bar) gives the cotangents of ({", ".join(p.name for p in prog.wrt)})."""')
+    for stmt in em.graph.order:
+        em.step_comment(w, stmt)
+        w.stmt(em.primal(stmt))
+
+    inner = Writer(level=2)
+    have: set[Value] = set()
+    params = []
+    for i, out in enumerate(prog.outputs):
+        if isinstance(out, Value) and out.active and out not in have:
+            params.append(em.bar(out))
+            have.add(out)
+            continue
+        name = em.derived(f"out{i}", "bar")
+        params.append(name)
+        if isinstance(out, Value) and out.active:              # returned twice: cotangents add
+            inner.stmt(A.aug_assign(em.bar(out), "add", A.name(name)))
+    for stmt in reversed(em.graph.steps):
+        if stmt.target not in have:
+            continue
+        em.step_comment(inner, stmt)
+        z_bar = Ref(em.bar(stmt.target))
+        for arg, part in em.graph.partials[stmt].items():
+            contribution = em.expr(part * z_bar)
+            if arg in have:
+                inner.stmt(A.aug_assign(em.bar(arg), "add", contribution))
+            else:
+                inner.stmt(A.assign(em.bar(arg), contribution))
+                have.add(arg)
+    result = [A.name(em.bar(p)) if p in have else A.const(0.0) for p in prog.wrt]
+    inner.stmt(A.return_(A.tuple_(result)))
+
+    bwd = f"{prog.name}_vjp_bwd"
+    w.line(f"def {bwd}({', '.join(params)}):")
+    w.lines += inner.lines
+    outs = [em.expr(o.sym()) for o in prog.outputs]
+    w.stmt(A.return_(A.tuple_([shaped(prog, outs), A.name(bwd)])))
+    return [f"def {prog.name}_vjp({', '.join(p.name for p in prog.params)}):"] + w.lines

@@ -1,0 +1,75 @@
+"""Every error s2s_invad raises on purpose.
+
+Three moments, three families:
+
+* transform time, the source is outside the supported subset:
+  :class:`UnsupportedSyntaxError` (a ``SyntaxError``, so editors and tracebacks show the
+  file, line, column and a caret);
+* transform time, the function is fine but an inverse mode cannot exist:
+  :class:`NotInvertibleError`;
+* run time, the Jacobian is singular at the given point: :class:`SingularJacobianError`.
+
+Every message says what went wrong, where (file:line) and what to do instead.
+"""
+
+from __future__ import annotations
+
+
+class S2SError(Exception):
+    """Base class of the errors that are not syntax errors."""
+
+
+class UnsupportedSyntaxError(SyntaxError):
+    """A construct outside the supported straight-line subset.
+
+    ``filename``, ``lineno`` (absolute in the file), ``offset`` (1-based column) and
+    ``text`` (the source line) are set, so ``traceback`` prints a caret under it.
+    """
+
+    def __init__(self, msg: str, filename: str, lineno: int, offset: int, text: str):
+        super().__init__(msg, (filename, lineno, offset, text))
+
+    def format(self) -> str:
+        """``file:line:col: message``, the source line and a caret (for the CLI)."""
+        text = (self.text or "").rstrip("\n")
+        stripped = text.lstrip()
+        caret_col = max((self.offset or 1) - 1 - (len(text) - len(stripped)), 0)
+        lines = [f"{self.filename}:{self.lineno}:{self.offset}: error: {self.msg}"]
+        if stripped:
+            lines += ["    " + stripped, "    " + " " * caret_col + "^"]
+        return "\n".join(lines)
+
+
+class SourceUnavailableError(S2SError):
+    """The function's source text cannot be read (REPL, lambda, builtin, C extension)."""
+
+
+class NotInvertibleError(S2SError):
+    """An inverse mode was asked of a function whose Jacobian cannot be square and full rank.
+
+    ``lineno`` is the source line of the statement that makes it so (None when the
+    reason is the signature, e.g. m != n).
+    """
+
+    def __init__(self, msg: str, lineno: int | None = None):
+        super().__init__(msg)
+        self.lineno = lineno
+
+
+class SingularJacobianError(S2SError, ArithmeticError):
+    """Run time: a zero pivot or a singular lump, so J is singular at this point.
+
+    ``filename`` and ``lineno`` cite the source statement; ``value`` is the pivot (or the
+    lump's determinant); ``index`` is the first bad element of a batch (None for scalars).
+    """
+
+    def __init__(self, msg: str, filename: str, lineno: int, value=None, index=None):
+        super().__init__(msg)
+        self.filename = filename
+        self.lineno = lineno
+        self.value = value
+        self.index = index
+
+
+class ArgumentError(S2SError, TypeError):
+    """Wrong call of the public API (number of primals, tangents, unknown mode...)."""

@@ -1,0 +1,80 @@
+"""The whole compiler as one ordered list of passes.
+
+    loader -> fence -> ssa -> activity -> schedule -> graph -> (check_invertible, lumpify)
+           -> emit_<mode> -> render -> compile
+
+:func:`analyse` runs the passes up to the lumps (once per function and wrt, cached by the
+API); :func:`generate` renders the source of the requested modes. Set the environment
+variable ``S2S_INVAD_DUMP`` to a comma-separated list of stage names (or ``all``) to print
+the IR after those stages on stderr.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from dataclasses import dataclass
+
+from . import loader
+from .activity import activity
+from .errors import NotInvertibleError
+from .fence import fence
+from .graph import LayeredGraph, build_graph
+from .ir import Program
+from .lumps import Lump, check_invertible, lumpify
+from .render import render_module
+from .ssa import to_ssa
+
+STAGES = ("loader", "fence", "ssa", "activity", "schedule", "graph", "lumps")
+
+
+@dataclass
+class Analysis:
+    program: Program
+    graph: LayeredGraph
+    lumps: list[Lump] | None            # None when the inverse modes cannot exist
+    not_invertible: NotInvertibleError | None
+
+    def require_lumps(self) -> list[Lump]:
+        if self.lumps is None:
+            raise self.not_invertible
+        return self.lumps
+
+
+def _dump(stage: str, text_of) -> None:
+    wanted = os.environ.get("S2S_INVAD_DUMP", "")
+    if wanted and (wanted == "all" or stage in wanted.split(",")):
+        print(f"== after {stage} ==\n{text_of()}", file=sys.stderr)
+
+
+def source_order(program: Program) -> list:
+    """The schedule that keeps the statements in source order."""
+    return list(program.body)
+
+
+def analyse(fn_or_source, wrt=None) -> Analysis:
+    """Run the analysis passes on a live function or a :class:`loader.SourceFunction`."""
+    sf = fn_or_source if isinstance(fn_or_source, loader.SourceFunction) else loader.from_function(fn_or_source)
+    _dump("loader", lambda: f"{sf.filename}: def {sf.name}")
+    fence(sf)
+    _dump("fence", lambda: "ok")
+    program = to_ssa(sf, wrt)
+    _dump("ssa", program.dump)
+    program = activity(program)
+    _dump("activity", program.dump)
+    order = source_order(program)
+    _dump("schedule", lambda: "\n".join(map(repr, order)))
+    graph = build_graph(program, order)
+    _dump("graph", lambda: f"widths: {graph.widths}")
+    try:
+        check_invertible(graph)
+        lumps, problem = lumpify(graph), None
+    except NotInvertibleError as exc:
+        lumps, problem = None, exc
+    _dump("lumps", lambda: "\n".join(f"k={l.k} lines {l.lines}" for l in lumps or []) or str(problem))
+    return Analysis(program, graph, lumps, problem)
+
+
+def generate(analysis: Analysis, modes: tuple[str, ...]) -> str:
+    """Generated module source for ``modes`` of one analysed function."""
+    return render_module([(analysis, tuple(modes))])

@@ -1,0 +1,180 @@
+"""Tiny symbolic expressions, so derivative rules can be written as mathematics.
+
+A rule such as ``d sin(x) = cos(x)`` is the Python expression ``cos(x)`` over
+:class:`Sym` objects; operators simplify as they build (``1*a -> a``, ``a + 0 -> a``,
+constants fold), and :func:`to_ast` turns the result into an ast expression in the
+namespace (``math`` or ``numpy``) the source used.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from . import _astlib as A
+
+
+class Sym:
+    """Base class; operators build simplified trees."""
+
+    def __add__(self, other): return add(self, lift(other))
+    def __radd__(self, other): return add(lift(other), self)
+    def __sub__(self, other): return sub(self, lift(other))
+    def __rsub__(self, other): return sub(lift(other), self)
+    def __mul__(self, other): return mul(self, lift(other))
+    def __rmul__(self, other): return mul(lift(other), self)
+    def __truediv__(self, other): return div(self, lift(other))
+    def __rtruediv__(self, other): return div(lift(other), self)
+    def __pow__(self, other): return power(self, lift(other))
+    def __neg__(self): return neg(self)
+    def __pos__(self): return self
+
+
+@dataclass(frozen=True)
+class Num(Sym):
+    value: float | int
+
+
+@dataclass(frozen=True)
+class Ref(Sym):
+    """A named value of the generated code (an SSA value or a module constant)."""
+    name: str
+
+
+@dataclass(frozen=True)
+class Attr(Sym):
+    """A module attribute constant such as ``math.pi``."""
+    module: str
+    attr: str
+
+
+@dataclass(frozen=True)
+class Op(Sym):
+    op: str                      # add sub mul div pow neg
+    args: tuple
+
+
+@dataclass(frozen=True)
+class Fn(Sym):
+    fn: str                      # canonical primitive name, e.g. "cos"
+    args: tuple
+    ns: str | None = None        # namespace alias; None: the caller's default
+
+
+ZERO, ONE = Num(0), Num(1)
+
+
+def lift(x) -> Sym:
+    if isinstance(x, Sym):
+        return x
+    if isinstance(x, (int, float)) and not isinstance(x, bool):
+        return Num(x)
+    raise TypeError(f"cannot use {x!r} in a symbolic expression")
+
+
+def is_num(a: Sym, value=None) -> bool:
+    return isinstance(a, Num) and (value is None or a.value == value)
+
+
+def add(a: Sym, b: Sym) -> Sym:
+    if is_num(a, 0):
+        return b
+    if is_num(b, 0):
+        return a
+    if is_num(a) and is_num(b):
+        return Num(a.value + b.value)
+    if isinstance(b, Op) and b.op == "neg":
+        return sub(a, b.args[0])
+    return Op("add", (a, b))
+
+
+def sub(a: Sym, b: Sym) -> Sym:
+    if is_num(b, 0):
+        return a
+    if is_num(a, 0):
+        return neg(b)
+    if is_num(a) and is_num(b):
+        return Num(a.value - b.value)
+    if isinstance(b, Op) and b.op == "neg":
+        return add(a, b.args[0])
+    return Op("sub", (a, b))
+
+
+def mul(a: Sym, b: Sym) -> Sym:
+    if is_num(a, 0) or is_num(b, 0):
+        return ZERO
+    if is_num(a, 1):
+        return b
+    if is_num(b, 1):
+        return a
+    if is_num(a, -1):
+        return neg(b)
+    if is_num(b, -1):
+        return neg(a)
+    if is_num(a) and is_num(b):
+        return Num(a.value * b.value)
+    if isinstance(a, Op) and a.op == "neg":
+        return neg(mul(a.args[0], b))
+    if isinstance(b, Op) and b.op == "neg":
+        return neg(mul(a, b.args[0]))
+    return Op("mul", (a, b))
+
+
+def div(a: Sym, b: Sym) -> Sym:
+    if is_num(b, 1):
+        return a
+    if is_num(a, 0):
+        return ZERO
+    if is_num(a) and is_num(b) and b.value != 0:
+        return Num(a.value / b.value)
+    if isinstance(a, Op) and a.op == "neg":
+        return neg(div(a.args[0], b))
+    return Op("div", (a, b))
+
+
+def power(a: Sym, b: Sym) -> Sym:
+    if is_num(b, 1):
+        return a
+    if is_num(b, 0):
+        return ONE
+    return Op("pow", (a, b))
+
+
+def neg(a: Sym) -> Sym:
+    if is_num(a):
+        return Num(-a.value)
+    if isinstance(a, Op) and a.op == "neg":
+        return a.args[0]
+    return Op("neg", (a,))
+
+
+def function(fn: str):
+    """A builder for calls of primitive ``fn``: ``cos = function("cos")``."""
+    def build(*args):
+        return Fn(fn, tuple(lift(a) for a in args))
+    build.__name__ = fn
+    return build
+
+
+def to_ast(e: Sym, spell) -> "A.ast.expr":
+    """The ast of ``e``; ``spell(fn, ns)`` returns the ast of the callee for primitive fn."""
+    if isinstance(e, Num):
+        return A.const(e.value)
+    if isinstance(e, Ref):
+        return A.name(e.name)
+    if isinstance(e, Attr):
+        return A.attribute(e.module, e.attr)
+    if isinstance(e, Op):
+        args = [to_ast(x, spell) for x in e.args]
+        if e.op == "neg":
+            return A.unary("neg", args[0])
+        return A.binop(e.op, *args)
+    if isinstance(e, Fn):
+        return spell(e.fn, e.ns, [to_ast(x, spell) for x in e.args])
+    raise TypeError(f"not a symbolic expression: {e!r}")
+
+
+def is_atom(e: Sym) -> bool:
+    """True for expressions cheap enough to repeat (names, numbers, -name)."""
+    if isinstance(e, (Num, Ref, Attr)):
+        return True
+    return isinstance(e, Op) and e.op == "neg" and isinstance(e.args[0], (Num, Ref, Attr))
