@@ -58,6 +58,9 @@ class Emitter:
         self._derived: dict[tuple[str, str], str] = {}
         self.used_modules: set[str] = set()
         self.uses_runtime = False
+        self.refs: set[str] = set()         # names the code emitted so far reads
+        self.lines_after: list[list[str]] = []   # module-level sweep functions to append
+        self.uses_partial = False
 
     # names -------------------------------------------------------------------------
     def derived(self, value: Value | str, suffix: str) -> str:
@@ -89,7 +92,7 @@ class Emitter:
         return A.call(A.attribute(alias, attr), args)
 
     def expr(self, e: Sym):
-        return to_ast(e, self.spell)
+        return to_ast(e, self.spell, self.refs)
 
     def primal(self, stmt: Stmt):
         """``target = op(args)`` exactly as the source computes it."""
@@ -108,6 +111,25 @@ class Emitter:
             return e
         w.stmt(A.assign(name, self.expr(e)))
         return Ref(name)
+
+    def sweep_function(self, w: Writer, name: str, inner: Writer, params: list[str], doc: str) -> str:
+        """Emit ``def name(_tape, *params)`` around ``inner`` after the primal in ``w``.
+
+        The tape is the tuple of exactly the primal values the sweep reads, in definition
+        order (a closure would do the same, but CPython compiles closures over thousands
+        of values in quadratic time). Returns the expression that binds the tape.
+        """
+        defined = [p.name for p in self.program.params] + [s.target.name for s in self.graph.order]
+        tape = [v for v in defined if v in self.refs]
+        head = Writer(level=1)
+        head.line(f'"""{doc} _tape holds the primal values it reads."""')
+        if tape:
+            head.stmt(A.assign(tape, A.name("_tape")) if len(tape) > 1 else
+                      A.assign(tape[0], A.subscript0("_tape")))
+        self.lines_after.append([f"def {name}({', '.join(['_tape'] + params)}):"] + head.lines
+                                + inner.lines)
+        self.uses_partial = True
+        return A.call(A.name("_partial"), [A.name(name), A.tuple_([A.name(v) for v in tape])])
 
     # comments and sites ------------------------------------------------------------
     def step_comment(self, w: Writer, stmt: Stmt) -> None:

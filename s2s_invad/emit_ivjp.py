@@ -17,13 +17,14 @@ from .sym import Ref, ZERO
 def emit_ivjp(em: Emitter, lumps: list[Lump]) -> list[str]:
     prog = em.program
     w = Writer()
-    w.line(f'"""J^-T w for {prog.name}: returns (f(x), {prog.name}_ivjp_fwd); '
-           f'{prog.name}_ivjp_fwd(x_bar) gives y_bar with J^T y_bar = x_bar."""')
+    w.line(f'"""J^-T w for {prog.name}: returns (f(x), sweep); '
+           f'sweep(x_bar) gives y_bar with J^T y_bar = x_bar."""')
     for stmt in em.graph.order:
         em.step_comment(w, stmt)
         w.stmt(em.primal(stmt))
 
-    inner = Writer(level=2)
+    em.refs.clear()
+    inner = Writer(level=1)
     for lump in lumps:
         em.lump_comment(inner, lump)
         jac = em.lump_jacobian(inner, lump)
@@ -46,9 +47,8 @@ def emit_ivjp(em: Emitter, lumps: list[Lump]) -> list[str]:
     bars = [A.name(em.bar(o)) for o in prog.outputs]
     inner.stmt(A.return_(shaped(prog, bars)))
 
-    fwd = f"{prog.name}_ivjp_fwd"
-    w.line(f"def {fwd}({', '.join(em.bar(p) for p in prog.wrt)}):")
-    w.lines += inner.lines
+    sweep = em.sweep_function(w, f"{prog.name}_ivjp_sweep", inner, [em.bar(p) for p in prog.wrt],
+                               f"Reverse-inverse sweep of {prog.name}_ivjp, first lump to last.")
     outs = [em.expr(o.sym()) for o in prog.outputs]
-    w.stmt(A.return_(A.tuple_([shaped(prog, outs), A.name(fwd)])))
+    w.stmt(A.return_(A.tuple_([shaped(prog, outs), sweep])))
     return [f"def {prog.name}_ivjp({', '.join(p.name for p in prog.params)}):"] + w.lines

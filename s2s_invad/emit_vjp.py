@@ -13,13 +13,14 @@ from .sym import Ref
 def emit_vjp(em: Emitter) -> list[str]:
     prog = em.program
     w = Writer()
-    w.line(f'"""J^T w for {prog.name}: returns (f(x), {prog.name}_vjp_bwd); '
-           f'{prog.name}_vjp_bwd(y_bar) gives the cotangents of ({", ".join(p.name for p in prog.wrt)})."""')
+    w.line(f'"""J^T w for {prog.name}: returns (f(x), pullback); '
+           f'pullback(y_bar) gives the cotangents of ({", ".join(p.name for p in prog.wrt)})."""')
     for stmt in em.graph.order:
         em.step_comment(w, stmt)
         w.stmt(em.primal(stmt))
 
-    inner = Writer(level=2)
+    em.refs.clear()
+    inner = Writer(level=1)
     have: set[Value] = set()
     params = []
     for i, out in enumerate(prog.outputs):
@@ -46,9 +47,8 @@ def emit_vjp(em: Emitter) -> list[str]:
     result = [A.name(em.bar(p)) if p in have else A.const(0.0) for p in prog.wrt]
     inner.stmt(A.return_(A.tuple_(result)))
 
-    bwd = f"{prog.name}_vjp_bwd"
-    w.line(f"def {bwd}({', '.join(params)}):")
-    w.lines += inner.lines
+    pullback = em.sweep_function(w, f"{prog.name}_vjp_bwd", inner, params,
+                                  f"Reverse sweep of {prog.name}_vjp, last step to first.")
     outs = [em.expr(o.sym()) for o in prog.outputs]
-    w.stmt(A.return_(A.tuple_([shaped(prog, outs), A.name(bwd)])))
+    w.stmt(A.return_(A.tuple_([shaped(prog, outs), pullback])))
     return [f"def {prog.name}_vjp({', '.join(p.name for p in prog.params)}):"] + w.lines

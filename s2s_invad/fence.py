@@ -95,6 +95,15 @@ def fence(sf: SourceFunction) -> SourceFunction:
     if not params:
         raise refuse(sf, fn, f"def {fn.name} has no parameters: there is nothing to differentiate")
 
+    sf.names.update(a.id for a in params)
+    local = {a.id for a in params}
+    for stmt in fn.body:
+        for target in getattr(stmt, "targets", None) or [getattr(stmt, "target", None)]:
+            if isinstance(target, gast.Name):
+                local.add(target.id)
+            elif isinstance(target, (gast.Tuple, gast.List)):
+                local.update(e.id for e in target.elts if isinstance(e, gast.Name))
+    sf.local_names = local
     body = list(fn.body)
     if body and isinstance(body[0], gast.Expr) and isinstance(body[0].value, gast.Constant) \
             and isinstance(body[0].value.value, str):
@@ -173,12 +182,18 @@ def _expression(sf: SourceFunction, node) -> None:
             raise refuse(sf, node, f"constant {node.value!r} is not supported: only int and float "
                                    "literals (complex numbers, strings and booleans are not)")
     elif isinstance(node, gast.Name):
-        other = sf.scope.others.get(node.id)
-        if other is not None:
-            raise refuse(sf, node, f"'{node.id}' is {other}, not a number: only parameters, "
-                         "assigned names and module-level numeric constants can be used")
-        if node.id in sf.scope.modules:
+        sf.names.add(node.id)
+        if node.id in sf.local_names:
+            return
+        kind = sf.scope.resolve(node.id)
+        if kind == "other":
+            raise refuse(sf, node, f"'{node.id}' is {sf.scope.others[node.id]}, not a number: only "
+                         "parameters, assigned names and module-level numeric constants can be used")
+        if kind == "module":
             raise refuse(sf, node, f"module '{node.id}' used as a value: call one of its functions")
+        if kind is None:
+            raise refuse(sf, node, f"name '{node.id}' is not defined: use a parameter, an earlier "
+                                   "assignment or a module-level numeric constant")
     elif isinstance(node, gast.Attribute):
         _constant_attribute(sf, node)
     elif isinstance(node, gast.Call):
@@ -189,8 +204,10 @@ def _expression(sf: SourceFunction, node) -> None:
 
 
 def _module_of(sf: SourceFunction, node) -> str | None:
-    if isinstance(node, gast.Name):
-        return sf.scope.modules.get(node.id)
+    if isinstance(node, gast.Name) and node.id not in sf.local_names \
+            and sf.scope.resolve(node.id) == "module":
+        sf.names.add(node.id)
+        return sf.scope.modules[node.id]
     return None
 
 

@@ -15,6 +15,7 @@ read this structure.
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 
 import networkx as nx
@@ -50,11 +51,19 @@ class LayeredGraph:
     program: Program
     order: list[Stmt]                 # every statement (passive ones too), in schedule order
     steps: list[Stmt]                 # the active ones, in the same order
-    dag: nx.DiGraph                   # value name -> value name, attribute "partial"
     born: dict[Value, int]            # first point where the value is live
     end: dict[Value, int]             # last point where the value is live
     widths: list[int]                 # live width at points 0..len(steps)
     partials: dict[Stmt, dict[Value, Sym]]
+
+    @functools.cached_property
+    def dag(self) -> nx.DiGraph:
+        """The data flow over active values: operand name -> result name, attribute 'partial'."""
+        g = nx.DiGraph()
+        g.add_nodes_from(v.name for v in self.born)
+        g.add_edges_from((arg.name, stmt.target.name, {"partial": part})
+                         for stmt in self.steps for arg, part in self.partials[stmt].items())
+        return g
 
     @property
     def n_points(self) -> int:
@@ -82,7 +91,6 @@ def build_graph(program: Program, order: list[Stmt] | None = None) -> LayeredGra
     """Build the layered graph of ``program``'s active steps in ``order`` (default: source)."""
     order = list(order if order is not None else program.body)
     steps = [s for s in order if s.active]
-    dag = nx.DiGraph()
     born: dict[Value, int] = {}
     end: dict[Value, int] = {}
     parts: dict[Stmt, dict[Value, Sym]] = {}
@@ -90,12 +98,9 @@ def build_graph(program: Program, order: list[Stmt] | None = None) -> LayeredGra
         if p.active:
             born[p] = 0
             end[p] = 0
-            dag.add_node(p.name)
     for i, stmt in enumerate(steps, start=1):
         parts[stmt] = step_partials(program, stmt)
-        dag.add_node(stmt.target.name)
         for arg, part in parts[stmt].items():
-            dag.add_edge(arg.name, stmt.target.name, partial=part)
             end[arg] = max(end[arg], i - 1)
         born[stmt.target] = i
         end[stmt.target] = i
@@ -111,4 +116,4 @@ def build_graph(program: Program, order: list[Stmt] | None = None) -> LayeredGra
     for p in range(last + 1):
         running += diff[p]
         widths.append(running)
-    return LayeredGraph(program, order, steps, dag, born, end, widths, parts)
+    return LayeredGraph(program, order, steps, born, end, widths, parts)

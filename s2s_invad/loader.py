@@ -12,9 +12,9 @@ Line numbers and columns in the parsed tree are absolute in the file.
 
 from __future__ import annotations
 
-import ast
 import hashlib
 import inspect
+import linecache
 import math
 import numbers
 import textwrap
@@ -27,12 +27,38 @@ from .errors import SourceUnavailableError
 gast = A.gast
 
 
-@dataclass
 class Scope:
-    """What the free names of a function mean: modules and numeric constants."""
-    modules: dict[str, str] = field(default_factory=dict)      # alias -> "math" | "numpy"
-    constants: dict[str, float] = field(default_factory=dict)  # name -> value
-    others: dict[str, str] = field(default_factory=dict)       # name -> what it is (for errors)
+    """What the free names of a function mean: modules, numeric constants, or other things.
+
+    Names are resolved on demand (``lookup(name)`` returns the value bound to a name, or
+    raises KeyError) and remembered; ``modules`` and ``constants`` then list what was used.
+    """
+
+    def __init__(self, lookup):
+        self._lookup = lookup
+        self.modules: dict[str, str] = {}        # alias -> "math" | "numpy"
+        self.constants: dict[str, float] = {}    # name -> value
+        self.others: dict[str, str] = {}         # name -> what it is (for error messages)
+
+    def resolve(self, name: str) -> str | None:
+        """"module", "constant", "other" or None (unbound) for a free name."""
+        for kind, table in (("module", self.modules), ("constant", self.constants), ("other", self.others)):
+            if name in table:
+                return kind
+        try:
+            value = self._lookup(name)
+        except KeyError:
+            return None
+        import numpy
+        if value is math or value == "math":
+            self.modules[name] = "math"
+        elif value is numpy or value == "numpy":
+            self.modules[name] = "numpy"
+        elif isinstance(value, numbers.Real) and not isinstance(value, bool):
+            self.constants[name] = value if isinstance(value, int) else float(value)
+        else:
+            self.others[name] = _describe(value)
+        return self.resolve(name)
 
 
 @dataclass
@@ -43,28 +69,25 @@ class SourceFunction:
     lines: dict[int, str]        # absolute line number -> text of that line
     scope: Scope
     text: str                    # the function's source text (hashed for staleness)
-
-    @property
-    def digest(self) -> str:
-        payload = self.text + repr(sorted(self.scope.constants.items())) + repr(sorted(self.scope.modules.items()))
-        return hashlib.sha256(payload.encode()).hexdigest()[:16]
+    names: set[str] = field(default_factory=set)        # every identifier (filled by the fence)
+    local_names: set[str] = field(default_factory=set)  # parameters and assigned names (fence)
 
 
-def _shift(tree, line_delta: int, col_delta: int) -> None:
-    for node in gast.walk(tree):
-        if hasattr(node, "lineno") and node.lineno is not None:
-            node.lineno += line_delta
-            node.col_offset += col_delta
-            if getattr(node, "end_lineno", None) is not None:
-                node.end_lineno += line_delta
-                node.end_col_offset += col_delta
+def source_digest(text: str, constants: dict, modules: dict) -> str:
+    """Hash of a function's source and the module names it uses (for staleness checks)."""
+    payload = text + repr(sorted(constants.items())) + repr(sorted(modules.items()))
+    return hashlib.sha256(payload.encode()).hexdigest()[:16]
 
 
-def _free_names(node) -> set[str]:
-    return {n.id for n in gast.walk(node) if isinstance(n, gast.Name)}
+class _Opaque:
+    """Describes a module-level value the CLI does not evaluate."""
+    def __init__(self, what: str):
+        self.what = what
 
 
 def _describe(value) -> str:
+    if isinstance(value, _Opaque):
+        return value.what
     if callable(value):
         return "a function"
     return f"a {type(value).__name__}"
@@ -79,25 +102,36 @@ def from_function(fn) -> SourceFunction:
     if fn.__name__ == "<lambda>":
         raise SourceUnavailableError(
             "lambda functions are not supported: write the function with def in a .py file")
-    try:
-        raw_lines, start = inspect.getsourcelines(fn)
-        filename = inspect.getsourcefile(fn) or fn.__code__.co_filename
-    except (OSError, TypeError) as exc:
-        raise SourceUnavailableError(
-            f"the source of {fn.__qualname__} is not available ({exc}); functions typed at "
-            "an interactive prompt or built with exec cannot be read: define it in a .py "
-            "file, or use 's2s-invad gen' on the file") from None
-    text = "".join(raw_lines)
-    dedented = textwrap.dedent(text)
-    indent = len(raw_lines[0]) - len(raw_lines[0].lstrip()) if raw_lines else 0
-    tree = A.parse(dedented)
-    node = tree.body[0]
+    filename = fn.__code__.co_filename
+    node = None
+    file_lines = linecache.getlines(filename, fn.__globals__)
+    if file_lines:
+        try:
+            node = A.parse_function_at("".join(file_lines), fn.__code__.co_firstlineno)
+        except SyntaxError:
+            node = None                                   # the file changed since import
+    if node is None:
+        try:
+            raw_lines, start = inspect.getsourcelines(fn)
+        except (OSError, TypeError) as exc:
+            raise SourceUnavailableError(
+                f"the source of {fn.__qualname__} is not available ({exc}); functions typed at "
+                "an interactive prompt or built with exec cannot be read: define it in a .py "
+                "file, or use 's2s-invad gen' on the file") from None
+        text = "".join(raw_lines)
+        indented = raw_lines[0][:1] in (" ", "\t")
+        # Pad so that the parser itself reports absolute lines and columns.
+        if indented and start >= 2:
+            node = A.parse("\n" * (start - 2) + "if 1:\n" + text).body[0].body[0]
+        else:
+            node = A.parse("\n" * (start - 1) + textwrap.dedent(text)).body[0]
+        file_lines = [""] * (start - 1) + raw_lines
     if not isinstance(node, gast.FunctionDef):
         raise SourceUnavailableError(f"could not find the def of {fn.__qualname__} in its source")
-    _shift(node, start - 1, indent)
-    lines = {start + i: line.rstrip("\n") for i, line in enumerate(raw_lines)}
+    first = min([node.lineno] + [d.lineno for d in node.decorator_list])
+    lines = {i: file_lines[i - 1].rstrip("\n") for i in range(first, node.end_lineno + 1)}
+    text = textwrap.dedent("\n".join(lines.values()) + "\n")
 
-    scope = Scope()
     closure = {}
     if fn.__closure__:
         for var, cell in zip(fn.__code__.co_freevars, fn.__closure__):
@@ -105,23 +139,12 @@ def from_function(fn) -> SourceFunction:
                 closure[var] = cell.cell_contents
             except ValueError:
                 pass
-    import numpy
-    for ident in sorted(_free_names(node)):
-        if ident in closure:
-            value = closure[ident]
-        elif ident in fn.__globals__:
-            value = fn.__globals__[ident]
-        else:
-            continue
-        if value is math:
-            scope.modules[ident] = "math"
-        elif value is numpy:
-            scope.modules[ident] = "numpy"
-        elif isinstance(value, numbers.Real) and not isinstance(value, bool):
-            scope.constants[ident] = float(value) if not isinstance(value, int) else value
-        else:
-            scope.others[ident] = _describe(value)
-    return SourceFunction(fn.__name__, filename, node, lines, scope, dedented)
+
+    def lookup(name):
+        if name in closure:
+            return closure[name]
+        return fn.__globals__[name]
+    return SourceFunction(fn.__name__, filename, node, lines, Scope(lookup), text)
 
 
 def _numeric_literal(node):
@@ -136,32 +159,29 @@ def _numeric_literal(node):
     return None
 
 
-def module_scope(tree) -> Scope:
-    """Imports and numeric constants at the top level of a module read as text."""
-    scope = Scope()
+def module_scope(tree) -> dict:
+    """Top-level imports and numeric constants of a module read as text (not executed)."""
+    names: dict[str, object] = {}
     for stmt in tree.body:
         if isinstance(stmt, gast.Import):
             for alias in stmt.names:
                 if alias.name in ("math", "numpy"):
-                    scope.modules[alias.asname or alias.name] = alias.name
+                    names[alias.asname or alias.name] = alias.name
         elif isinstance(stmt, gast.Assign):
             value = _numeric_literal(stmt.value)
             for target in stmt.targets:
                 if isinstance(target, gast.Name):
-                    if value is not None:
-                        scope.constants[target.id] = value
-                    else:
-                        scope.constants.pop(target.id, None)
-                        scope.others[target.id] = "a module-level value that is not a numeric literal"
+                    names[target.id] = value if value is not None else _Opaque(
+                        "a module-level value that is not a numeric literal")
         elif isinstance(stmt, (gast.FunctionDef, gast.ClassDef)):
-            scope.others[stmt.name] = "a function" if isinstance(stmt, gast.FunctionDef) else "a class"
-    return scope
+            names[stmt.name] = _Opaque("a function" if isinstance(stmt, gast.FunctionDef) else "a class")
+    return names
 
 
 def from_file(filename: str, text: str) -> list[SourceFunction]:
     """Every top-level def of a module given as text, in file order (nothing is executed)."""
     tree = A.parse(text)
-    scope = module_scope(tree)
+    names = module_scope(tree)
     file_lines = text.splitlines()
     result = []
     for node in tree.body:
@@ -169,12 +189,7 @@ def from_file(filename: str, text: str) -> list[SourceFunction]:
             continue
         first = min([node.lineno] + [d.lineno for d in node.decorator_list])
         lines = {i: file_lines[i - 1] for i in range(first, node.end_lineno + 1)}
-        names = _free_names(node)
-        local = Scope({k: v for k, v in scope.modules.items() if k in names},
-                      {k: v for k, v in scope.constants.items() if k in names},
-                      {k: v for k, v in scope.others.items() if k in names})
         body_text = "\n".join(lines[i] for i in range(first, node.end_lineno + 1))
-        result.append(SourceFunction(node.name, filename, node, lines, local,
+        result.append(SourceFunction(node.name, filename, node, lines, Scope(names.__getitem__),
                                      textwrap.dedent(body_text) + "\n"))
     return result
-

@@ -29,7 +29,7 @@ def _import_line(alias: str, kind: str) -> str:
 def render_module(items: list[tuple["Analysis", tuple[str, ...]]]) -> str:
     """Source text of a module with the given modes of each analysed function."""
     headers, bodies, modules, constants = [], [], {}, {}
-    uses_runtime = False
+    uses_runtime = uses_partial = False
     for analysis, modes in items:
         prog = analysis.program
         em = Emitter(prog, analysis.graph)
@@ -42,6 +42,8 @@ def render_module(items: list[tuple["Analysis", tuple[str, ...]]]) -> str:
                 lumps = analysis.require_lumps()
                 lines = (emit_ijvp if mode == "ijvp" else emit_ivjp)(em, lumps)
             bodies.append("\n".join(lines))
+            bodies += ["\n".join(extra) for extra in em.lines_after]
+            em.lines_after.clear()
         src = prog.filename.replace("\\", "/").rsplit("/", 1)[-1]
         headers.append(f"# {prog.name}: {src} line {prog.def_line}, modes {', '.join(modes)}, "
                        f"source hash {prog.digest}")
@@ -55,10 +57,13 @@ def render_module(items: list[tuple["Analysis", tuple[str, ...]]]) -> str:
             if isinstance(out, Const) and isinstance(out.ref, Ref):
                 constants[out.ref.name] = out.value
         uses_runtime |= em.uses_runtime
+        uses_partial |= em.uses_partial
     text = [f"{MARKER} {VERSION}: do not edit by hand; regenerate instead.",
             *headers,
             "# Names: x_dot is the tangent of x, x_bar its cotangent, dz_dx the partial d z / d x.",
             ""]
+    if uses_partial:
+        text.append("from functools import partial as _partial")
     text += [_import_line(a, modules[a]) for a in sorted(modules)]
     if uses_runtime:
         text.append("from s2s_invad import runtime as _rt")

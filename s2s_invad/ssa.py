@@ -14,7 +14,7 @@ from . import _astlib as A
 from .errors import ArgumentError
 from .fence import ALLOWED_BINOPS, refuse, resolve_call
 from .ir import Const, Program, Stmt, Value
-from .loader import SourceFunction
+from .loader import SourceFunction, source_digest
 from .sym import Attr, Ref
 
 gast = A.gast
@@ -56,8 +56,7 @@ class Namer:
 class _Lowering:
     def __init__(self, sf: SourceFunction):
         self.sf = sf
-        self.reserved = {n.id for n in gast.walk(sf.node) if isinstance(n, gast.Name)}
-        self.reserved |= set(sf.scope.modules) | set(sf.scope.constants) | {sf.node.name}
+        self.reserved = set(sf.names) | {sf.node.name, "_rt", "_partial", "_tape"}
         self.namer = Namer(self.reserved)
         self.env: dict[str, object] = {}
         self.body: list[Stmt] = []
@@ -84,12 +83,11 @@ class _Lowering:
         if isinstance(node, gast.Name):
             if node.id in self.env:
                 return self.env[node.id]
-            if node.id in self.sf.scope.constants:
+            if node.id not in self.sf.local_names and self.sf.scope.resolve(node.id) == "constant":
                 return Const(self.sf.scope.constants[node.id], Ref(node.id))
             raise refuse(self.sf, node, f"name '{node.id}' is used before it is assigned (and is "
                                         "not a parameter or a module-level numeric constant)")
         if isinstance(node, gast.Attribute):
-            module = self.sf.scope.modules[node.value.id]
             value = getattr(math, node.attr)
             return Const(value, Attr(node.value.id, node.attr))
         if isinstance(node, gast.BinOp):
@@ -168,5 +166,5 @@ def to_ssa(sf: SourceFunction, wrt: tuple[str, ...] | None = None) -> Program:
         name=fn.name, filename=sf.filename, def_line=fn.lineno, params=params, wrt=wrt_values,
         body=low.body, outputs=outputs, tuple_output=tuple_output, lines=sf.lines,
         modules={a: sf.scope.modules[a] for a in sorted(used_modules)},
-        constants={k: v for k, v in sf.scope.constants.items()},
-        digest=sf.digest, reserved=low.namer.reserved | low.namer.used)
+        constants=dict(sf.scope.constants),
+        digest=source_digest(sf.text, sf.scope.constants, sf.scope.modules), reserved=low.namer.reserved | low.namer.used)

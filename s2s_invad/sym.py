@@ -155,21 +155,26 @@ def function(fn: str):
     return build
 
 
-def to_ast(e: Sym, spell) -> "A.ast.expr":
-    """The ast of ``e``; ``spell(fn, ns)`` returns the ast of the callee for primitive fn."""
+def to_ast(e: Sym, spell, refs: set | None = None) -> "A.ast.expr":
+    """The ast of ``e``; ``spell(fn, ns, args)`` builds the call of primitive fn.
+
+    Names referenced are added to ``refs`` when given.
+    """
     if isinstance(e, Num):
         return A.const(e.value)
     if isinstance(e, Ref):
+        if refs is not None:
+            refs.add(e.name)
         return A.name(e.name)
     if isinstance(e, Attr):
         return A.attribute(e.module, e.attr)
     if isinstance(e, Op):
-        args = [to_ast(x, spell) for x in e.args]
+        args = [to_ast(x, spell, refs) for x in e.args]
         if e.op == "neg":
             return A.unary("neg", args[0])
         return A.binop(e.op, *args)
     if isinstance(e, Fn):
-        return spell(e.fn, e.ns, [to_ast(x, spell) for x in e.args])
+        return spell(e.fn, e.ns, [to_ast(x, spell, refs) for x in e.args])
     raise TypeError(f"not a symbolic expression: {e!r}")
 
 
