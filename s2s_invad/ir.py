@@ -100,6 +100,7 @@ class Program:
     outputs: list                # Operands, in return order
     tuple_output: bool           # True when the function returns a tuple
     lines: dict[int, str]        # absolute line -> source text
+    texts: dict[int, str]        # absolute line -> the statement starting there, exactly
     modules: dict[str, str]      # alias -> "math" | "numpy" (those the function uses)
     constants: dict[str, float]  # module constants the function uses
     digest: str                  # hash of the source function (staleness checks)
@@ -111,6 +112,9 @@ class Program:
         return next(iter(sorted(self.modules)), "math")
 
     def source_line(self, line: int) -> str:
+        """The statement at ``line`` as written (without a trailing comment)."""
+        if line in self.texts:
+            return self.texts[line]
         return self.lines.get(line, "").strip()
 
     def dump(self) -> str:

@@ -129,6 +129,17 @@ class _Lowering:
         self.env[target.id] = self.expr(stmt.value, line, target.id)
 
 
+def _segment(sf: SourceFunction, node) -> str:
+    """The exact source text of a statement (no trailing comment), on one line."""
+    lines = [sf.lines.get(i, "") for i in range(node.lineno, node.end_lineno + 1)]
+    if len(lines) == 1:
+        raw = lines[0].encode()[node.col_offset:node.end_col_offset]
+        return raw.decode(errors="replace")
+    first = lines[0].encode()[node.col_offset:].decode(errors="replace")
+    last = lines[-1].encode()[:node.end_col_offset].decode(errors="replace")
+    return " ".join(part.strip() for part in [first, *lines[1:-1], last])
+
+
 def to_ssa(sf: SourceFunction, wrt: tuple[str, ...] | None = None) -> Program:
     """Lower the fenced function ``sf``; ``wrt`` names the differentiated parameters."""
     low = _Lowering(sf)
@@ -151,6 +162,9 @@ def to_ssa(sf: SourceFunction, wrt: tuple[str, ...] | None = None) -> Program:
     body = fn.body
     if body and isinstance(body[0], gast.Expr):
         body = body[1:]
+    texts = {}
+    for stmt in body:
+        texts.setdefault(stmt.lineno, _segment(sf, stmt))
     for stmt in body[:-1]:
         low.statement(stmt)
     ret = body[-1]
@@ -164,7 +178,7 @@ def to_ssa(sf: SourceFunction, wrt: tuple[str, ...] | None = None) -> Program:
         o.ref.module for s in low.body for o in s.args if isinstance(o, Const) and isinstance(o.ref, Attr)}
     return Program(
         name=fn.name, filename=sf.filename, def_line=fn.lineno, params=params, wrt=wrt_values,
-        body=low.body, outputs=outputs, tuple_output=tuple_output, lines=sf.lines,
+        body=low.body, outputs=outputs, tuple_output=tuple_output, lines=sf.lines, texts=texts,
         modules={a: sf.scope.modules[a] for a in sorted(used_modules)},
         constants=dict(sf.scope.constants),
         digest=source_digest(sf.text, sf.scope.constants, sf.scope.modules), reserved=low.namer.reserved | low.namer.used)
