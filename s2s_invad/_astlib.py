@@ -118,8 +118,6 @@ def _stmt(node) -> str:
     if kind is ast.Expr:
         return _expr(node.value)[0]
     if kind is ast.Return:
-        if type(node.value) is ast.Tuple:
-            return "return " + ", ".join(_paren_tuple(e) for e in node.value.elts)
         return "return " + _expr(node.value)[0]
     if kind is ast.If and not node.orelse:
         body = "\n".join("    " + line for b in node.body for line in to_source(b).split("\n"))

@@ -169,6 +169,8 @@ class Emitter:
         for stmt in lump.steps:
             g: dict[Value, Sym] = {}
             for arg, part in self.graph.partials[stmt].items():
+                if len(grad[arg]) > 1 and not is_atom(part):       # d target/d arg, once
+                    part = self.bind(w, self.partial_name(stmt.target, arg), part)
                 for u, d in grad[arg].items():
                     term = part * d
                     g[u] = g[u] + term if u in g else term
