@@ -13,7 +13,7 @@ import astor
 import gast
 
 __all__ = ["gast", "parse", "to_source", "name", "const", "binop", "unary", "call",
-           "attribute", "assign", "aug_assign", "const_str", "compare_eq", "tuple_", "expr_stmt", "raise_call", "if_", "return_",
+           "attribute", "assign", "accumulate", "const_str", "compare_eq", "tuple_", "expr_stmt", "raise_call", "if_", "return_",
            "BINOPS", "UNARYOPS"]
 
 
@@ -172,8 +172,9 @@ def compare_eq(left: ast.expr, right: ast.expr) -> ast.Compare:
     return ast.Compare(left=left, ops=[ast.Eq()], comparators=[right])
 
 
-def aug_assign(target: str, op: str, value: ast.expr) -> ast.AugAssign:
-    return ast.AugAssign(target=name(target, store=True), op=BINOPS[op](), value=value)
+def accumulate(target: str, op: str, value: ast.expr) -> ast.Assign:
+    """``target = target <op> value``: never in place, so caller's arrays are not mutated."""
+    return assign(target, binop(op, name(target), value))
 
 
 def subscript0(base: str) -> ast.Subscript:

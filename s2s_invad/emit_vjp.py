@@ -31,7 +31,7 @@ def emit_vjp(em: Emitter) -> list[str]:
         name = em.derived(f"out{i}", "bar")
         params.append(name)
         if isinstance(out, Value) and out.active:              # returned twice: cotangents add
-            inner.stmt(A.aug_assign(em.bar(out), "add", A.name(name)))
+            inner.stmt(A.accumulate(em.bar(out), "add", A.name(name)))
     for stmt in reversed(em.graph.steps):
         if stmt.target not in have:
             continue
@@ -40,7 +40,7 @@ def emit_vjp(em: Emitter) -> list[str]:
         for arg, part in em.graph.partials[stmt].items():
             contribution = em.expr(part * z_bar)
             if arg in have:
-                inner.stmt(A.aug_assign(em.bar(arg), "add", contribution))
+                inner.stmt(A.accumulate(em.bar(arg), "add", contribution))
             else:
                 inner.stmt(A.assign(em.bar(arg), contribution))
                 have.add(arg)
