@@ -13,7 +13,7 @@ import astor
 import gast
 
 __all__ = ["gast", "parse", "to_source", "name", "const", "binop", "unary", "call",
-           "attribute", "assign", "accumulate", "const_str", "compare_eq", "tuple_", "expr_stmt", "raise_call", "if_", "return_",
+           "attribute", "assign", "accumulate", "const_str", "compare_eq", "not_", "tuple_", "expr_stmt", "raise_call", "if_", "return_",
            "BINOPS", "UNARYOPS"]
 
 
@@ -83,6 +83,9 @@ def _expr(node) -> tuple[str, int]:
             if rp <= prec:
                 right = f"({right})"
         return f"{left} {_SYM[type(node.op)]} {right}", prec
+    if kind is ast.UnaryOp and type(node.op) is ast.Not:
+        operand, op_prec = _expr(node.operand)
+        return "not " + (f"({operand})" if op_prec <= 6 else operand), 5
     if kind is ast.UnaryOp and type(node.op) in (ast.USub, ast.UAdd):
         operand, op_prec = _expr(node.operand)
         if op_prec < _UNARY_PREC:
@@ -166,6 +169,10 @@ def const(value: float) -> ast.expr:
 
 def const_str(value: str) -> ast.Constant:
     return ast.Constant(value=value)
+
+
+def not_(operand: ast.expr) -> ast.UnaryOp:
+    return ast.UnaryOp(op=ast.Not(), operand=operand)
 
 
 def compare_eq(left: ast.expr, right: ast.expr) -> ast.Compare:

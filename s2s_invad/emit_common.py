@@ -59,6 +59,9 @@ class Emitter:
         self.used_modules: set[str] = set()
         self.uses_runtime = False
         self.refs: set[str] = set()         # names the code emitted so far reads
+        numpy_aliases = [a for a, kind in sorted(program.modules.items()) if kind == "numpy"]
+        # Array mode: the source uses numpy, so the code must also run elementwise on arrays.
+        self.numpy = numpy_aliases[0] if numpy_aliases else None
         self.lines_after: list[list[str]] = []   # module-level sweep functions to append
         self.uses_partial = False
 
@@ -131,6 +134,24 @@ class Emitter:
         self.uses_partial = True
         return A.call(A.name("_partial"), [A.name(name), A.tuple_([A.name(v) for v in tape])])
 
+    def zero_like(self, like: Sym):
+        """0.0, or in array mode zeros shaped like ``like``."""
+        if self.numpy is None:
+            return A.const(0.0)
+        self.used_modules.add(self.numpy)
+        return A.call(A.attribute(self.numpy, "zeros_like"), [self.expr(like)])
+
+    def check_nonzero(self, w: Writer, value: Sym, helper: str, args: list) -> None:
+        """``if value == 0: _rt.<helper>(*args, value)``; elementwise in array mode."""
+        if is_num(value) and value.value != 0:
+            return
+        if self.numpy is None:
+            test = A.compare_eq(self.expr(value), A.const(0.0))
+        else:
+            self.used_modules.add(self.numpy)
+            test = A.not_(A.call(A.attribute(self.numpy, "all"), [self.expr(value)]))
+        w.stmt(A.if_(test, [A.expr_stmt(A.call(self.runtime(helper), args + [self.expr(value)]))]))
+
     # comments and sites ------------------------------------------------------------
     def step_comment(self, w: Writer, stmt: Stmt) -> None:
         w.comment(f"line {stmt.line}: {self.program.source_line(stmt.line)}", once=True)
@@ -184,11 +205,7 @@ class Emitter:
         new, old = lump.new[0], lump.killed[0]
         row = jac[new]
         a = self.bind(w, self.partial_name(new, old), row.get(old, ZERO))
-        if not (is_num(a) and a.value != 0):
-            w.stmt(A.if_(A.compare_eq(self.expr(a), A.const(0.0)),
-                         [A.expr_stmt(A.call(self.runtime("zero_pivot"),
-                                             self.site(lump) + [A.const_str(f"d {new.name} / d {old.name}"),
-                                                                self.expr(a)]))]))
+        self.check_nonzero(w, a, "zero_pivot", self.site(lump) + [A.const_str(f"d {new.name} / d {old.name}")])
         return a, {r: row[r] for r in lump.read if r in row}
 
     def matrices(self, w: Writer, lump: Lump, jac):
@@ -204,9 +221,7 @@ class Emitter:
         rhs = [self.bind(w, self.namer.fresh(f"{u}_rhs"), e) for u, e in zip(unknowns, rhs)]
         if k <= UNROLL_MAX_K:
             det = self.bind(w, self.namer.fresh("det"), _det(amat))
-            w.stmt(A.if_(A.compare_eq(self.expr(det), A.const(0.0)),
-                         [A.expr_stmt(A.call(self.runtime("singular_lump"),
-                                             self.site(lump) + [A.const(k), self.expr(det)]))]))
+            self.check_nonzero(w, det, "singular_lump", self.site(lump) + [A.const(k)])
             for j, name in enumerate(unknowns):
                 cols = [[rhs[i] if jj == j else amat[i][jj] for jj in range(k)] for i in range(k)]
                 w.stmt(A.assign(name, self.expr(_det(cols) / det)))

@@ -23,7 +23,7 @@ def emit_jvp(em: Emitter) -> list[str]:
                 tangent = tangent + part * Ref(em.dot(arg))
             w.stmt(A.assign(em.dot(stmt.target), em.expr(tangent)))
     outs = [em.expr(o.sym()) for o in prog.outputs]
-    dots = [A.name(em.dot(o)) if isinstance(o, Value) and o.active else A.const(0.0)
+    dots = [A.name(em.dot(o)) if isinstance(o, Value) and o.active else em.zero_like(o.sym())
             for o in prog.outputs]
     w.stmt(A.return_(A.tuple_([shaped(prog, outs), shaped(prog, dots)])))
     return [f"def {prog.name}_jvp({', '.join(args)}):"] + w.lines

@@ -44,7 +44,7 @@ def emit_vjp(em: Emitter) -> list[str]:
             else:
                 inner.stmt(A.assign(em.bar(arg), contribution))
                 have.add(arg)
-    result = [A.name(em.bar(p)) if p in have else A.const(0.0) for p in prog.wrt]
+    result = [A.name(em.bar(p)) if p in have else em.zero_like(p.sym()) for p in prog.wrt]
     inner.stmt(A.return_(A.tuple_(result)))
 
     pullback = em.sweep_function(w, f"{prog.name}_vjp_bwd", inner, params,

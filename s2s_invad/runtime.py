@@ -1,7 +1,7 @@
 """Helpers the generated code imports (as ``_rt``): the singularity errors and dense solves.
 
 Only lumps with k > 3 call :func:`solve` at run time; everything else in the generated
-code is inline scalar arithmetic.
+code is inline scalar (or, for NumPy sources, elementwise array) arithmetic.
 """
 
 from __future__ import annotations
@@ -11,27 +11,64 @@ import numpy as np
 from .errors import SingularJacobianError
 
 
+def _first_zero(value):
+    """(index of the first zero element or None for scalars, the value there)."""
+    if np.ndim(value) == 0:
+        return None, float(value)
+    flat = np.flatnonzero(np.asarray(value) == 0)
+    index = np.unravel_index(flat[0], np.shape(value)) if flat.size else (0,)
+    index = tuple(int(i) for i in index)
+    index = index[0] if len(index) == 1 else index
+    return index, float(np.asarray(value)[index])
+
+
+def _where(index) -> str:
+    return "" if index is None else f" (first at batch index {index})"
+
+
 def zero_pivot(filename: str, line: int, text: str, what: str, value) -> None:
+    index, bad = _first_zero(value)
     raise SingularJacobianError(
-        f"{filename}:{line}: zero pivot {what} = {value!r} at `{text}`: the Jacobian is singular "
-        "at this point (det J = 0), so J^-1 v and J^-T w do not exist here", filename, line, value)
+        f"{filename}:{line}: zero pivot {what} = {bad!r}{_where(index)} at `{text}`: the Jacobian "
+        "is singular at this point (det J = 0), so J^-1 v and J^-T w do not exist here",
+        filename, line, bad, index)
 
 
 def singular_lump(filename: str, line: int, text: str, k: int, det) -> None:
+    index, bad = _first_zero(det)
     raise SingularJacobianError(
         f"{filename}:{line}: the lump starting at `{text}` (k = {k}) has a singular block A "
-        f"(det A = {det!r}): the Jacobian is singular at this point, so J^-1 v and J^-T w do not "
-        "exist here", filename, line, det)
+        f"(det A = {bad!r}){_where(index)}: the Jacobian is singular at this point, so J^-1 v "
+        "and J^-T w do not exist here", filename, line, bad, index)
 
 
 def solve(rows, rhs, filename: str, line: int, text: str) -> tuple:
-    """Solve the k x k system ``rows @ u = rhs`` of a lump; raise on a singular block."""
-    a = np.array(rows, dtype=float)
-    b = np.array(rhs, dtype=float)
+    """Solve the k x k system ``rows @ u = rhs`` of a lump; raise on a singular block.
+
+    Entries may be scalars or arrays of one batch shape (broadcasting scalars): a batch is
+    solved as one stacked (batch, k, k) system.
+    """
+    k = len(rhs)
+    entries = [x for row in rows for x in row] + list(rhs)
+    shape = np.broadcast_shapes(*(np.shape(x) for x in entries))
+    if not shape:                                       # one point: the common, fast case
+        a = np.array(rows, dtype=float)
+        b = np.array(rhs, dtype=float).reshape(k, 1)
+    else:
+        a = np.empty(shape + (k, k))
+        b = np.empty(shape + (k, 1))
+        for i in range(k):
+            b[..., i, 0] = rhs[i]
+            for j in range(k):
+                a[..., i, j] = rows[i][j]
     try:
-        u = np.linalg.solve(a, b)
+        u = np.linalg.solve(a, b)[..., 0]
+        ok = bool(np.all(np.isfinite(u)))
     except np.linalg.LinAlgError:
-        singular_lump(filename, line, text, len(rhs), float(np.linalg.det(a)))
-    if not np.all(np.isfinite(u)):
-        singular_lump(filename, line, text, len(rhs), float(np.linalg.det(a)))
-    return tuple(float(x) for x in u)
+        ok = False
+    if not ok:
+        det = np.linalg.det(a)
+        singular_lump(filename, line, text, k, np.where(np.isfinite(det) & (det != 0), det, 0.0))
+    if not shape:
+        return tuple(float(x) for x in u)
+    return tuple(u[..., i] for i in range(k))
