@@ -72,3 +72,17 @@ def solve(rows, rhs, filename: str, line: int, text: str) -> tuple:
     if not shape:
         return tuple(float(x) for x in u)
     return tuple(u[..., i] for i in range(k))
+
+
+def slogdet(rows, filename: str, line: int, text: str) -> tuple:
+    """(sign, log|det|) of a lump's k x k block (k > 3); batches are stacked."""
+    k = len(rows)
+    shape = np.broadcast_shapes(*(np.shape(x) for row in rows for x in row))
+    a = np.empty(shape + (k, k))
+    for i in range(k):
+        for j in range(k):
+            a[..., i, j] = rows[i][j]
+    sign, logabsdet = np.linalg.slogdet(a)
+    if np.any(sign == 0):
+        singular_lump(filename, line, text, k, np.where(sign == 0, 0.0, 1.0))
+    return (float(sign), float(logabsdet)) if not shape else (sign, logabsdet)
