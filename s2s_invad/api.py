@@ -4,6 +4,7 @@
     y, f_vjp = vjp(f, *primals)                  J^T w:   f_vjp(y_bar) -> input cotangents
     y, x_dot = ijvp(f, primals, y_dot)          J^-1 v:  solves J x_dot = y_dot
     y, f_ivjp = ivjp(f, *primals)               J^-T w:  f_ivjp(x_bar) -> y_bar, J^T y_bar = x_bar
+    y, (sign, logabsdet) = slogdet(f, primals)   log|det J| from the pivots
 
 (Our ``ivjp`` is the vector-inverse-Jacobian product w^T J^-1; an old, removed JAX API used
 the name for something else.) ``wrt`` names the differentiated parameters (default: all);
@@ -23,7 +24,7 @@ from .compile import load_module
 from .errors import ArgumentError
 from .explain import explain as _explain_report
 from .pipeline import Analysis, analyse, generate
-from .render import INVERSE_MODES, MODES, render_module
+from .render import EXTRA_MODES, INVERSE_MODES, MODES, render_module
 
 _analyses: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()
 
@@ -36,14 +37,16 @@ def _wrt_key(wrt) -> tuple | None:
     return tuple(wrt)
 
 
-def _original(f):
-    return f.__wrapped__ if isinstance(f, Derivatives) else f
+def _unwrap(f, wrt):
+    """The plain function and wrt key; a @derivatives function brings its own wrt."""
+    if isinstance(f, Derivatives):
+        return f.__wrapped__, (f.wrt if wrt is None else _wrt_key(wrt))
+    return f, _wrt_key(wrt)
 
 
 def analysis_of(f, wrt=None) -> Analysis:
     """The cached analysis of ``f`` (front end, SSA, graph, lumps)."""
-    f = _original(f)
-    key = _wrt_key(wrt)
+    f, key = _unwrap(f, wrt)
     per_fn = _analyses.setdefault(f, {})
     if ("analysis", key) not in per_fn:
         per_fn[("analysis", key)] = analyse(f, key)
@@ -51,8 +54,8 @@ def analysis_of(f, wrt=None) -> Analysis:
 
 
 def _check_mode(mode: str) -> None:
-    if mode not in MODES:
-        raise ArgumentError(f"unknown mode {mode!r}: choose one of {', '.join(MODES)}")
+    if mode not in MODES + EXTRA_MODES:
+        raise ArgumentError(f"unknown mode {mode!r}: choose one of {', '.join(MODES + EXTRA_MODES)}")
 
 
 def source(f, mode: str, wrt=None) -> str:
@@ -67,8 +70,7 @@ def explain(f, wrt=None) -> str:
 
 
 def _compiled(f, wrt, mode):
-    f = _original(f)
-    key = _wrt_key(wrt)
+    f, key = _unwrap(f, wrt)
     analysis = analysis_of(f, key)
     per_fn = _analyses[f]
     if (mode, key) not in per_fn:
@@ -141,6 +143,12 @@ def ivjp(f, *primals, wrt=None):
     return y, f_ivjp
 
 
+def slogdet(f, primals, wrt=None):
+    """``(f(*primals), (sign, logabsdet))`` of det J, from the pivots and lumps (no Jacobian)."""
+    prog, fn = _compiled(f, wrt, "slogdet")
+    return fn(*_primals(prog, primals))
+
+
 def write_atomic(path: str, text: str) -> None:
     """Write ``text`` to ``path`` through a temporary file in the same folder."""
     folder = os.path.dirname(os.path.abspath(path))
@@ -177,6 +185,9 @@ class Derivatives:
     def ivjp(self, *primals):
         return ivjp(self.__wrapped__, *primals, wrt=self.wrt)
 
+    def slogdet(self, primals):
+        return slogdet(self.__wrapped__, primals, wrt=self.wrt)
+
     def source(self, mode: str) -> str:
         return source(self.__wrapped__, mode, wrt=self.wrt)
 
@@ -203,5 +214,5 @@ def derivatives(f=None, *, wrt=None):
     return Derivatives(f, wrt)
 
 
-__all__ = ["jvp", "vjp", "ijvp", "ivjp", "source", "explain", "derivatives", "Derivatives",
+__all__ = ["jvp", "vjp", "ijvp", "ivjp", "slogdet", "source", "explain", "derivatives", "Derivatives",
            "MODES", "INVERSE_MODES"]
