@@ -186,7 +186,10 @@ class Emitter:
         entry is bound to a name, so the code stays linear in the lump's length.
         """
         grad: dict[Value, dict[Value, Sym]] = {u: {u: ONE} for u in lump.killed + lump.read}
-        single = len(lump.steps) == 1
+        uses: dict[Value, int] = {}
+        for stmt in lump.steps:
+            for arg in self.graph.partials[stmt]:
+                uses[arg] = uses.get(arg, 0) + 1
         for stmt in lump.steps:
             g: dict[Value, Sym] = {}
             for arg, part in self.graph.partials[stmt].items():
@@ -195,7 +198,7 @@ class Emitter:
                 for u, d in grad[arg].items():
                     term = part * d
                     g[u] = g[u] + term if u in g else term
-            if not single and stmt.target not in lump.new:
+            if uses.get(stmt.target, 0) > 1:          # read twice: name it, keep code linear
                 g = {u: self.bind(w, self.partial_name(stmt.target, u), e) for u, e in g.items()}
             grad[stmt.target] = g
         return {v: grad[v] for v in lump.new}
@@ -210,8 +213,9 @@ class Emitter:
 
     def matrices(self, w: Writer, lump: Lump, jac):
         """For k >= 2: bound entries of A (new x killed) and B (new x read)."""
-        amat = [[self.bind(w, self.partial_name(v, u), jac[v].get(u, ZERO)) for u in lump.killed]
-                for v in lump.new]
+        named = lump.k <= UNROLL_MAX_K          # Cramer's rule reads each entry several times
+        amat = [[self.bind(w, self.partial_name(v, u), jac[v].get(u, ZERO)) if named
+                 else jac[v].get(u, ZERO) for u in lump.killed] for v in lump.new]
         bmat = [[jac[v].get(r, ZERO) for r in lump.read] for v in lump.new]
         return amat, bmat
 

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 
 from . import loader
 from .activity import activity
+from .compile import gc_paused
 from .errors import NotInvertibleError
 from .fence import fence
 from .graph import LayeredGraph, build_graph
@@ -54,6 +55,11 @@ def source_order(program: Program) -> list:
 
 def analyse(fn_or_source, wrt=None) -> Analysis:
     """Run the analysis passes on a live function or a :class:`loader.SourceFunction`."""
+    with gc_paused():
+        return _analyse(fn_or_source, wrt)
+
+
+def _analyse(fn_or_source, wrt) -> Analysis:
     sf = fn_or_source if isinstance(fn_or_source, loader.SourceFunction) else loader.from_function(fn_or_source)
     _dump("loader", lambda: f"{sf.filename}: def {sf.name}")
     fence(sf)
@@ -77,4 +83,5 @@ def analyse(fn_or_source, wrt=None) -> Analysis:
 
 def generate(analysis: Analysis, modes: tuple[str, ...]) -> str:
     """Generated module source for ``modes`` of one analysed function."""
-    return render_module([(analysis, tuple(modes))])
+    with gc_paused():
+        return render_module([(analysis, tuple(modes))])

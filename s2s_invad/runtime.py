@@ -49,8 +49,10 @@ def solve(rows, rhs, filename: str, line: int, text: str) -> tuple:
     solved as one stacked (batch, k, k) system.
     """
     k = len(rhs)
-    entries = [x for row in rows for x in row] + list(rhs)
-    shape = np.broadcast_shapes(*(np.shape(x) for x in entries))
+    scalar = all(isinstance(x, (float, int)) for row in rows for x in row) and \
+        all(isinstance(x, (float, int)) for x in rhs)
+    shape = () if scalar else np.broadcast_shapes(
+        *(np.shape(x) for x in [x for row in rows for x in row] + list(rhs)))
     if not shape:                                       # one point: the common, fast case
         a = np.array(rows, dtype=float)
         b = np.array(rhs, dtype=float).reshape(k, 1)

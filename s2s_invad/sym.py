@@ -112,6 +112,12 @@ def mul(a: Sym, b: Sym) -> Sym:
         return neg(a)
     if is_num(a) and is_num(b):
         return Num(a.value * b.value)
+    if is_num(b):                                  # constants first: 2 * x, not x * 2
+        a, b = b, a
+    if is_num(a) and isinstance(b, Op) and b.op == "mul" and is_num(b.args[0]):
+        return mul(Num(a.value * b.args[0].value), b.args[1])
+    if is_num(a) and a.value < 0:                  # -c * x reads as -(c * x): a - c * x
+        return neg(mul(Num(-a.value), b))
     if isinstance(a, Op) and a.op == "neg":
         return neg(mul(a.args[0], b))
     if isinstance(b, Op) and b.op == "neg":
