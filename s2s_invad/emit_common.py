@@ -115,15 +115,17 @@ class Emitter:
         w.stmt(A.assign(name, self.expr(e)))
         return Ref(name)
 
-    def sweep_function(self, w: Writer, name: str, inner: Writer, params: list[str], doc: str) -> str:
+    def sweep_function(self, w: Writer, name: str, inner: Writer, params: list[str], doc: str,
+                       local: frozenset = frozenset()) -> str:
         """Emit ``def name(_tape, *params)`` around ``inner`` after the primal in ``w``.
 
         The tape is the tuple of exactly the primal values the sweep reads, in definition
         order (a closure would do the same, but CPython compiles closures over thousands
-        of values in quadratic time). Returns the expression that binds the tape.
+        of values in quadratic time); ``local`` names values the sweep computes itself.
+        Returns the expression that binds the tape.
         """
         defined = [p.name for p in self.program.params] + [s.target.name for s in self.graph.order]
-        tape = [v for v in defined if v in self.refs]
+        tape = [v for v in defined if v in self.refs and v not in local]
         head = Writer(level=1)
         head.line(f'"""{doc} _tape holds the primal values it reads."""')
         if tape:

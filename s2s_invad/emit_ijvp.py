@@ -13,6 +13,26 @@ from .lumps import Lump
 from .sym import Ref
 
 
+def ijvp_lump(em: Emitter, w: Writer, lump: Lump) -> None:
+    """The killed values' tangents from the new values' and the read values' tangents."""
+    jac = em.lump_jacobian(w, lump)
+    if lump.k == 1:
+        a, bs = em.pivot(w, lump, jac)
+        rhs = Ref(em.dot(lump.new[0]))
+        for r, b in bs.items():
+            rhs = rhs - b * Ref(em.dot(r))
+        w.stmt(A.assign(em.dot(lump.killed[0]), em.expr(rhs / a)))
+        return
+    amat, bmat = em.matrices(w, lump, jac)
+    rhs = []
+    for v, brow in zip(lump.new, bmat):
+        e = Ref(em.dot(v))
+        for r, b in zip(lump.read, brow):
+            e = e - b * Ref(em.dot(r))
+        rhs.append(e)
+    em.solve(w, lump, amat, rhs, [em.dot(u) for u in lump.killed])
+
+
 def emit_ijvp(em: Emitter, lumps: list[Lump]) -> list[str]:
     prog = em.program
     args = [p.name for p in prog.params] + [em.dot(o) for o in prog.outputs]
@@ -25,22 +45,7 @@ def emit_ijvp(em: Emitter, lumps: list[Lump]) -> list[str]:
     w.comment("inverse sweep, last lump to first")
     for lump in reversed(lumps):
         em.lump_comment(w, lump)
-        jac = em.lump_jacobian(w, lump)
-        if lump.k == 1:
-            a, bs = em.pivot(w, lump, jac)
-            rhs = Ref(em.dot(lump.new[0]))
-            for r, b in bs.items():
-                rhs = rhs - b * Ref(em.dot(r))
-            w.stmt(A.assign(em.dot(lump.killed[0]), em.expr(rhs / a)))
-        else:
-            amat, bmat = em.matrices(w, lump, jac)
-            rhs = []
-            for v, brow in zip(lump.new, bmat):
-                e = Ref(em.dot(v))
-                for r, b in zip(lump.read, brow):
-                    e = e - b * Ref(em.dot(r))
-                rhs.append(e)
-            em.solve(w, lump, amat, rhs, [em.dot(u) for u in lump.killed])
+        ijvp_lump(em, w, lump)
     outs = [em.expr(o.sym()) for o in prog.outputs]
     dots = A.tuple_([A.name(em.dot(p)) for p in prog.wrt])
     w.stmt(A.return_(A.tuple_([shaped(prog, outs), dots])))

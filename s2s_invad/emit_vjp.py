@@ -10,6 +10,35 @@ from .ir import Value
 from .sym import Ref
 
 
+def vjp_step(em: Emitter, w: Writer, stmt, have: set) -> None:
+    """``arg_bar += d target / d arg * target_bar`` for each active operand of ``stmt``."""
+    if stmt.target not in have:
+        return
+    z_bar = Ref(em.bar(stmt.target))
+    for arg, part in em.graph.partials[stmt].items():
+        contribution = em.expr(part * z_bar)
+        if arg in have:
+            w.stmt(A.accumulate(em.bar(arg), "add", contribution))
+        else:
+            w.stmt(A.assign(em.bar(arg), contribution))
+            have.add(arg)
+
+
+def output_cotangents(em: Emitter, w: Writer, have: set) -> list[str]:
+    """Parameter names of the output cotangents; a value returned twice adds both."""
+    params = []
+    for i, out in enumerate(em.program.outputs):
+        if isinstance(out, Value) and out.active and out not in have:
+            params.append(em.bar(out))
+            have.add(out)
+            continue
+        name = em.derived(f"out{i}", "bar")
+        params.append(name)
+        if isinstance(out, Value) and out.active:
+            w.stmt(A.accumulate(em.bar(out), "add", A.name(name)))
+    return params
+
+
 def emit_vjp(em: Emitter) -> list[str]:
     prog = em.program
     w = Writer()
@@ -22,28 +51,10 @@ def emit_vjp(em: Emitter) -> list[str]:
     em.refs.clear()
     inner = Writer(level=1)
     have: set[Value] = set()
-    params = []
-    for i, out in enumerate(prog.outputs):
-        if isinstance(out, Value) and out.active and out not in have:
-            params.append(em.bar(out))
-            have.add(out)
-            continue
-        name = em.derived(f"out{i}", "bar")
-        params.append(name)
-        if isinstance(out, Value) and out.active:              # returned twice: cotangents add
-            inner.stmt(A.accumulate(em.bar(out), "add", A.name(name)))
+    params = output_cotangents(em, inner, have)
     for stmt in reversed(em.graph.steps):
-        if stmt.target not in have:
-            continue
         em.step_comment(inner, stmt)
-        z_bar = Ref(em.bar(stmt.target))
-        for arg, part in em.graph.partials[stmt].items():
-            contribution = em.expr(part * z_bar)
-            if arg in have:
-                inner.stmt(A.accumulate(em.bar(arg), "add", contribution))
-            else:
-                inner.stmt(A.assign(em.bar(arg), contribution))
-                have.add(arg)
+        vjp_step(em, inner, stmt, have)
     result = [A.name(em.bar(p)) if p in have else em.zero_like(p.sym()) for p in prog.wrt]
     inner.stmt(A.return_(A.tuple_(result)))
 

@@ -18,6 +18,8 @@ from .sym import ONE, Sym, function
 
 sin, cos, exp, log, sqrt = (function(f) for f in ("sin", "cos", "exp", "log", "sqrt"))
 sinh, cosh, sign = (function(f) for f in ("sinh", "cosh", "sign"))
+tan, asin, acos, atan = (function(f) for f in ("tan", "asin", "acos", "atan"))
+atanh, asinh, log1p, expm1 = (function(f) for f in ("atanh", "asinh", "log1p", "expm1"))
 
 
 @dataclass(frozen=True)
@@ -62,7 +64,8 @@ PRIMITIVES: dict[str, Primitive] = dict([
 ])
 
 # Functions that only appear inside derivative rules.
-HELPERS = {"sign": {"numpy": "sign"}}
+HELPERS = {"sign": {"numpy": "sign"}, "atanh": {"math": "atanh", "numpy": "arctanh"},
+           "asinh": {"math": "asinh", "numpy": "arcsinh"}}
 
 
 def lookup_function(module_kind: str, attr: str) -> str | None:
@@ -91,3 +94,60 @@ def partials(op: str, operands: list[Sym], result: Sym) -> tuple[Sym, ...]:
 
 # Module attributes accepted as passive constants.
 CONSTANTS = {"math": {"pi", "e", "tau"}, "numpy": {"pi", "e"}}
+
+
+# Primal inverse rules, for sweeps that recompute values backwards (memory="recompute").
+# Key: (primitive, position of the unknown operand); value: the unknown operand from the
+# result z and the other operand. Only rules exact wherever the forward step was defined:
+# asin(sin(x)) is not x, so sin has no rule; sqrt(x)**2 is x because x >= 0 there.
+INVERSES: dict[tuple[str, int], Callable] = {
+    ("add", 0): lambda z, y: z - y,          # z = x + y
+    ("add", 1): lambda z, x: z - x,
+    ("sub", 0): lambda z, y: z + y,          # z = x - y
+    ("sub", 1): lambda z, x: x - z,
+    ("mul", 0): lambda z, y: z / y,          # z = x * y, y != 0 (the pivot)
+    ("mul", 1): lambda z, x: z / x,
+    ("div", 0): lambda z, y: z * y,          # z = x / y
+    ("div", 1): lambda z, x: x / z,
+    ("neg", 0): lambda z: -z,
+    ("pos", 0): lambda z: z,
+    ("exp", 0): lambda z: log(z),
+    ("log", 0): lambda z: exp(z),
+    ("expm1", 0): lambda z: log1p(z),
+    ("log1p", 0): lambda z: expm1(z),
+    ("tanh", 0): lambda z: atanh(z),
+    ("sinh", 0): lambda z: asinh(z),
+    ("atan", 0): lambda z: tan(z),
+    ("asin", 0): lambda z: sin(z),
+    ("acos", 0): lambda z: cos(z),
+    ("sqrt", 0): lambda z: z ** 2,
+}
+
+
+def inverse(op: str, position: int, result: Sym, operands: list) -> Sym | None:
+    """The operand at ``position`` of ``result = op(*operands)`` from the others, or None.
+
+    ``operands`` holds symbolic values (the unknown one may be anything). Powers with a
+    constant exponent c invert as z ** (1/c) (x >= 0 where c is not an integer), or
+    sign(z) * |z| ** (1/c) for odd integers; even powers have no inverse.
+    """
+    if op == "pow":
+        base, expo = operands
+        if position == 0 and hasattr(expo, "value"):
+            c = expo.value
+            if c == int(c) and int(c) % 2 == 0:
+                return None
+            if c == int(c):
+                return sign(result) * abs_(result) ** (1 / c) if c != 1 else result
+            return result ** (1 / c)
+        if position == 1 and hasattr(base, "value") and base.value > 0:
+            return log(result) / log(base)
+        return None
+    rule = INVERSES.get((op, position))
+    if rule is None:
+        return None
+    others = [a for i, a in enumerate(operands) if i != position]
+    return rule(result, *others)
+
+
+abs_ = function("abs")

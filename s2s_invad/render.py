@@ -12,9 +12,11 @@ from .emit_common import Emitter
 from .emit_ijvp import emit_ijvp
 from .emit_ivjp import emit_ivjp
 from .emit_jvp import emit_jvp
+from .emit_recompute import emit_drift, emit_ijvp_recompute, emit_vjp_recompute
 from .emit_slogdet import emit_slogdet
 from .emit_vjp import emit_vjp
 from .ir import Const
+from .memory import plan_memory
 from .sym import Ref
 
 MODES = ("jvp", "vjp", "ijvp", "ivjp")
@@ -29,15 +31,27 @@ def _import_line(alias: str, kind: str) -> str:
     return f"import {kind}" if alias == kind else f"import {kind} as {alias}"
 
 
-def render_module(items: list[tuple["Analysis", tuple[str, ...]]]) -> str:
-    """Source text of a module with the given modes of each analysed function."""
+MEMORY = ("store", "recompute")
+
+
+def render_module(items: list[tuple["Analysis", tuple[str, ...]]], memory: str = "store") -> str:
+    """Source text of a module with the given modes of each analysed function.
+
+    ``memory="recompute"`` emits vjp and ijvp sweeps that rebuild the primal backwards
+    instead of keeping every intermediate value (see :mod:`s2s_invad.emit_recompute`).
+    """
     headers, bodies, modules, constants = [], [], {}, {}
     uses_runtime = uses_partial = False
     for analysis, modes in items:
         prog = analysis.program
         em = Emitter(prog, analysis.graph)
         for mode in modes:
-            if mode == "jvp":
+            if mode in ("vjp", "ijvp", "drift") and (memory == "recompute" or mode == "drift"):
+                lumps = analysis.require_lumps()
+                plan = plan_memory(analysis.graph, lumps)
+                emitter = {"vjp": emit_vjp_recompute, "ijvp": emit_ijvp_recompute, "drift": emit_drift}[mode]
+                lines = emitter(em, lumps, plan)
+            elif mode == "jvp":
                 lines = emit_jvp(em)
             elif mode == "vjp":
                 lines = emit_vjp(em)
@@ -48,7 +62,8 @@ def render_module(items: list[tuple["Analysis", tuple[str, ...]]]) -> str:
             bodies += ["\n".join(extra) for extra in em.lines_after]
             em.lines_after.clear()
         src = prog.filename.replace("\\", "/").rsplit("/", 1)[-1]
-        headers.append(f"# {prog.name}: {src} line {prog.def_line}, modes {', '.join(modes)}, "
+        memo = ", memory recompute" if memory == "recompute" else ""
+        headers.append(f"# {prog.name}: {src} line {prog.def_line}, modes {', '.join(modes)}{memo}, "
                        f"source hash {prog.digest}")
         for alias in sorted(em.used_modules | set(prog.modules)):
             modules[alias] = prog.modules.get(alias, "math")

@@ -1,0 +1,72 @@
+"""Planning: how a backward sweep gets each lump's inputs without a tape (SPEC section 5).
+
+Reverse mode and forward-inverse mode walk the lumps last to first and need the values
+each lump overwrote. With ``memory="recompute"`` they are rebuilt from the lump's outputs:
+a k = 1 lump whose overwritten value reaches its new value through a chain of steps, each
+invertible in that operand (``x + h(y)``, ``x * exp(h(y))``, ``tanh(x)``...), is undone step
+by step with the inverse rules of :data:`primitives.INVERSES`. Other lumps are
+*checkpointed*: the forward pass keeps the values they overwrite. Memory is then the n live
+values plus the checkpoints, instead of every intermediate value.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from .graph import LayeredGraph
+from .ir import Stmt, Value
+from .lumps import Lump
+from .primitives import inverse
+
+
+@dataclass
+class Reconstruction:
+    """How to rebuild a lump's overwritten value: replay ``side`` forward, undo ``chain``."""
+    side: list[Stmt]             # steps that do not depend on the old value (from R, constants)
+    chain: list[tuple[Stmt, int]]  # (step, position of the chain operand), last step first
+
+
+@dataclass
+class MemoryPlan:
+    recipes: dict[int, Reconstruction | None]   # lump index -> recipe, None = checkpointed
+
+    def checkpointed(self, lumps: list[Lump]) -> list[Lump]:
+        return [lump for i, lump in enumerate(lumps) if self.recipes[i] is None]
+
+    def stored_values(self, lumps: list[Lump]) -> list[Value]:
+        return [v for lump in self.checkpointed(lumps) for v in lump.killed]
+
+
+def _recipe(graph: LayeredGraph, lump: Lump) -> Reconstruction | None:
+    if lump.k != 1:
+        return None
+    old, new = lump.killed[0], lump.new[0]
+    depends = {old}
+    side, chain_steps = [], []
+    for stmt in lump.steps:
+        if any(a in depends for a in stmt.args if isinstance(a, Value)):
+            depends.add(stmt.target)
+            chain_steps.append(stmt)
+        else:
+            side.append(stmt)
+    chain: list[tuple[Stmt, int]] = []
+    current = new
+    for stmt in reversed(chain_steps):
+        if stmt.target is not current:
+            return None                               # the dependence branches: no chain
+        positions = [i for i, a in enumerate(stmt.args) if a in depends]
+        if len(positions) != 1:
+            return None                               # x * x, x + f(x): not a chain
+        operands = [a.sym() for a in stmt.args]
+        if inverse(stmt.op, positions[0], stmt.target.sym(), operands) is None:
+            return None
+        chain.append((stmt, positions[0]))
+        current = stmt.args[positions[0]]
+    if current is not old:
+        return None
+    return Reconstruction(side, chain)
+
+
+def plan_memory(graph: LayeredGraph, lumps: list[Lump]) -> MemoryPlan:
+    """Choose, for every lump, reconstruction by inverse rules or a checkpoint."""
+    return MemoryPlan({i: _recipe(graph, lump) for i, lump in enumerate(lumps)})
