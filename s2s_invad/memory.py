@@ -70,3 +70,20 @@ def _recipe(graph: LayeredGraph, lump: Lump) -> Reconstruction | None:
 def plan_memory(graph: LayeredGraph, lumps: list[Lump]) -> MemoryPlan:
     """Choose, for every lump, reconstruction by inverse rules or a checkpoint."""
     return MemoryPlan({i: _recipe(graph, lump) for i, lump in enumerate(lumps)})
+
+
+def describe(plan: MemoryPlan, lumps: list[Lump]) -> list[str]:
+    """Lines for the explain report: which lumps are rebuilt and which checkpointed."""
+    rebuilt = [l for i, l in enumerate(lumps) if plan.recipes[i] is not None]
+    stored = plan.stored_values(lumps)
+    killed = sum(l.k for l in lumps)
+    lines = [f"memory='recompute': {len(rebuilt)} of {len(lumps)} lumps rebuilt by inverse steps, "
+             f"{len(lumps) - len(rebuilt)} checkpointed; {killed - len(stored)} of {killed} "
+             f"overwritten values recomputed ({100 * (killed - len(stored)) / max(killed, 1):.0f}%), "
+             f"{len(stored)} stored"]
+    for i, lump in enumerate(lumps):
+        if plan.recipes[i] is None:
+            why = "k >= 2" if lump.k > 1 else "no closed-form inverse"
+            lines.append(f"  checkpointed ({why}): lines {lump.lines[0]}-{lump.lines[-1]}, "
+                         f"stores {', '.join(v.name for v in lump.killed)}")
+    return lines
