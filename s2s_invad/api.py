@@ -20,11 +20,16 @@ import os
 import tempfile
 import weakref
 
+import numpy as np
+
 from .compile import load_module
-from .errors import ArgumentError
+from .drift import DriftReport, drift_report
+from .errors import ArgumentError, NotInvertibleError
+from .memory import describe as describe_memory
+from .memory import plan_memory
 from .explain import explain as _explain_report
 from .pipeline import Analysis, analyse, generate
-from .render import EXTRA_MODES, INVERSE_MODES, MODES, render_module
+from .render import EXTRA_MODES, INVERSE_MODES, MEMORY, MODES, render_module
 
 _analyses: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()
 
@@ -58,28 +63,61 @@ def _check_mode(mode: str) -> None:
         raise ArgumentError(f"unknown mode {mode!r}: choose one of {', '.join(MODES + EXTRA_MODES)}")
 
 
-def source(f, mode: str, wrt=None) -> str:
-    """The generated Python source of ``mode`` ("jvp", "vjp", "ijvp" or "ivjp") for ``f``."""
+def _check_memory(memory: str, analysis: Analysis) -> None:
+    if memory not in MEMORY:
+        raise ArgumentError(f"unknown memory={memory!r}: choose 'store' (keep every intermediate "
+                            "value for the backward sweep) or 'recompute' (rebuild them backwards)")
+    if memory == "recompute" and analysis.lumps is None:
+        raise NotInvertibleError(
+            f"memory='recompute' rebuilds values backwards through the lumps, so it needs a square, "
+            f"invertible program; use memory='store'. Reason: {analysis.not_invertible}",
+            analysis.not_invertible.lineno)
+
+
+def source(f, mode: str, wrt=None, memory: str = "store") -> str:
+    """The generated Python source of ``mode`` ("jvp", "vjp", "ijvp" or "ivjp") for ``f``.
+
+    ``memory="recompute"`` (vjp and ijvp) gives sweeps that rebuild the primal backwards.
+    """
     _check_mode(mode)
-    return generate(analysis_of(f, wrt), (mode,))
+    analysis = analysis_of(f, wrt)
+    _check_memory(memory, analysis)
+    return generate(analysis, (mode,), memory)
 
 
 def explain(f, wrt=None) -> str:
     """A readable report: SSA, live width at each point, pivots, and lumps with k and lines."""
-    return _explain_report(analysis_of(f, wrt))
+    analysis = analysis_of(f, wrt)
+    report = _explain_report(analysis)
+    if analysis.lumps:
+        report += "\n" + "\n".join(describe_memory(plan_memory(analysis.graph, analysis.lumps),
+                                                    analysis.lumps))
+    return report
 
 
-def _compiled(f, wrt, mode):
+def drift(f, primals, wrt=None) -> DriftReport:
+    """How far memory="recompute" rebuilds values from the forward ones at ``primals``."""
+    analysis = analysis_of(f, wrt)
+    _check_memory("recompute", analysis)
+    _, fn = _compiled(f, wrt, "drift")
+    forward, rebuilt = fn(*_primals(analysis.program, primals))
+    return drift_report(analysis.program, forward, rebuilt)
+
+
+def _compiled(f, wrt, mode, memory="store"):
     f, key = _unwrap(f, wrt)
     analysis = analysis_of(f, key)
+    if memory != "store":
+        _check_memory(memory, analysis)
     per_fn = _analyses[f]
-    if (mode, key) not in per_fn:
+    if (mode, key, memory) not in per_fn:
         prog = analysis.program
-        text = generate(analysis, (mode,))
+        text = generate(analysis, (mode,), memory)
         stem = os.path.splitext(os.path.basename(prog.filename))[0]
-        filename = f"<s2s_invad generated: {stem}.{prog.name}.{mode}.py>"
-        per_fn[(mode, key)] = load_module(text, filename)[f"{prog.name}_{mode}"]
-    return analysis.program, per_fn[(mode, key)]
+        suffix = "" if memory == "store" else f".{memory}"
+        filename = f"<s2s_invad generated: {stem}.{prog.name}.{mode}{suffix}.py>"
+        per_fn[(mode, key, memory)] = load_module(text, filename)[f"{prog.name}_{mode}"]
+    return analysis.program, per_fn[(mode, key, memory)]
 
 
 def _as_tuple(value, what: str, expected: int, names) -> tuple:
@@ -92,7 +130,16 @@ def _as_tuple(value, what: str, expected: int, names) -> tuple:
 
 
 def _primals(prog, primals) -> tuple:
-    return _as_tuple(primals, f"primals of {prog.name}", len(prog.params), [p.name for p in prog.params])
+    primals = _as_tuple(primals, f"primals of {prog.name}", len(prog.params), [p.name for p in prog.params])
+    if "numpy" not in prog.modules.values():
+        for name, value in zip((p.name for p in prog.params), primals):
+            if isinstance(value, np.ndarray) and value.ndim > 0:
+                uses = ", ".join(f"{a}.<fn>" for a in prog.modules) or "no numpy function"
+                raise ArgumentError(
+                    f"{prog.name} was given an array for '{name}', but its source uses {uses}, so its "
+                    "generated code works on scalars only; call np.<fn> (import numpy as np) in the "
+                    "source to evaluate it on arrays elementwise, or loop over the points")
+    return primals
 
 
 def _outputs_like(prog, value, what: str) -> tuple:
@@ -113,9 +160,13 @@ def jvp(f, primals, tangents, wrt=None):
     return fn(*primals, *tangents)
 
 
-def vjp(f, *primals, wrt=None):
-    """``(f(*primals), f_vjp)`` with ``f_vjp(y_bar) = J^T y_bar`` (a tuple, one per input)."""
-    prog, fn = _compiled(f, wrt, "vjp")
+def vjp(f, *primals, wrt=None, memory="store"):
+    """``(f(*primals), f_vjp)`` with ``f_vjp(y_bar) = J^T y_bar`` (a tuple, one per input).
+
+    ``memory="recompute"``: the pullback rebuilds the primal backwards instead of keeping
+    every intermediate value (square, invertible functions; see :func:`drift`).
+    """
+    prog, fn = _compiled(f, wrt, "vjp", _memory(f, memory))
     y, bwd = fn(*_primals(prog, primals))
 
     def f_vjp(y_bar):
@@ -123,9 +174,12 @@ def vjp(f, *primals, wrt=None):
     return y, f_vjp
 
 
-def ijvp(f, primals, y_dot, wrt=None):
-    """``(f(*primals), x_dot)`` where ``J x_dot = y_dot`` (x_dot a tuple, one per input)."""
-    prog, fn = _compiled(f, wrt, "ijvp")
+def ijvp(f, primals, y_dot, wrt=None, memory="store"):
+    """``(f(*primals), x_dot)`` where ``J x_dot = y_dot`` (x_dot a tuple, one per input).
+
+    ``memory="recompute"``: the sweep rebuilds the primal backwards (constant memory).
+    """
+    prog, fn = _compiled(f, wrt, "ijvp", _memory(f, memory))
     primals = _primals(prog, primals)
     return fn(*primals, *_outputs_like(prog, y_dot, "the output tangent y_dot"))
 
@@ -163,12 +217,20 @@ def write_atomic(path: str, text: str) -> None:
         raise
 
 
+def _memory(f, memory):
+    """A @derivatives(memory=...) function's default, unless the call says otherwise."""
+    if isinstance(f, Derivatives) and memory == "store":
+        return f.memory
+    return memory
+
+
 class Derivatives:
     """A function with its derivatives attached (see :func:`derivatives`)."""
 
-    def __init__(self, f, wrt=None):
+    def __init__(self, f, wrt=None, memory="store"):
         functools.update_wrapper(self, f)
         self.wrt = _wrt_key(wrt)
+        self.memory = memory
 
     def __call__(self, *args, **kwargs):
         return self.__wrapped__(*args, **kwargs)
@@ -177,10 +239,13 @@ class Derivatives:
         return jvp(self.__wrapped__, primals, tangents, wrt=self.wrt)
 
     def vjp(self, *primals):
-        return vjp(self.__wrapped__, *primals, wrt=self.wrt)
+        return vjp(self.__wrapped__, *primals, wrt=self.wrt, memory=self.memory)
 
     def ijvp(self, primals, y_dot):
-        return ijvp(self.__wrapped__, primals, y_dot, wrt=self.wrt)
+        return ijvp(self.__wrapped__, primals, y_dot, wrt=self.wrt, memory=self.memory)
+
+    def drift(self, primals) -> DriftReport:
+        return drift(self.__wrapped__, primals, wrt=self.wrt)
 
     def ivjp(self, *primals):
         return ivjp(self.__wrapped__, *primals, wrt=self.wrt)
@@ -203,16 +268,16 @@ class Derivatives:
         return text
 
 
-def derivatives(f=None, *, wrt=None):
-    """Decorator: ``@derivatives`` or ``@derivatives(wrt=("x", "y"))``.
+def derivatives(f=None, *, wrt=None, memory="store"):
+    """Decorator: ``@derivatives`` or ``@derivatives(wrt=("x", "y"), memory="recompute")``.
 
     The function stays callable as before and gains ``.jvp``, ``.vjp``, ``.ijvp``,
     ``.ivjp``, ``.source(mode)``, ``.explain()`` and ``.write(path, modes)``.
     """
     if f is None:
-        return lambda g: Derivatives(g, wrt)
-    return Derivatives(f, wrt)
+        return lambda g: Derivatives(g, wrt, memory)
+    return Derivatives(f, wrt, memory)
 
 
-__all__ = ["jvp", "vjp", "ijvp", "ivjp", "slogdet", "source", "explain", "derivatives", "Derivatives",
+__all__ = ["jvp", "vjp", "ijvp", "ivjp", "slogdet", "drift", "source", "explain", "derivatives", "Derivatives",
            "MODES", "INVERSE_MODES"]

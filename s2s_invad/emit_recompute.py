@@ -146,11 +146,13 @@ def emit_vjp_recompute(em: Emitter, lumps: list[Lump], plan: MemoryPlan) -> list
     defined = _sweep(em, inner, lumps, plan, "vjp", have)
     result = [A.name(em.bar(p)) if p in have else em.zero_like(p.sym()) for p in prog.wrt]
     inner.stmt(A.return_(A.tuple_(result)))
-    keep = em.refs - defined
+    sweep_refs = set(em.refs)
+    keep = sweep_refs - defined
     w = Writer()
     w.line(f'"""J^T w for {prog.name} in constant memory: returns (f(x), pullback); the '
            'pullback rebuilds the primal backwards."""')
     _forward(em, w, keep | {o.name for o in prog.outputs})
+    em.refs = sweep_refs                      # the tape: what the sweep reads, not the forward
     pullback = em.sweep_function(w, f"{prog.name}_vjp_bwd", inner, params,
                                  f"Reverse sweep of {prog.name}_vjp, rebuilding the primal backwards.",
                                  frozenset(defined))

@@ -81,7 +81,7 @@ def _analyse(fn_or_source, wrt) -> Analysis:
     return Analysis(program, graph, lumps, problem)
 
 
-def generate(analysis: Analysis, modes: tuple[str, ...]) -> str:
+def generate(analysis: Analysis, modes: tuple[str, ...], memory: str = "store") -> str:
     """Generated module source for ``modes`` of one analysed function."""
     with gc_paused():
-        return render_module([(analysis, tuple(modes))])
+        return render_module([(analysis, tuple(modes))], memory)

@@ -1,0 +1,100 @@
+"""Batched evaluation: NumPy-namespace sources run elementwise on arrays in every mode.
+
+Reference: the same call point by point with scalars, and the independent dense oracle.
+"""
+
+import numpy as np
+import pytest
+
+import s2s_invad as si
+from batch_functions import coupling2, lump2, lump4, lump5, scalar_only, singular_at_zero
+from oracle import dense_jacobian
+
+FUNCTIONS = [coupling2, lump2, lump5]
+
+
+def run(f, mode, x, v):
+    if mode == "jvp":
+        return si.jvp(f, x, v)[1]
+    if mode == "vjp":
+        return si.vjp(f, *x)[1](v)
+    if mode == "ijvp":
+        return si.ijvp(f, x, v)[1]
+    if mode == "ivjp":
+        return si.ivjp(f, *x)[1](v)
+    return si.slogdet(f, x)[1]
+
+
+def dense_answer(f, mode, x, v):
+    jac = dense_jacobian(f, x)
+    return {"jvp": lambda: jac @ v, "vjp": lambda: jac.T @ v, "ijvp": lambda: np.linalg.solve(jac, v),
+            "ivjp": lambda: np.linalg.solve(jac.T, v),
+            "slogdet": lambda: np.array(np.linalg.slogdet(jac))}[mode]()
+
+
+def points(n, batch, seed=0):
+    rng = np.random.default_rng(seed)
+    x = tuple(rng.uniform(0.2, 0.9, batch) for _ in range(n))
+    v = tuple(rng.normal(size=batch) for _ in range(n))
+    return x, v
+
+
+@pytest.mark.parametrize("f", FUNCTIONS, ids=lambda f: f.__name__)
+@pytest.mark.parametrize("mode", ["jvp", "vjp", "ijvp", "ivjp", "slogdet"])
+def test_batch_matches_points_and_oracle(f, mode):
+    n = f.__code__.co_argcount
+    x, v = points(n, batch=6)
+    batched = np.array(run(f, mode, x, v))
+    for b in range(6):
+        xb = tuple(float(c[b]) for c in x)
+        vb = tuple(float(c[b]) for c in v)
+        pointwise = np.array(run(f, mode, xb, vb))
+        assert np.allclose(batched[:, b], pointwise, rtol=1e-13, atol=1e-13)
+        assert np.allclose(pointwise, dense_answer(f, mode, xb, np.array(vb)), rtol=1e-10, atol=1e-12)
+
+
+@pytest.mark.parametrize("mode", ["jvp", "ijvp", "vjp", "ivjp"])
+def test_mixed_scalar_and_array_arguments(mode):
+    x, v = points(3, batch=4, seed=1)
+    x = (x[0], 0.6, x[2])                       # a scalar broadcasts against the batch
+    batched = np.array([np.broadcast_to(c, (4,)) for c in run(lump2, mode, x, v)])
+    for b in range(4):
+        xb = tuple(float(np.broadcast_to(c, (4,))[b]) for c in x)
+        vb = tuple(float(c[b]) for c in v)
+        assert np.allclose(batched[:, b], run(lump2, mode, xb, vb), rtol=1e-13)
+
+
+@pytest.mark.parametrize("batch", [1, 0])
+@pytest.mark.parametrize("f", FUNCTIONS, ids=lambda f: f.__name__)
+def test_batch_of_one_and_empty_batch(f, batch):
+    n = f.__code__.co_argcount
+    x, v = points(n, batch=batch)
+    for mode in ("jvp", "vjp", "ijvp", "ivjp"):
+        out = run(f, mode, x, v)
+        assert all(np.shape(c) == (batch,) for c in out)
+
+
+def test_singular_point_in_batch_names_first_bad_index():
+    x = (np.array([1.0, 2.0, 3.0, 4.0]), np.array([0.5, 0.0, 1.0, 0.0]))
+    for call in (lambda: si.ijvp(singular_at_zero, x, x), lambda: si.ivjp(singular_at_zero, *x)[1](x)):
+        with pytest.raises(si.SingularJacobianError) as info:
+            call()
+        assert info.value.index == 1
+        assert "batch index 1" in str(info.value)
+        assert info.value.lineno == singular_at_zero.__code__.co_firstlineno + 1
+
+
+def test_singular_big_lump_in_batch():
+    a = np.array([0.3, 0.25, 0.5])
+    x = (a, np.array([0.4, 0.25, 0.2]), np.array([0.5, -0.75, 0.1]), np.array([0.2, 0.25, 0.7]))  # exact in binary
+    for call in (lambda: si.ijvp(lump4, x, x), lambda: si.ivjp(lump4, *x)[1](x)):
+        with pytest.raises(si.SingularJacobianError) as info:      # a + b + c + d = 0 at index 1
+            call()
+        assert info.value.index == 1
+        assert info.value.lineno == lump4.__code__.co_firstlineno + 1
+
+
+def test_math_source_refuses_arrays_with_advice():
+    x = (np.array([0.1, 0.2]), np.array([0.3, 0.4]))
+    with pytest.raises(si.ArgumentError, match="np.<fn>"):
+        si.jvp(scalar_only, x, x)
