@@ -13,15 +13,13 @@ built as ast nodes and printed with astor through :mod:`s2s_invad._astlib`.
 
 from __future__ import annotations
 
-import itertools
-
 from . import _astlib as A
 from .graph import LayeredGraph
-from .ir import Const, Program, Stmt, Value
+from .ir import Program, Stmt, Value
 from .lumps import Lump
 from .primitives import spelling
 from .ssa import Namer
-from .sym import ONE, ZERO, Num, Ref, Sym, is_atom, is_num, to_ast
+from .sym import ONE, ZERO, Ref, Sym, is_atom, is_num, to_ast
 
 UNROLL_MAX_K = 3          # lumps up to this k are solved by unrolled scalar code
 

@@ -22,7 +22,6 @@ from .ir import Value
 from .lumps import Lump
 from .memory import MemoryPlan
 from .primitives import inverse
-from .sym import Ref
 
 
 def _delete(w: Writer, names: list[str]) -> None:

@@ -12,7 +12,7 @@ from . import _astlib as A
 from .emit_common import UNROLL_MAX_K, Emitter, Writer, _det
 from .emit_jvp import shaped
 from .lumps import Lump
-from .sym import Fn, Ref
+from .sym import Fn
 
 
 def register_parity(prog, lumps: list[Lump]) -> int:

@@ -7,6 +7,8 @@ bytes on every run and every supported Python.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from ._version import VERSION
 from .emit_common import Emitter
 from .emit_ijvp import emit_ijvp
@@ -18,6 +20,9 @@ from .emit_vjp import emit_vjp
 from .ir import Const
 from .memory import plan_memory
 from .sym import Ref
+
+if TYPE_CHECKING:
+    from .pipeline import Analysis
 
 MODES = ("jvp", "vjp", "ijvp", "ivjp")
 EXTRA_MODES = ("slogdet",)                 # sign and log|det J|, for square functions
