@@ -17,12 +17,14 @@ from __future__ import annotations
 
 import functools
 from dataclasses import dataclass
-
-import networkx as nx
+from typing import TYPE_CHECKING
 
 from .ir import Program, Stmt, Value
 from .primitives import partials
 from .sym import Fn, Op, Sym
+
+if TYPE_CHECKING:
+    import networkx as nx
 
 
 def _bind_ns(e: Sym, ns: str) -> Sym:
@@ -57,8 +59,9 @@ class LayeredGraph:
     partials: dict[Stmt, dict[Value, Sym]]
 
     @functools.cached_property
-    def dag(self) -> nx.DiGraph:
+    def dag(self) -> "nx.DiGraph":
         """The data flow over active values: operand name -> result name, attribute 'partial'."""
+        import networkx as nx                    # imported on use: it costs 0.2 s at start-up
         g = nx.DiGraph()
         g.add_nodes_from(v.name for v in self.born)
         g.add_edges_from((arg.name, stmt.target.name, {"partial": part})
@@ -73,8 +76,9 @@ class LayeredGraph:
         """The active values live at ``point``, in order of birth."""
         return [v for v in self.born if self.born[v] <= point <= self.end[v]]
 
-    def expand(self) -> nx.DiGraph:
+    def expand(self) -> "nx.DiGraph":
         """The explicit layered graph: node (point, value name); edges carry 'weight'."""
+        import networkx as nx
         g = nx.DiGraph()
         for v in self.born:
             for p in range(self.born[v], self.end[v] + 1):
