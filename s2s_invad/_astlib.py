@@ -160,7 +160,7 @@ def const(value: float) -> ast.expr:
     negative constant is never a bare Constant. NumPy scalars are converted to Python
     numbers so they print as ``0.5`` and not ``np.float64(0.5)``.
     """
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
+    if type(value) not in (int, float):              # bool, np.float64, np.int64...
         value = float(value)
     if value < 0 or (value == 0 and str(value).startswith("-")):
         return ast.UnaryOp(op=ast.USub(), operand=ast.Constant(value=-value))
