@@ -22,7 +22,7 @@ import weakref
 
 import numpy as np
 
-from .compile import load_module
+from .compile import cache_path, load_module
 from .drift import DriftReport, drift_report
 from .errors import ArgumentError, NotInvertibleError
 from .memory import describe as describe_memory
@@ -115,7 +115,7 @@ def _compiled(f, wrt, mode, memory="store"):
         text = generate(analysis, (mode,), memory)
         stem = os.path.splitext(os.path.basename(prog.filename))[0]
         suffix = "" if memory == "store" else f".{memory}"
-        filename = f"<s2s_invad generated: {stem}.{prog.name}.{mode}{suffix}.py>"
+        filename = cache_path(f"{stem}.{prog.name}.{mode}{suffix}", text)
         per_fn[(mode, key, memory)] = load_module(text, filename)[f"{prog.name}_{mode}"]
     return analysis.program, per_fn[(mode, key, memory)]
 
