@@ -61,6 +61,7 @@ class Emitter:
         # Array mode: the source uses numpy, so the code must also run elementwise on arrays.
         self.numpy = numpy_aliases[0] if numpy_aliases else None
         self.lines_after: list[list[str]] = []   # module-level sweep functions to append
+        self.bound: list[str] = []               # names bind() has emitted, in order
         self.uses_partial = False
 
     # names -------------------------------------------------------------------------
@@ -111,6 +112,7 @@ class Emitter:
         if is_atom(e):
             return e
         w.stmt(A.assign(name, self.expr(e)))
+        self.bound.append(name)
         return Ref(name)
 
     def sweep_function(self, w: Writer, name: str, inner: Writer, params: list[str], doc: str,

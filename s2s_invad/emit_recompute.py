@@ -98,6 +98,7 @@ def _sweep(em: Emitter, w: Writer, lumps, plan, mode: str, have: set) -> set[str
         em.lump_comment(w, lump)
         how = "rebuilt by inverse steps" if plan.recipes[index] else "W from the checkpoint"
         w.comment(f"  inputs: {how}")
+        mark = len(em.bound)
         made = rebuild_lump(em, w, index, lump, plan)
         defined.update(v.name for v in made)
         if mode == "ijvp":
@@ -114,7 +115,7 @@ def _sweep(em: Emitter, w: Writer, lumps, plan, mode: str, have: set) -> set[str
         candidates = [v for v in lump.new if v not in outputs]
         candidates += [s.target for s in lump.steps if s.target not in lump.new]
         dead = [v.name for v in candidates if v.name in defined or v.name in em.refs]
-        _delete(w, dead + gone)
+        _delete(w, dead + gone + em.bound[mark:])        # and the lump's named partials
     return defined
 
 

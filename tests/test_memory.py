@@ -60,6 +60,18 @@ def coupling_network(depth: int, name: str) -> str:
     return "import numpy as np\n\n\n" + "\n".join(lines) + "\n"
 
 
+def leapfrog(depth: int, name: str) -> str:
+    """Leapfrog steps of two particles: lumps whose partials the sweep must name."""
+    lines = [f"def {name}(q0, q1, p0, p1):"]
+    for _ in range(depth // 4):
+        lines += ["    p0 = p0 - 0.05 * (np.tanh(q0 - q1) + 0.5 * np.tanh(q0))",
+                  "    p1 = p1 - 0.05 * (np.tanh(q1 - q0) + 0.5 * np.tanh(q1))",
+                  "    q0 = q0 + 0.05 * p0",
+                  "    q1 = q1 + 0.05 * p1"]
+    lines.append("    return q0, q1, p0, p1")
+    return "import numpy as np\n\n\n" + "\n".join(lines) + "\n"
+
+
 def test_drift_report_is_small_on_a_well_conditioned_network(tmp_path):
     f = _write(tmp_path, "coupling50", coupling_network(50, "coupling50"))
     report = si.drift(f, (0.3, -0.2))
@@ -92,19 +104,22 @@ def _peak(call):
     return peak
 
 
+@pytest.mark.parametrize("family", [coupling_network, leapfrog], ids=["coupling", "leapfrog"])
 @pytest.mark.parametrize("mode", ["vjp", "ijvp"])
-def test_recompute_memory_is_flat_in_depth(tmp_path, mode):
+def test_recompute_memory_is_flat_in_depth(tmp_path, mode, family):
     batch = np.linspace(0.1, 0.9, 20_000)
     peaks = {}
     for depth in (40, 160):
-        f = _write(tmp_path, f"net{mode}{depth}", coupling_network(depth, f"net{mode}{depth}"))
+        name = f"{family.__name__}{mode}{depth}"
+        f = _write(tmp_path, name, family(depth, name))
+        x = (batch,) * f.__code__.co_argcount
         for memory in ("store", "recompute"):
             if mode == "vjp":
-                si.vjp(f, batch, batch, memory=memory)         # compile outside the measurement
-                call = lambda: si.vjp(f, batch, batch, memory=memory)[1]((batch, batch))
+                si.vjp(f, *x, memory=memory)                    # compile outside the measurement
+                call = lambda: si.vjp(f, *x, memory=memory)[1](x)
             else:
-                si.ijvp(f, (batch, batch), (batch, batch), memory=memory)
-                call = lambda: si.ijvp(f, (batch, batch), (batch, batch), memory=memory)
+                si.ijvp(f, x, x, memory=memory)
+                call = lambda: si.ijvp(f, x, x, memory=memory)
             peaks[depth, memory] = _peak(call)
     assert peaks[160, "store"] > 2.5 * peaks[40, "store"]           # stored grows with depth
     assert peaks[160, "recompute"] < 1.2 * peaks[40, "recompute"]   # recompute stays flat
