@@ -9,8 +9,9 @@
 (Our ``ivjp`` is the vector-inverse-Jacobian product w^T J^-1; an old, removed JAX API used
 the name for something else.) ``wrt`` names the differentiated parameters (default: all);
 tangents and cotangents of inputs come one per differentiated parameter, in parameter
-order. The transform runs once per (function, wrt) and is cached; each mode's code is
-compiled on first use.
+order. The transform runs once per (function, wrt, schedule) and is cached; each mode's
+code is compiled on first use. ``schedule=False`` keeps the statements in source order
+instead of the scheduler's order (for debugging and comparison; SPEC section 4).
 """
 
 from __future__ import annotations
@@ -49,13 +50,14 @@ def _unwrap(f, wrt):
     return f, _wrt_key(wrt)
 
 
-def analysis_of(f, wrt=None) -> Analysis:
-    """The cached analysis of ``f`` (front end, SSA, graph, lumps)."""
+def analysis_of(f, wrt=None, *, schedule=True) -> Analysis:
+    """The cached analysis of ``f`` (front end, SSA, schedule, graph, lumps)."""
+    schedule = _schedule(f, schedule)
     f, key = _unwrap(f, wrt)
     per_fn = _analyses.setdefault(f, {})
-    if ("analysis", key) not in per_fn:
-        per_fn[("analysis", key)] = analyse(f, key)
-    return per_fn[("analysis", key)]
+    if ("analysis", key, schedule) not in per_fn:
+        per_fn[("analysis", key, schedule)] = analyse(f, key, schedule)
+    return per_fn[("analysis", key, schedule)]
 
 
 def _check_mode(mode: str) -> None:
@@ -74,20 +76,21 @@ def _check_memory(memory: str, analysis: Analysis) -> None:
             analysis.not_invertible.lineno)
 
 
-def source(f, mode: str, wrt=None, memory: str = "store") -> str:
+def source(f, mode: str, wrt=None, memory: str = "store", *, schedule=True) -> str:
     """The generated Python source of ``mode`` ("jvp", "vjp", "ijvp" or "ivjp") for ``f``.
 
     ``memory="recompute"`` (vjp and ijvp) gives sweeps that rebuild the primal backwards.
     """
     _check_mode(mode)
-    analysis = analysis_of(f, wrt)
+    analysis = analysis_of(f, wrt, schedule=schedule)
     _check_memory(memory, analysis)
     return generate(analysis, (mode,), memory)
 
 
-def explain(f, wrt=None) -> str:
-    """A readable report: SSA, live width at each point, pivots, and lumps with k and lines."""
-    analysis = analysis_of(f, wrt)
+def explain(f, wrt=None, *, schedule=True) -> str:
+    """A readable report: SSA, live width at each point, pivots, lumps with k and lines, and
+    the width profile and lumps of the source order against the chosen schedule."""
+    analysis = analysis_of(f, wrt, schedule=schedule)
     report = _explain_report(analysis)
     if analysis.lumps:
         report += "\n" + "\n".join(describe_memory(plan_memory(analysis.graph, analysis.lumps),
@@ -95,29 +98,30 @@ def explain(f, wrt=None) -> str:
     return report
 
 
-def drift(f, primals, wrt=None) -> DriftReport:
+def drift(f, primals, wrt=None, *, schedule=True) -> DriftReport:
     """How far memory="recompute" rebuilds values from the forward ones at ``primals``."""
-    analysis = analysis_of(f, wrt)
+    analysis = analysis_of(f, wrt, schedule=schedule)
     _check_memory("recompute", analysis)
-    _, fn = _compiled(f, wrt, "drift")
+    _, fn = _compiled(f, wrt, "drift", schedule=schedule)
     forward, rebuilt = fn(*_primals(analysis.program, primals))
     return drift_report(analysis.program, forward, rebuilt)
 
 
-def _compiled(f, wrt, mode, memory="store"):
+def _compiled(f, wrt, mode, memory="store", schedule=True):
+    schedule = _schedule(f, schedule)
     f, key = _unwrap(f, wrt)
-    analysis = analysis_of(f, key)
+    analysis = analysis_of(f, key, schedule=schedule)
     if memory != "store":
         _check_memory(memory, analysis)
     per_fn = _analyses[f]
-    if (mode, key, memory) not in per_fn:
+    if (mode, key, memory, schedule) not in per_fn:
         prog = analysis.program
         text = generate(analysis, (mode,), memory)
         stem = os.path.splitext(os.path.basename(prog.filename))[0]
         suffix = "" if memory == "store" else f".{memory}"
         filename = cache_path(f"{stem}.{prog.name}.{mode}{suffix}", text)
-        per_fn[(mode, key, memory)] = load_module(text, filename)[f"{prog.name}_{mode}"]
-    return analysis.program, per_fn[(mode, key, memory)]
+        per_fn[(mode, key, memory, schedule)] = load_module(text, filename)[f"{prog.name}_{mode}"]
+    return analysis.program, per_fn[(mode, key, memory, schedule)]
 
 
 def _as_tuple(value, what: str, expected: int, names) -> tuple:
@@ -152,21 +156,21 @@ def _outputs_like(prog, value, what: str) -> tuple:
     return (value,)
 
 
-def jvp(f, primals, tangents, wrt=None):
+def jvp(f, primals, tangents, wrt=None, *, schedule=True):
     """``(f(*primals), J @ tangents)``; tangents one per differentiated parameter."""
-    prog, fn = _compiled(f, wrt, "jvp")
+    prog, fn = _compiled(f, wrt, "jvp", schedule=schedule)
     primals = _primals(prog, primals)
     tangents = _as_tuple(tangents, "tangents", len(prog.wrt), [p.name for p in prog.wrt])
     return fn(*primals, *tangents)
 
 
-def vjp(f, *primals, wrt=None, memory="store"):
+def vjp(f, *primals, wrt=None, memory="store", schedule=True):
     """``(f(*primals), f_vjp)`` with ``f_vjp(y_bar) = J^T y_bar`` (a tuple, one per input).
 
     ``memory="recompute"``: the pullback rebuilds the primal backwards instead of keeping
     every intermediate value (square, invertible functions; see :func:`drift`).
     """
-    prog, fn = _compiled(f, wrt, "vjp", _memory(f, memory))
+    prog, fn = _compiled(f, wrt, "vjp", _memory(f, memory), schedule)
     y, bwd = fn(*_primals(prog, primals))
 
     def f_vjp(y_bar):
@@ -174,19 +178,19 @@ def vjp(f, *primals, wrt=None, memory="store"):
     return y, f_vjp
 
 
-def ijvp(f, primals, y_dot, wrt=None, memory="store"):
+def ijvp(f, primals, y_dot, wrt=None, memory="store", *, schedule=True):
     """``(f(*primals), x_dot)`` where ``J x_dot = y_dot`` (x_dot a tuple, one per input).
 
     ``memory="recompute"``: the sweep rebuilds the primal backwards (constant memory).
     """
-    prog, fn = _compiled(f, wrt, "ijvp", _memory(f, memory))
+    prog, fn = _compiled(f, wrt, "ijvp", _memory(f, memory), schedule)
     primals = _primals(prog, primals)
     return fn(*primals, *_outputs_like(prog, y_dot, "the output tangent y_dot"))
 
 
-def ivjp(f, *primals, wrt=None):
+def ivjp(f, *primals, wrt=None, schedule=True):
     """``(f(*primals), f_ivjp)`` with ``f_ivjp(x_bar) = J^-T x_bar``, shaped like f's result."""
-    prog, fn = _compiled(f, wrt, "ivjp")
+    prog, fn = _compiled(f, wrt, "ivjp", schedule=schedule)
     y, fwd = fn(*_primals(prog, primals))
     names = [p.name for p in prog.wrt]
 
@@ -197,9 +201,9 @@ def ivjp(f, *primals, wrt=None):
     return y, f_ivjp
 
 
-def slogdet(f, primals, wrt=None):
+def slogdet(f, primals, wrt=None, *, schedule=True):
     """``(f(*primals), (sign, logabsdet))`` of det J, from the pivots and lumps (no Jacobian)."""
-    prog, fn = _compiled(f, wrt, "slogdet")
+    prog, fn = _compiled(f, wrt, "slogdet", schedule=schedule)
     return fn(*_primals(prog, primals))
 
 
@@ -231,59 +235,68 @@ def _memory(f, memory):
     return memory
 
 
+def _schedule(f, schedule):
+    """A @derivatives(schedule=False) function's default, unless the call says otherwise."""
+    if isinstance(f, Derivatives) and schedule:
+        return f.schedule
+    return schedule
+
+
 class Derivatives:
     """A function with its derivatives attached (see :func:`derivatives`)."""
 
-    def __init__(self, f, wrt=None, memory="store"):
+    def __init__(self, f, wrt=None, memory="store", schedule=True):
         functools.update_wrapper(self, f)
         self.wrt = _wrt_key(wrt)
         self.memory = memory
+        self.schedule = schedule
 
     def __call__(self, *args, **kwargs):
         return self.__wrapped__(*args, **kwargs)
 
     def jvp(self, primals, tangents):
-        return jvp(self.__wrapped__, primals, tangents, wrt=self.wrt)
+        return jvp(self.__wrapped__, primals, tangents, wrt=self.wrt, schedule=self.schedule)
 
     def vjp(self, *primals):
-        return vjp(self.__wrapped__, *primals, wrt=self.wrt, memory=self.memory)
+        return vjp(self.__wrapped__, *primals, wrt=self.wrt, memory=self.memory, schedule=self.schedule)
 
     def ijvp(self, primals, y_dot):
-        return ijvp(self.__wrapped__, primals, y_dot, wrt=self.wrt, memory=self.memory)
+        return ijvp(self.__wrapped__, primals, y_dot, wrt=self.wrt, memory=self.memory, schedule=self.schedule)
 
     def drift(self, primals) -> DriftReport:
-        return drift(self.__wrapped__, primals, wrt=self.wrt)
+        return drift(self.__wrapped__, primals, wrt=self.wrt, schedule=self.schedule)
 
     def ivjp(self, *primals):
-        return ivjp(self.__wrapped__, *primals, wrt=self.wrt)
+        return ivjp(self.__wrapped__, *primals, wrt=self.wrt, schedule=self.schedule)
 
     def slogdet(self, primals):
-        return slogdet(self.__wrapped__, primals, wrt=self.wrt)
+        return slogdet(self.__wrapped__, primals, wrt=self.wrt, schedule=self.schedule)
 
     def source(self, mode: str) -> str:
-        return source(self.__wrapped__, mode, wrt=self.wrt)
+        return source(self.__wrapped__, mode, wrt=self.wrt, schedule=self.schedule)
 
     def explain(self) -> str:
-        return explain(self.__wrapped__, wrt=self.wrt)
+        return explain(self.__wrapped__, wrt=self.wrt, schedule=self.schedule)
 
     def write(self, path: str, modes=MODES) -> str:
         """Write a module with the generated ``modes`` to ``path``; return its text."""
         for mode in modes:
             _check_mode(mode)
-        text = render_module([(analysis_of(self.__wrapped__, self.wrt), tuple(modes))])
+        text = render_module([(analysis_of(self.__wrapped__, self.wrt, schedule=self.schedule), tuple(modes))])
         write_atomic(path, text)
         return text
 
 
-def derivatives(f=None, *, wrt=None, memory="store"):
+def derivatives(f=None, *, wrt=None, memory="store", schedule=True):
     """Decorator: ``@derivatives`` or ``@derivatives(wrt=("x", "y"), memory="recompute")``.
 
     The function stays callable as before and gains ``.jvp``, ``.vjp``, ``.ijvp``,
     ``.ivjp``, ``.source(mode)``, ``.explain()`` and ``.write(path, modes)``.
+    ``schedule=False`` keeps the statements in source order (see the module docstring).
     """
     if f is None:
-        return lambda g: Derivatives(g, wrt, memory)
-    return Derivatives(f, wrt, memory)
+        return lambda g: Derivatives(g, wrt, memory, schedule)
+    return Derivatives(f, wrt, memory, schedule)
 
 
 __all__ = ["jvp", "vjp", "ijvp", "ivjp", "slogdet", "drift", "source", "explain", "derivatives", "Derivatives",

@@ -73,3 +73,8 @@ class SingularJacobianError(S2SError, ArithmeticError):
 
 class ArgumentError(S2SError, TypeError):
     """Wrong call of the public API (number of primals, tangents, unknown mode...)."""
+
+
+class DrawingError(S2SError):
+    """``s2s-invad graph`` cannot draw: the graph is too big to read, or no program can
+    render the asked format (SVG and PNG need Graphviz's ``dot`` or matplotlib)."""

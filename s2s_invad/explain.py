@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+from collections import Counter
+
 from . import _astlib as A
 from .emit_common import Emitter
-from .lumps import Lump
+from .errors import NotInvertibleError
+from .graph import LayeredGraph, build_graph
+from .lumps import Lump, check_invertible, lumpify
 from .pipeline import Analysis
 
 
@@ -14,6 +18,74 @@ def _pivot_text(em: Emitter, lump: Lump) -> str:
     new, old = lump.new[0], lump.killed[0]
     a = em.graph.partials[lump.steps[0]].get(old)
     return f"pivot d {new.name} / d {old.name} = {A.to_source(em.expr(a)) if a is not None else 0}"
+
+
+def _widths_text(widths: list[int]) -> str:
+    """The width profile: every width for short programs, else runs ``3x5`` or a histogram."""
+    if len(widths) <= 40:
+        return "[" + ", ".join(map(str, widths)) + "]"
+    runs: list[list[int]] = []
+    for w in widths:
+        if runs and runs[-1][0] == w:
+            runs[-1][1] += 1
+        else:
+            runs.append([w, 1])
+    if len(runs) <= 30:
+        return ", ".join(f"{w}x{c}" if c > 1 else str(w) for w, c in runs)
+    hist = Counter(widths)
+    return (f"{len(runs)} runs, widths {min(widths)}..{max(widths)}; points per width: "
+            + ", ".join(f"{w}: {hist[w]}" for w in sorted(hist)))
+
+
+def _lines_text(lines: list[int]) -> str:
+    spans: list[list[int]] = []
+    for ln in lines:
+        if spans and ln == spans[-1][1] + 1:
+            spans[-1][1] = ln
+        else:
+            spans.append([ln, ln])
+    text = ", ".join(str(a) if a == b else f"{a}-{b}" for a, b in spans)
+    return ("line " if len(lines) == 1 else "lines ") + text
+
+
+def _order_summary(title: str, graph: LayeredGraph, lumps: list[Lump] | None, problem) -> list[str]:
+    """Width profile, lumps (k, source lines) and sum of k^3 of one order."""
+    out = [f"  {title}:", f"    widths: {_widths_text(graph.widths)}"]
+    if lumps is None:
+        return out + [f"    not invertible in this order: {problem}"]
+    ks = [l.k for l in lumps]
+    out.append(f"    lumps: {len(ks)}; largest k = {max(ks, default=0)}; "
+               f"sum of k^3 = {sum(k ** 3 for k in ks)}")
+    if len(lumps) <= 20:
+        shown = lumps
+    else:
+        counts = Counter(ks)
+        out.append("    lumps per k: " + ", ".join(f"k = {k}: {counts[k]}" for k in sorted(counts)))
+        shown = [l for l in lumps if l.k >= 2]
+    for l in shown[:20]:
+        out.append(f"    k = {l.k}: {_lines_text(l.lines)}")
+    if len(shown) > 20:
+        out.append(f"    ... and {len(shown) - 20} more")
+    return out
+
+
+def _schedule_report(analysis: Analysis) -> list[str]:
+    """Source order against the chosen schedule (SPEC section 4)."""
+    prog, graph = analysis.program, analysis.graph
+    chosen = _order_summary("chosen schedule", graph, analysis.lumps, analysis.not_invertible)
+    if not analysis.scheduled:
+        return ["Schedule: off (schedule=False), the statements keep their source order"] + chosen[1:]
+    if len(graph.order) == len(prog.body) and all(a is b for a, b in zip(graph.order, prog.body)):
+        return ["Schedule: the scheduler keeps the source order (it found no order with smaller lumps)"] \
+            + chosen[1:]
+    source = build_graph(prog, prog.body)
+    try:
+        check_invertible(source)
+        lumps, problem = lumpify(source), None
+    except NotInvertibleError as exc:
+        lumps, problem = None, exc
+    return (["Schedule: the scheduler reorders the statements (least largest k, then least sum of k^3)"]
+            + _order_summary("source order", source, lumps, problem) + chosen)
 
 
 def explain(analysis: Analysis) -> str:
@@ -35,6 +107,7 @@ def explain(analysis: Analysis) -> str:
     for p, stmt in enumerate(graph.steps, start=1):
         out.append(f"{p:>6} {graph.widths[p]:>6}  {stmt!r:<36} {stmt.line:>5}  {lump_end.get(p, '')}".rstrip())
     out.append("")
+    out += _schedule_report(analysis) + [""]
     if analysis.lumps is None:
         out.append(f"Inverse modes: not available: {analysis.not_invertible}")
         return "\n".join(out)

@@ -24,6 +24,7 @@ from .graph import LayeredGraph, build_graph
 from .ir import Program
 from .lumps import Lump, check_invertible, lumpify
 from .render import render_module
+from .schedule import schedule as choose_order
 from .ssa import to_ssa
 
 STAGES = ("loader", "fence", "ssa", "activity", "schedule", "graph", "lumps")
@@ -35,6 +36,7 @@ class Analysis:
     graph: LayeredGraph
     lumps: list[Lump] | None            # None when the inverse modes cannot exist
     not_invertible: NotInvertibleError | None
+    scheduled: bool = True              # False: the statements keep their source order
 
     def require_lumps(self) -> list[Lump]:
         if self.lumps is None:
@@ -53,13 +55,16 @@ def source_order(program: Program) -> list:
     return list(program.body)
 
 
-def analyse(fn_or_source, wrt=None) -> Analysis:
-    """Run the analysis passes on a live function or a :class:`loader.SourceFunction`."""
+def analyse(fn_or_source, wrt=None, schedule=True) -> Analysis:
+    """Run the analysis passes on a live function or a :class:`loader.SourceFunction`.
+
+    ``schedule=False`` keeps the statements in source order (for debugging and comparison).
+    """
     with gc_paused():
-        return _analyse(fn_or_source, wrt)
+        return _analyse(fn_or_source, wrt, schedule)
 
 
-def _analyse(fn_or_source, wrt) -> Analysis:
+def _analyse(fn_or_source, wrt, schedule) -> Analysis:
     sf = fn_or_source if isinstance(fn_or_source, loader.SourceFunction) else loader.from_function(fn_or_source)
     _dump("loader", lambda: f"{sf.filename}: def {sf.name}")
     fence(sf)
@@ -68,7 +73,7 @@ def _analyse(fn_or_source, wrt) -> Analysis:
     _dump("ssa", program.dump)
     program = activity(program)
     _dump("activity", program.dump)
-    order = source_order(program)
+    order = choose_order(program) if schedule else source_order(program)
     _dump("schedule", lambda: "\n".join(map(repr, order)))
     graph = build_graph(program, order)
     _dump("graph", lambda: f"widths: {graph.widths}")
@@ -78,7 +83,7 @@ def _analyse(fn_or_source, wrt) -> Analysis:
     except NotInvertibleError as exc:
         lumps, problem = None, exc
     _dump("lumps", lambda: "\n".join(f"k={l.k} lines {l.lines}" for l in lumps or []) or str(problem))
-    return Analysis(program, graph, lumps, problem)
+    return Analysis(program, graph, lumps, problem, schedule)
 
 
 def generate(analysis: Analysis, modes: tuple[str, ...], memory: str = "store") -> str:

@@ -11,8 +11,8 @@ def coupling_ijvp(x1, x2, x1_1_dot, x2_1_dot):
     # line 39: x2 = x2 * math.exp(math.tanh(x1)) + math.sin(x1)
     t1 = math.tanh(x1)
     t2 = math.exp(t1)
-    t3 = x2 * t2
     t4 = math.sin(x1)
+    t3 = x2 * t2
     x2_1 = t3 + t4
     # line 40: x1 = x1 + math.tanh(x2)
     t5 = math.tanh(x2_1)
@@ -21,9 +21,7 @@ def coupling_ijvp(x1, x2, x1_1_dot, x2_1_dot):
     # line 40: x1 = x1 + math.tanh(x2)
     x1_dot = x1_1_dot - (1 - t5 ** 2) * x2_1_dot
     # line 39: x2 = x2 * math.exp(math.tanh(x1)) + math.sin(x1)
-    t3_dot = x2_1_dot - math.cos(x1) * x1_dot
-    # line 39: x2 = x2 * math.exp(math.tanh(x1)) + math.sin(x1)
     if t2 == 0.0:
-        _rt.zero_pivot('example_functions.py', 39, 'x2 = x2 * math.exp(math.tanh(x1)) + math.sin(x1)', 'd t3 / d x2', t2)
-    x2_dot = (t3_dot - x2 * (t2 * (1 - t1 ** 2)) * x1_dot) / t2
+        _rt.zero_pivot('example_functions.py', 39, 'x2 = x2 * math.exp(math.tanh(x1)) + math.sin(x1)', 'd x2_1 / d x2', t2)
+    x2_dot = (x2_1_dot - (x2 * (t2 * (1 - t1 ** 2)) + math.cos(x1)) * x1_dot) / t2
     return (x1_1, x2_1), (x1_dot, x2_dot)

@@ -12,8 +12,8 @@ def coupling_ivjp(x1, x2):
     # line 39: x2 = x2 * math.exp(math.tanh(x1)) + math.sin(x1)
     t1 = math.tanh(x1)
     t2 = math.exp(t1)
-    t3 = x2 * t2
     t4 = math.sin(x1)
+    t3 = x2 * t2
     x2_1 = t3 + t4
     # line 40: x1 = x1 + math.tanh(x2)
     t5 = math.tanh(x2_1)
@@ -26,12 +26,9 @@ def coupling_ivjp_sweep(_tape, x1_bar, x2_bar):
     x1, x2, t1, t2, t5 = _tape
     # line 39: x2 = x2 * math.exp(math.tanh(x1)) + math.sin(x1)
     if t2 == 0.0:
-        _rt.zero_pivot('example_functions.py', 39, 'x2 = x2 * math.exp(math.tanh(x1)) + math.sin(x1)', 'd t3 / d x2', t2)
-    t3_bar = x2_bar / t2
-    x1_bar = x1_bar - x2 * (t2 * (1 - t1 ** 2)) * t3_bar
-    # line 39: x2 = x2 * math.exp(math.tanh(x1)) + math.sin(x1)
-    x2_1_bar = t3_bar
-    x1_bar = x1_bar - math.cos(x1) * x2_1_bar
+        _rt.zero_pivot('example_functions.py', 39, 'x2 = x2 * math.exp(math.tanh(x1)) + math.sin(x1)', 'd x2_1 / d x2', t2)
+    x2_1_bar = x2_bar / t2
+    x1_bar = x1_bar - (x2 * (t2 * (1 - t1 ** 2)) + math.cos(x1)) * x2_1_bar
     # line 40: x1 = x1 + math.tanh(x2)
     x1_1_bar = x1_bar
     x2_1_bar = x2_1_bar - (1 - t5 ** 2) * x1_1_bar

@@ -12,10 +12,10 @@ def coupling_jvp(x1, x2, x1_dot, x2_dot):
     t1_dot = (1 - t1 ** 2) * x1_dot
     t2 = math.exp(t1)
     t2_dot = t2 * t1_dot
-    t3 = x2 * t2
-    t3_dot = t2 * x2_dot + x2 * t2_dot
     t4 = math.sin(x1)
     t4_dot = math.cos(x1) * x1_dot
+    t3 = x2 * t2
+    t3_dot = t2 * x2_dot + x2 * t2_dot
     x2_1 = t3 + t4
     x2_1_dot = t3_dot + t4_dot
     # line 40: x1 = x1 + math.tanh(x2)

@@ -11,8 +11,8 @@ def coupling_vjp(x1, x2):
     # line 39: x2 = x2 * math.exp(math.tanh(x1)) + math.sin(x1)
     t1 = math.tanh(x1)
     t2 = math.exp(t1)
-    t3 = x2 * t2
     t4 = math.sin(x1)
+    t3 = x2 * t2
     x2_1 = t3 + t4
     # line 40: x1 = x1 + math.tanh(x2)
     t5 = math.tanh(x2_1)
@@ -30,9 +30,9 @@ def coupling_vjp_bwd(_tape, x1_1_bar, x2_1_bar):
     # line 39: x2 = x2 * math.exp(math.tanh(x1)) + math.sin(x1)
     t3_bar = x2_1_bar
     t4_bar = x2_1_bar
-    x1_bar = x1_bar + math.cos(x1) * t4_bar
     x2_bar = t2 * t3_bar
     t2_bar = x2 * t3_bar
+    x1_bar = x1_bar + math.cos(x1) * t4_bar
     t1_bar = t2 * t2_bar
     x1_bar = x1_bar + (1 - t1 ** 2) * t1_bar
     return x1_bar, x2_bar
