@@ -34,7 +34,9 @@ How the order is found:
    windows of consecutive lumps of at most ``WINDOW`` steps, those with a lump k >= 2
    first, within a budget of search states that grows with the program (a work bound,
    not a time limit, so the result is deterministic).
-4. The source order is kept unless the result is strictly better.
+4. The source order is kept unless the result is strictly better; a program of more than
+   ``KEEP_EQUASIVE_ABOVE`` steps whose source order already has k = 1 everywhere keeps it
+   without searching (only merges of k = 1 lumps could follow, at a cost of seconds).
 
 Passive statements never change a width; each is placed right before its first user.
 Programs the inverse modes cannot handle (m != n, a width below n...) keep source order.
@@ -57,6 +59,7 @@ POLISH_LIMIT = 300_000   # states all local improvement may visit: 20,000 + 4 pe
 FORCED_MAX = 5_000       # forced cuts need N^2 bits of descendant sets: skipped above this
 LOOKAHEAD_VALUES = 16    # live values whose lump the list scheduler simulates (fallback)
 LOOKAHEAD_TREES = 32     # largest lump (in trees) it simulates
+KEEP_EQUASIVE_ABOVE = 2_000  # larger programs already at k = 1 everywhere keep source order
 
 
 def schedule(program: Program) -> list[Stmt]:
@@ -170,6 +173,12 @@ class _Dag:
     # ---- the schedule ---------------------------------------------------------------------
     def best_order(self) -> list[int]:
         source = list(range(self.N))
+        if self.N > KEEP_EQUASIVE_ABOVE:
+            start = self.profile(source)
+            if start.valid and start.cost[0] == 1:
+                # Already equasive step by step: only merging k = 1 lumps (a smaller sum
+                # of k^3, no cheaper code) could change, and that costs seconds here.
+                return source
         best = None
         if self.N <= EXACT_MAX:
             found = self.exact(source, lambda v: self.out[v], STATE_LIMIT)
