@@ -107,6 +107,12 @@ class Emitter:
             value = self.spell(stmt.op, stmt.ns, args)
         return A.assign(stmt.target.name, value)
 
+    def primal_block(self, w: Writer) -> None:
+        """The primal, every statement in schedule order, commented with its source line."""
+        for stmt in self.graph.order:
+            self.step_comment(w, stmt)
+            w.stmt(self.primal(stmt))
+
     def bind(self, w: Writer, name: str, e: Sym) -> Sym:
         """Emit ``name = e`` unless e is an atom; return what to use in its place."""
         if is_atom(e):

@@ -39,9 +39,7 @@ def emit_ijvp(em: Emitter, lumps: list[Lump]) -> list[str]:
     w = Writer()
     w.line(f'"""J^-1 v for {prog.name}: returns (f(x), x_dot) where J x_dot = y_dot, '
            f'x_dot for ({", ".join(p.name for p in prog.wrt)})."""')
-    for stmt in em.graph.order:
-        em.step_comment(w, stmt)
-        w.stmt(em.primal(stmt))
+    em.primal_block(w)
     w.comment("inverse sweep, last lump to first")
     for lump in reversed(lumps):
         em.lump_comment(w, lump)

@@ -19,9 +19,7 @@ def emit_ivjp(em: Emitter, lumps: list[Lump]) -> list[str]:
     w = Writer()
     w.line(f'"""J^-T w for {prog.name}: returns (f(x), sweep); '
            f'sweep(x_bar) gives y_bar with J^T y_bar = x_bar."""')
-    for stmt in em.graph.order:
-        em.step_comment(w, stmt)
-        w.stmt(em.primal(stmt))
+    em.primal_block(w)
 
     em.refs.clear()
     inner = Writer(level=1)

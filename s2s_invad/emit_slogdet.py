@@ -43,9 +43,7 @@ def emit_slogdet(em: Emitter, lumps: list[Lump]) -> list[str]:
     prog = em.program
     w = Writer()
     w.line(f'"""sign and log|det J| for {prog.name}: returns (f(x), (sign, logabsdet))."""')
-    for stmt in em.graph.order:
-        em.step_comment(w, stmt)
-        w.stmt(em.primal(stmt))
+    em.primal_block(w)
     sign, logdet = em.namer.fresh("sign"), em.namer.fresh("logabsdet")
     w.comment("det J = (sign of the register permutation) x product of the pivots and of det A")
     w.stmt(A.assign(sign, A.const(float(register_parity(prog, lumps)))))

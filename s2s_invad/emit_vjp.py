@@ -44,9 +44,7 @@ def emit_vjp(em: Emitter) -> list[str]:
     w = Writer()
     w.line(f'"""J^T w for {prog.name}: returns (f(x), pullback); '
            f'pullback(y_bar) gives the cotangents of ({", ".join(p.name for p in prog.wrt)})."""')
-    for stmt in em.graph.order:
-        em.step_comment(w, stmt)
-        w.stmt(em.primal(stmt))
+    em.primal_block(w)
 
     em.refs.clear()
     inner = Writer(level=1)
