@@ -19,6 +19,7 @@ from .emit_slogdet import emit_slogdet
 from .emit_vjp import emit_vjp
 from .ir import Const
 from .memory import plan_memory
+from .registers import reuse_names
 from .sym import Ref
 
 if TYPE_CHECKING:
@@ -56,6 +57,11 @@ def render_module(items: list[tuple["Analysis", tuple[str, ...]]], memory: str =
                 plan = plan_memory(analysis.graph, lumps)
                 emitter = {"vjp": emit_vjp_recompute, "ijvp": emit_ijvp_recompute, "drift": emit_drift}[mode]
                 lines = emitter(em, lumps, plan)
+                if mode != "drift":                  # a frame that does not grow with the program
+                    bodies.append(reuse_names("\n".join(lines)))
+                    bodies += [reuse_names("\n".join(extra)) for extra in em.lines_after]
+                    em.lines_after.clear()
+                    continue
             elif mode == "jvp":
                 lines = emit_jvp(em)
             elif mode == "vjp":

@@ -5,6 +5,7 @@ memory that stays flat as the program gets longer.
 """
 
 import gc
+import sys
 import textwrap
 import tracemalloc
 
@@ -43,6 +44,7 @@ def _write(tmp_path, name, text):
     import importlib.util
     spec = importlib.util.spec_from_file_location(name, path)
     module = importlib.util.module_from_spec(spec)
+    sys.modules[name] = module
     spec.loader.exec_module(module)
     return getattr(module, name)
 
@@ -121,6 +123,13 @@ def test_recompute_memory_is_flat_in_depth(tmp_path, mode, family):
                 si.ijvp(f, x, x, memory=memory)
                 call = lambda: si.ijvp(f, x, x, memory=memory)
             peaks[depth, memory] = _peak(call)
+    frames = {}
+    for depth in (40, 160):
+        name = f"{family.__name__}{mode}{depth}"
+        text = si.source(sys.modules[name].__dict__[name], mode, memory="recompute")
+        code = compile(text, name, "exec")
+        frames[depth] = max(c.co_nlocals for c in code.co_consts if hasattr(c, "co_nlocals"))
+    assert frames[160] <= frames[40] + 4                            # the frame does not grow
     assert peaks[160, "store"] > 2.5 * peaks[40, "store"]           # stored grows with depth
     assert peaks[160, "recompute"] < 1.2 * peaks[40, "recompute"]   # recompute stays flat
     assert peaks[160, "recompute"] < 0.25 * peaks[160, "store"]
