@@ -22,23 +22,44 @@ statement into more than one lump), in both families; the leapfrog family uses
 round(depth / 8) leapfrog steps. Each argument is a NumPy array of
 ``--batch`` points.
 
-Each (family, depth) is measured by two fresh worker processes, one for memory and one for
-time. Per mode (vjp = forward + pullback, ijvp) and memory variant, the first call compiles
-and warms up, outside the measurement; then, each on its own call:
+Each (family, depth) is measured by three worker processes:
+
+1. the transform worker calls the API (``si.vjp(f, ..., memory=...)``, ``si.ijvp``) once per
+   mode and memory variant, which transforms and compiles; it copies each generated module
+   (the real file the API compiled, ``fn.__code__.co_filename``) to a work folder, checks
+   drift and the agreement of store and recompute, and measures the recompute peak once
+   more in its own process (information only, see below);
+2. the memory worker, a fresh process that never runs the transform, imports the generated
+   modules (as a user who commits ``s2s-invad gen`` output does) and calls the generated
+   functions directly: ``y, pullback = leapfrog_vjp(*x); pullback(*w)`` and
+   ``leapfrog_ijvp(*x, *v)``;
+3. the time worker calls the API, as in 1, and times it.
+
+In the memory worker, per mode and memory variant, a first call warms up outside the
+measurement; then, each on its own call:
 
 - peak: the peak resident set size during one call minus the resident size just before
   it (Linux: freed heap is first returned with malloc_trim, then the peak is reset
-  through /proc/self/clear_refs). The memory worker runs with glibc's mmap threshold
-  below one array's size (MALLOC_MMAP_THRESHOLD_), so array buffers never sit in the
-  fragmented heap the compiler leaves behind. It counts everything the call touches:
-  arrays, Python objects, and the call's frame (one slot per local name, so it grows
-  with the length of the generated function: 8 bytes per name);
+  through /proc/self/clear_refs). It runs with glibc's mmap threshold below one array's
+  size (MALLOC_MMAP_THRESHOLD_), so each array buffer is mapped when allocated and
+  unmapped when freed, and the resident size follows the live arrays. It counts
+  everything the call touches: arrays, Python objects and the call's frame;
 - traced: the tracemalloc peak of one call (NumPy reports its buffers to tracemalloc),
   only up to ``--traced-max-depth`` (300, quick 100): tracemalloc looks up the source line of every
   allocation by a linear scan of the code object's line table, so on a generated
   function of depth d a call costs O(d^2) (about 30 s per call at depth 1,000). Where
-  clear_refs is not available it is measured at every depth and used as the peak;
-- time: median wall time of ``--repeats`` calls, garbage collector off, default allocator.
+  clear_refs is not available it is measured at every depth and used as the peak.
+
+In the time worker: the median wall time of ``--repeats`` API calls, garbage collector
+off, default allocator.
+
+Why a process that never transforms: transforming a long program allocates and frees
+hundreds of MB of small objects and leaves glibc's heap full of free chunks. malloc
+serves an array from a free chunk of the heap before it considers the mmap threshold, and
+freed heap pages stay resident until the next malloc_trim, so in the transforming process
+the high-water mark of one call counts every heap page the call's arrays passed through,
+which grows with the length of the call (the call itself holds the same number of arrays
+at every depth). The "in the transforming process" column shows that number.
 
 Stored runs whose peak, extrapolated linearly from the largest depth measured so far,
 would exceed ``--stored-budget-gb`` (4) are not run: the table shows the extrapolation in
@@ -62,6 +83,7 @@ import ctypes
 import ctypes.util
 import gc
 import hashlib
+import importlib.util
 import itertools
 import json
 import math
@@ -285,6 +307,7 @@ def median_time(call, repeats: int) -> float:
 
 
 def make_call(si, f, mode: str, memory: str, x, w, v):
+    """One API call: vjp = forward + pullback, ijvp."""
     if mode == "vjp":
         def call():
             _, pullback = si.vjp(f, *x, memory=memory)
@@ -295,19 +318,20 @@ def make_call(si, f, mode: str, memory: str, x, w, v):
     return call
 
 
-def frame_bytes(f, mode: str):
-    """Bytes of the largest frame a recompute call pushes: 8 per local name and stack slot
-    of the generated function (vjp: the pullback's, which is larger than the forward's)."""
-    try:
-        from s2s_invad.api import _compiled          # internal: the compiled function
-        _, fn = _compiled(f, None, mode, "recompute")
-        codes = [fn.__code__]
-        bwd = fn.__globals__.get(f"{fn.__name__}_bwd")
-        if bwd is not None:
-            codes.append(bwd.__code__)
-    except Exception:
-        return None
-    return max(8 * (c.co_nlocals + c.co_stacksize) for c in codes)
+def generated_call(fn, mode: str, x, w, v):
+    """One call of a generated function itself, without the API around it."""
+    if mode == "vjp":
+        def call():
+            _, pullback = fn(*x)
+            return pullback(*w)
+    else:
+        def call():
+            return fn(*x, *v)[1]
+    return call
+
+
+def module_file(workdir: str, mode: str, memory: str) -> str:
+    return os.path.join(workdir, f"generated_{mode}_{memory}.py")
 
 
 def rel_diff(got, ref) -> float:
@@ -320,102 +344,144 @@ def log(text: str) -> None:
     print(text, file=sys.stderr, flush=True)
 
 
-def worker(args) -> dict:
-    """Measure one (family, depth), either its memory or its time (``args.part``); the
-    parent reads the returned dict as JSON and merges the two parts."""
+def transform_worker(args) -> dict:
+    """Transform through the API, save each generated module, check drift and agreement,
+    and measure the recompute peak in this (transforming) process."""
     import s2s_invad as si
-    from s2s_invad.api import analysis_of
+    from s2s_invad.api import _compiled, analysis_of
     from s2s_invad.memory import plan_memory
 
     program = GENERATORS[args.family](args.depth)
-    tmpdir = args.keep or tempfile.mkdtemp(prefix="s2s_invad_memory_")
-    try:
-        f = families.load(program, tmpdir)
-        x, w, v = points(program, args.batch)
+    f = families.load(program, args.workdir)
+    x, w, v = points(program, args.batch)
+    t0 = time.perf_counter()
+    analysis = analysis_of(f)
+    out = dict(analysis_s=time.perf_counter() - t0, package=package_fingerprint(), in_process={},
+               functions={})
+    skip = set(filter(None, args.skip_store.split(",")))
+    for mode in MODES:
+        for memory in MEMORIES:
+            if memory == "store" and mode in skip:
+                continue
+            call = make_call(si, f, mode, memory, x, w, v)
+            t0 = time.perf_counter()
+            call()                                       # transform, compile, warm up
+            first = time.perf_counter() - t0
+            _, fn = _compiled(f, None, mode, memory)     # what the API just ran
+            shutil.copyfile(fn.__code__.co_filename, module_file(args.workdir, mode, memory))
+            out["functions"][f"{mode}/{memory}"] = fn.__name__
+            note = ""
+            if memory == "recompute":
+                out["in_process"][mode] = peak_rss(call)
+                note = f", peak here {fmt_mb(out['in_process'][mode])} MB"
+            log(f"    {program.family} depth {args.depth} {mode}/{memory}: first call {first:.1f} s{note}")
+    plan = plan_memory(analysis.graph, analysis.lumps)
+    out.update(family=program.family, depth=args.depth, statements=program.statements,
+               steps=program.params["steps"], n=program.n, batch=args.batch,
+               ssa=len(analysis.program.body), lumps=len(analysis.lumps),
+               checkpointed=len(plan.checkpointed(analysis.lumps)))
+    sub = tuple(a[:args.drift_points] for a in x)
+    sub_w = tuple(a[:args.drift_points] for a in w)
+    sub_v = tuple(a[:args.drift_points] for a in v)
+    t0 = time.perf_counter()
+    out["drift"] = float(si.drift(f, sub).max)
+    out["drift_s"] = time.perf_counter() - t0
+    out["agree"] = {}
+    for mode in MODES:
+        store = make_call(si, f, mode, "store", sub, sub_w, sub_v)()
+        rec = make_call(si, f, mode, "recompute", sub, sub_w, sub_v)()
+        out["agree"][mode] = rel_diff(rec, store)
+    y = f(*x)
+    out["max_abs_y"] = float(max(np.max(np.abs(a)) for a in y))
+    return out
+
+
+def memory_worker(args) -> dict:
+    """Import the generated modules (no transform in this process) and measure each one's
+    peak memory per call."""
+    program = GENERATORS[args.family](args.depth)
+    x, w, v = points(program, args.batch)
+    traced = args.depth <= args.traced_max_depth or not _reset_peak_rss()
+    functions = json.loads(args.functions)
+    out = dict(runs={})
+    for key, name in sorted(functions.items()):
+        mode, memory = key.split("/")
+        path = module_file(args.workdir, mode, memory)
+        spec = importlib.util.spec_from_file_location(f"_s2s_memory_{mode}_{memory}", path)
+        module = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(module)
+        call = generated_call(getattr(module, name), mode, x, w, v)
+        call()                                           # warm up
+        run = dict(rss=peak_rss(call), traced=peak_traced(call) if traced else None)
+        out["runs"][key] = run
+        log(f"    {program.family} depth {args.depth} {key}: peak {fmt_mb(peak(run))} MB "
+            "(generated module, fresh process)")
+        del module, call
+        gc.collect()
+    return out
+
+
+def time_worker(args) -> dict:
+    """Time the API calls (transform and warm-up first, outside the timing)."""
+    import s2s_invad as si
+
+    program = GENERATORS[args.family](args.depth)
+    f = families.load(program, args.workdir)
+    x, w, v = points(program, args.batch)
+    out = dict(runs={}, package=package_fingerprint())
+    for key in json.loads(args.functions):
+        mode, memory = key.split("/")
+        call = make_call(si, f, mode, memory, x, w, v)
         t0 = time.perf_counter()
-        analysis = analysis_of(f)
-        out = dict(analysis_s=time.perf_counter() - t0, runs={}, package=package_fingerprint())
-        skip = set(filter(None, args.skip_store.split(",")))
-        # tracemalloc looks up the line of every allocation, linearly in the size of the
-        # generated function: quadratic in depth, so only at small depths (or without RSS)
-        traced = args.depth <= args.traced_max_depth or not _reset_peak_rss()
-        for mode in MODES:
-            for memory in ("recompute", "store"):
-                key = f"{mode}/{memory}"
-                if memory == "store" and mode in skip:
-                    out["runs"][key] = None
-                    continue
-                call = make_call(si, f, mode, memory, x, w, v)
-                t0 = time.perf_counter()
-                call()                                   # transform, compile, warm up
-                first = time.perf_counter() - t0
-                if args.part == "time":
-                    run = dict(first_s=first, time_s=median_time(call, args.repeats))
-                    note = f"time {run['time_s']:.3f} s"
-                else:
-                    run = dict(rss=peak_rss(call), traced=peak_traced(call) if traced else None)
-                    note = f"peak {fmt_mb(peak(run))} MB"
-                out["runs"][key] = run
-                log(f"    {program.family} depth {args.depth} {key}: first call {first:.1f} s, {note}")
-        if args.part == "time":
-            return out
-        plan = plan_memory(analysis.graph, analysis.lumps)
-        out.update(family=program.family, depth=args.depth, statements=program.statements,
-                   steps=program.params["steps"], n=program.n, batch=args.batch,
-                   ssa=len(analysis.program.body), lumps=len(analysis.lumps),
-                   checkpointed=len(plan.checkpointed(analysis.lumps)),
-                   frame={mode: frame_bytes(f, mode) for mode in MODES})
-        sub = tuple(a[:args.drift_points] for a in x)
-        sub_w = tuple(a[:args.drift_points] for a in w)
-        sub_v = tuple(a[:args.drift_points] for a in v)
-        t0 = time.perf_counter()
-        out["drift"] = float(si.drift(f, sub).max)
-        out["drift_s"] = time.perf_counter() - t0
-        out["agree"] = {}
-        for mode in MODES:
-            store = make_call(si, f, mode, "store", sub, sub_w, sub_v)()
-            rec = make_call(si, f, mode, "recompute", sub, sub_w, sub_v)()
-            out["agree"][mode] = rel_diff(rec, store)
-        y = f(*x)
-        out["max_abs_y"] = float(max(np.max(np.abs(a)) for a in y))
-        return out
-    finally:
-        if not args.keep:
-            shutil.rmtree(tmpdir, ignore_errors=True)
+        call()
+        first = time.perf_counter() - t0
+        out["runs"][key] = dict(first_s=first, time_s=median_time(call, args.repeats))
+        log(f"    {program.family} depth {args.depth} {key}: first call {first:.1f} s, "
+            f"time {out['runs'][key]['time_s']:.3f} s")
+    return out
+
+
+WORKERS = {"transform": transform_worker, "memory": memory_worker, "time": time_worker}
 
 
 # --------------------------------------------------------------------------- driving
 
 def run_worker(family: str, depth: int, args, skip: set) -> dict:
-    """Run the memory part, then the time part, each in a fresh process; merge them.
+    """Run the transform, memory and time workers, each in a fresh process; merge them.
 
-    The memory part runs with glibc's mmap threshold below the size of one array
-    (MALLOC_MMAP_THRESHOLD_), so every array buffer is mapped on allocation and unmapped
-    on free: the resident size then follows the live arrays, not the heap's history
-    (compiling a long program first leaves the heap fragmented, which moved the peak of
-    a recompute call by up to 1 MB). The time part runs with the default allocator.
+    They share a work folder: the program's module, and the generated modules the
+    transform worker saved. The memory worker runs with glibc's mmap threshold below the
+    size of one array (MALLOC_MMAP_THRESHOLD_), so the resident size follows the live
+    arrays; the others run with the default allocator.
     """
+    workdir = tempfile.mkdtemp(prefix="s2s_invad_memory_", dir=args.keep)
     results = {}
-    for part in ("memory", "time"):
-        cmd = [sys.executable, os.path.abspath(__file__), "--worker", part, "--family", family,
-               "--depths", str(depth), "--batch", str(args.batch), "--repeats", str(args.repeats),
-               "--drift-points", str(args.drift_points),
-               "--traced-max-depth", str(args.traced_max_depth), "--skip-store", ",".join(sorted(skip))]
-        if args.keep:
-            cmd += ["--keep", args.keep]
-        env = dict(os.environ)
-        if part == "memory":
-            env["MALLOC_MMAP_THRESHOLD_"] = str(mmap_threshold(args.batch))
-        proc = subprocess.run(cmd, stdout=subprocess.PIPE, text=True, cwd=ROOT, env=env)
-        if proc.returncode != 0:
-            raise SystemExit(f"{part} worker for {family} depth {depth} failed (exit {proc.returncode})")
-        results[part] = json.loads(proc.stdout.strip().splitlines()[-1])
-    merged = results["memory"]
-    for key, run in merged["runs"].items():
-        if run is not None:
-            run.update(results["time"]["runs"][key])
-    merged["analysis_s"] = {part: results[part]["analysis_s"] for part in results}
-    merged["packages"] = sorted({results[part]["package"] for part in results})
+    try:
+        functions = {}
+        for part in ("transform", "memory", "time"):
+            cmd = [sys.executable, os.path.abspath(__file__), "--worker", part, "--family", family,
+                   "--depths", str(depth), "--batch", str(args.batch), "--repeats", str(args.repeats),
+                   "--drift-points", str(args.drift_points), "--workdir", workdir,
+                   "--functions", json.dumps(functions),
+                   "--traced-max-depth", str(args.traced_max_depth), "--skip-store", ",".join(sorted(skip))]
+            env = dict(os.environ)
+            if part == "memory":
+                env["MALLOC_MMAP_THRESHOLD_"] = str(mmap_threshold(args.batch))
+            proc = subprocess.run(cmd, stdout=subprocess.PIPE, text=True, cwd=ROOT, env=env)
+            if proc.returncode != 0:
+                raise SystemExit(f"{part} worker for {family} depth {depth} failed (exit {proc.returncode})")
+            results[part] = json.loads(proc.stdout.strip().splitlines()[-1])
+            if part == "transform":
+                functions = results[part]["functions"]
+    finally:
+        if not args.keep:
+            shutil.rmtree(workdir, ignore_errors=True)
+    merged = results["transform"]
+    merged["runs"] = {f"{mode}/{memory}": None for mode in MODES for memory in MEMORIES}
+    for key, run in results["memory"]["runs"].items():
+        run.update(results["time"]["runs"][key])
+        merged["runs"][key] = run
+    merged["packages"] = sorted({results[part]["package"] for part in ("transform", "time")})
     return merged
 
 
@@ -448,10 +514,10 @@ def fmt_mb(value, estimate=False) -> str:
 
 
 def family_table(results: list[dict]) -> list[str]:
-    rows = ["| depth | mode | peak store (MB) | peak recompute (MB) | ratio | traced store (MB) | "
-            "traced recompute (MB) | time store (s) | time recompute (s) | time ratio | "
-            "agree | drift |",
-            "|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
+    rows = ["| depth | mode | peak store (MB) | peak recompute (MB) | ratio | here recompute (MB) | "
+            "traced store (MB) | traced recompute (MB) | time store (s) | time recompute (s) | "
+            "time ratio | agree | drift |",
+            "|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
     for r in results:
         for mode in MODES:
             store, rec = r["runs"][f"{mode}/store"], r["runs"][f"{mode}/recompute"]
@@ -466,7 +532,8 @@ def family_table(results: list[dict]) -> list[str]:
                 time_store = f"{store['time_s']:.3f}"
                 time_ratio = f"{rec['time_s'] / store['time_s']:.2f}"
             rows.append(f"| {r['depth']:,} | {mode} | {peak_store} | {fmt_mb(peak(rec))} | "
-                        f"{memory_ratio} | {traced_store} | {fmt_mb(rec['traced'])} | {time_store} | "
+                        f"{memory_ratio} | {fmt_mb(r['in_process'].get(mode))} | {traced_store} | "
+                        f"{fmt_mb(rec['traced'])} | {time_store} | "
                         f"{rec['time_s']:.3f} | {time_ratio} | {r['agree'][mode]:.1e} | "
                         f"{r['drift']:.1e} |")
     return rows
@@ -486,12 +553,11 @@ def targets(name: str, results: list[dict]) -> list[tuple]:
                         f"{lo:,} to {largest:,}",
                         f"{spread:+.1%} (max/min - 1; {fmt_mb(min(peaks))} to {fmt_mb(max(peaks))} MB)",
                         spread <= FLAT_TOLERANCE))
-            frames = [r["frame"][mode] for r in span]
-            if all(frames):
-                rest = [p - fr for p, fr in zip(peaks, frames)]
-                out.append((name, mode, "(information) the same without the call's frame",
-                            f"{max(rest) / min(rest) - 1:+.1%} (frame {fmt_mb(min(frames))} to "
-                            f"{fmt_mb(max(frames))} MB)", None))
+            here = [r["in_process"].get(mode) for r in span]
+            if all(here):
+                out.append((name, mode, "(information) the same measured in the transforming "
+                            "process", f"{max(here) / min(here) - 1:+.1%} ({fmt_mb(min(here))} to "
+                            f"{fmt_mb(max(here))} MB): heap pages left free by the transform", None))
         else:
             out.append((name, mode, f"recompute peak flat from depth {FLAT_FROM:,}",
                         "needs two depths >= 1,000", None))
@@ -591,9 +657,11 @@ def main(argv=None) -> int:
                     help="also measure the tracemalloc peak up to this depth (300; quick 100); "
                          "it costs time quadratic in depth")
     ap.add_argument("--out", default=RESULTS, help="folder for memory.md and memory.png")
-    ap.add_argument("--keep", metavar="DIR", help="keep the generated modules in DIR")
+    ap.add_argument("--keep", metavar="DIR", help="keep the work folders (program and generated modules) in DIR")
     ap.add_argument("--strict", action="store_true", help="exit 1 if a target is NOT met")
-    ap.add_argument("--worker", choices=("memory", "time"), help=argparse.SUPPRESS)
+    ap.add_argument("--worker", choices=tuple(WORKERS), help=argparse.SUPPRESS)
+    ap.add_argument("--workdir", help=argparse.SUPPRESS)
+    ap.add_argument("--functions", default="{}", help=argparse.SUPPRESS)
     ap.add_argument("--skip-store", default="", help=argparse.SUPPRESS)
     args = ap.parse_args(argv)
     if args.repeats is None:
@@ -603,9 +671,8 @@ def main(argv=None) -> int:
     depths = ([int(d.replace("_", "")) for d in args.depths.split(",")] if args.depths
               else list(QUICK_DEPTHS if args.quick else FULL_DEPTHS))
     if args.worker:
-        args.part = args.worker
         args.depth = depths[0]
-        print(json.dumps(worker(args)))
+        print(json.dumps(WORKERS[args.worker](args)))
         return 0
     if args.keep:
         os.makedirs(args.keep, exist_ok=True)
@@ -637,10 +704,12 @@ def main(argv=None) -> int:
              f"{head}; package source hash {fingerprint}.", "",
              f"Batch {args.batch:,} points per argument ({8 * args.batch / 1e3:,.0f} kB per value); "
              f"time = median of {args.repeats} calls after a warm-up call that compiles; "
-             "vjp = forward + pullback. Peak = peak resident set size during one call minus "
+             "vjp = forward + pullback. Peak = peak resident set size during one call of the "
+             "generated function, in a fresh process that imports the generated module, minus "
              "the resident size before it (MB = 10^6 bytes; glibc mmap threshold "
-             f"{mmap_threshold(args.batch):,} bytes in the memory worker, so arrays are mapped "
-             "one by one); traced = tracemalloc peak of one call "
+             f"{mmap_threshold(args.batch):,} bytes, so arrays are mapped one by one); "
+             "here = the same for recompute, through the API, in the process that ran the "
+             "transform (information); traced = tracemalloc peak of one call "
              f"(measured up to depth {args.traced_max_depth:,} only: its cost is quadratic in depth). "
              "A stored peak in parentheses is extrapolated linearly from the largest stored run: "
              f"it was not run (budget {args.stored_budget_gb:g} GB). agree = max relative "
@@ -663,10 +732,12 @@ def main(argv=None) -> int:
     for name, mode, what, value, met in rows:
         mark = "-" if met is None else ("met" if met else "**NOT met**")
         lines.append(f"| {name} | {mode} | {what} | {value} | {mark} |")
-    lines += ["", "The peak of a recompute call is the live arrays plus the call's frame: the "
-              "generated functions are straight-line code with one local name per SSA value "
-              "(and per cotangent), 8 bytes each, so the frame grows with depth even when the "
-              "arrays do not; the information rows show the spread without it."]
+    lines += ["", "Peaks are measured in a fresh process that imports the generated modules "
+              "and never runs the transform. The information rows give the recompute peak "
+              "measured through the API in the process that ran the transform: there malloc "
+              "serves arrays from the free chunks the transform left in the heap, and the "
+              "high-water mark of a long call counts every heap page its arrays passed "
+              "through (see the module docstring of benchmarks/memory.py)."]
     seen = sorted({fp for name in names for r in all_results[name] for fp in r["packages"]}
                   | {fingerprint, package_fingerprint()})
     if len(seen) > 1:
