@@ -29,14 +29,14 @@ Each (family, depth) is measured by three worker processes:
    (the real file the API compiled, ``fn.__code__.co_filename``) to a work folder, checks
    drift and the agreement of store and recompute, and measures the recompute peak once
    more in its own process (information only, see below);
-2. the memory worker, a fresh process that never runs the transform, imports the generated
-   modules (as a user who commits ``s2s-invad gen`` output does) and calls the generated
-   functions directly: ``y, pullback = leapfrog_vjp(*x); pullback(*w)`` and
-   ``leapfrog_ijvp(*x, *v)``;
+2. a memory worker per generated function, a fresh process that never runs the transform,
+   imports the generated module from its bytecode (as Python imports committed
+   ``s2s-invad gen`` output the second time) and calls the generated function directly:
+   ``y, pullback = leapfrog_vjp(*x); pullback(*w)`` and ``leapfrog_ijvp(*x, *v)``;
 3. the time worker calls the API, as in 1, and times it.
 
-In the memory worker, per mode and memory variant, a first call warms up outside the
-measurement; then, each on its own call:
+In a memory worker, a first call warms up outside the measurement; then, each on its own
+call:
 
 - peak: the peak resident set size during one call minus the resident size just before
   it (Linux: freed heap is first returned with malloc_trim, then the peak is reset
@@ -53,13 +53,15 @@ measurement; then, each on its own call:
 In the time worker: the median wall time of ``--repeats`` API calls, garbage collector
 off, default allocator.
 
-Why a process that never transforms: transforming a long program allocates and frees
-hundreds of MB of small objects and leaves glibc's heap full of free chunks. malloc
-serves an array from a free chunk of the heap before it considers the mmap threshold, and
-freed heap pages stay resident until the next malloc_trim, so in the transforming process
-the high-water mark of one call counts every heap page the call's arrays passed through,
-which grows with the length of the call (the call itself holds the same number of arrays
-at every depth). The "in the transforming process" column shows that number.
+Why a process that never transforms, loading bytecode, one per function: transforming a
+long program (or compiling its generated source) allocates and frees hundreds of MB of
+small objects and leaves glibc's heap full of free chunks. malloc serves an array from a
+free chunk of the heap before it considers the mmap threshold, and freed heap pages stay
+resident until the next malloc_trim, so in such a process the high-water mark of one
+call counts every heap page the call's arrays passed through, which grows with the
+length of the call and depends on what ran before, while the call itself holds the same
+number of arrays at every depth. The "here" column (recompute through the API in the
+transforming process) shows that number.
 
 Stored runs whose peak, extrapolated linearly from the largest depth measured so far,
 would exceed ``--stored-budget-gb`` (4) are not run: the table shows the extrapolation in
@@ -89,6 +91,7 @@ import json
 import math
 import os
 import platform
+import py_compile
 import random
 import shutil
 import statistics
@@ -368,7 +371,9 @@ def transform_worker(args) -> dict:
             call()                                       # transform, compile, warm up
             first = time.perf_counter() - t0
             _, fn = _compiled(f, None, mode, memory)     # what the API just ran
-            shutil.copyfile(fn.__code__.co_filename, module_file(args.workdir, mode, memory))
+            path = module_file(args.workdir, mode, memory)
+            shutil.copyfile(fn.__code__.co_filename, path)
+            py_compile.compile(path, doraise=True)       # the memory worker loads the bytecode
             out["functions"][f"{mode}/{memory}"] = fn.__name__
             note = ""
             if memory == "recompute":
@@ -447,10 +452,11 @@ WORKERS = {"transform": transform_worker, "memory": memory_worker, "time": time_
 # --------------------------------------------------------------------------- driving
 
 def run_worker(family: str, depth: int, args, skip: set) -> dict:
-    """Run the transform, memory and time workers, each in a fresh process; merge them.
+    """Run the transform worker, a memory worker per generated function, and the time
+    worker, each in a fresh process; merge their results.
 
-    They share a work folder: the program's module, and the generated modules the
-    transform worker saved. The memory worker runs with glibc's mmap threshold below the
+    They share a work folder: the program's module, and the generated modules (with their
+    bytecode) the transform worker saved. The memory worker runs with glibc's mmap threshold below the
     size of one array (MALLOC_MMAP_THRESHOLD_), so the resident size follows the live
     arrays; the others run with the default allocator.
     """
@@ -458,7 +464,7 @@ def run_worker(family: str, depth: int, args, skip: set) -> dict:
     results = {}
     try:
         functions = {}
-        for part in ("transform", "memory", "time"):
+        def run(part, functions):
             cmd = [sys.executable, os.path.abspath(__file__), "--worker", part, "--family", family,
                    "--depths", str(depth), "--batch", str(args.batch), "--repeats", str(args.repeats),
                    "--drift-points", str(args.drift_points), "--workdir", workdir,
@@ -470,9 +476,14 @@ def run_worker(family: str, depth: int, args, skip: set) -> dict:
             proc = subprocess.run(cmd, stdout=subprocess.PIPE, text=True, cwd=ROOT, env=env)
             if proc.returncode != 0:
                 raise SystemExit(f"{part} worker for {family} depth {depth} failed (exit {proc.returncode})")
-            results[part] = json.loads(proc.stdout.strip().splitlines()[-1])
-            if part == "transform":
-                functions = results[part]["functions"]
+            return json.loads(proc.stdout.strip().splitlines()[-1])
+
+        results["transform"] = run("transform", {})
+        functions = results["transform"]["functions"]
+        results["memory"] = {"runs": {}}
+        for key, name in sorted(functions.items()):      # one process per generated function
+            results["memory"]["runs"].update(run("memory", {key: name})["runs"])
+        results["time"] = run("time", functions)
     finally:
         if not args.keep:
             shutil.rmtree(workdir, ignore_errors=True)
@@ -513,6 +524,12 @@ def fmt_mb(value, estimate=False) -> str:
     return f"({text})" if estimate else text
 
 
+def fmt_ratio(num, den, estimate=False) -> str:
+    if not num or not den:
+        return "-"
+    return f"({num / den:,.0f}x)" if estimate else f"{num / den:,.0f}x"
+
+
 def family_table(results: list[dict]) -> list[str]:
     rows = ["| depth | mode | peak store (MB) | peak recompute (MB) | ratio | here recompute (MB) | "
             "traced store (MB) | traced recompute (MB) | time store (s) | time recompute (s) | "
@@ -523,11 +540,11 @@ def family_table(results: list[dict]) -> list[str]:
             store, rec = r["runs"][f"{mode}/store"], r["runs"][f"{mode}/recompute"]
             if store is None:
                 peak_store = fmt_mb(r["extrapolated"][mode], estimate=True)
-                memory_ratio = f"({r['extrapolated'][mode] / peak(rec):,.0f}x)"
+                memory_ratio = fmt_ratio(r["extrapolated"][mode], peak(rec), estimate=True)
                 traced_store = time_store = time_ratio = "-"
             else:
                 peak_store = fmt_mb(peak(store))
-                memory_ratio = f"{peak(store) / peak(rec):,.0f}x"
+                memory_ratio = fmt_ratio(peak(store), peak(rec))
                 traced_store = fmt_mb(store["traced"])
                 time_store = f"{store['time_s']:.3f}"
                 time_ratio = f"{rec['time_s'] / store['time_s']:.2f}"
@@ -545,8 +562,11 @@ def targets(name: str, results: list[dict]) -> list[tuple]:
     largest = max(r["depth"] for r in results)
     span = [r for r in results if r["depth"] >= FLAT_FROM]
     for mode in MODES:
-        if len(span) >= 2:
-            peaks = [peak(r["runs"][f"{mode}/recompute"]) for r in span]
+        peaks = [peak(r["runs"][f"{mode}/recompute"]) for r in span]
+        if len(span) >= 2 and not min(peaks):
+            out.append((name, mode, "recompute peak flat", "a peak of 0 MB: the batch is too "
+                        "small to measure", None))
+        elif len(span) >= 2:
             spread = max(peaks) / min(peaks) - 1
             lo = min(r["depth"] for r in span)
             out.append((name, mode, f"recompute peak flat within {FLAT_TOLERANCE:.0%}, depth "

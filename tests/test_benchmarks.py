@@ -1,0 +1,53 @@
+"""Smoke runs of the benchmark scripts at tiny sizes, so they do not rot between releases.
+
+Nothing here looks at a time or a ratio (tests never assert on timings): each script must
+run to the end, exit 0, check its own results against its reference and print its tables.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+def run(*args: str, timeout: float = 300) -> str:
+    proc = subprocess.run([sys.executable, *args], cwd=ROOT, capture_output=True, text=True,
+                          timeout=timeout)
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    return proc.stdout
+
+
+def test_modes_benchmark_runs_and_checks_its_results():
+    out = run("benchmarks/modes.py", "--size", "120", "--repeats", "1", "--min-sample", "0.001")
+    assert "## Targets" in out
+    for family in ("(a)", "(b)"):
+        row = next(line for line in out.splitlines()
+                   if line.startswith("| results match reference") and family in line)
+        assert row.rstrip().endswith("| met |"), row
+
+
+def test_memory_benchmark_runs_with_its_three_workers(tmp_path):
+    out = run("benchmarks/memory.py", "--depths", "16,32", "--batch", "64", "--repeats", "1",
+              "--drift-points", "16", "--out", str(tmp_path))
+    text = (tmp_path / "memory.md").read_text()
+    assert text.strip() == out.strip()
+    for title in ("## coupling network, n=16", "## leapfrog, 4 particles in 1-D, n=8", "## Targets"):
+        assert title in text
+    rows = [line for line in text.splitlines() if line.startswith(("| 16 |", "| 32 |"))]
+    assert len(rows) == 8                      # 2 families x 2 depths x (vjp, ijvp)
+    for row in rows:
+        agree = float(row.split("|")[-3])      # store and recompute agree on every row
+        assert agree < 1e-12, row
+
+
+def test_suite_runs_without_peers(tmp_path):
+    out_file = tmp_path / "latest.md"
+    run("-m", "benchmarks", "--sizes", "8", "--no-jax", "--no-big", "--no-plots", "--repeats", "1",
+        "--min-sample", "0.001", "--out", str(out_file))
+    text = out_file.read_text()
+    assert "every direct result agrees" in text
+    row = next(line for line in text.splitlines() if "every direct result agrees" in line)
+    assert row.rstrip().endswith("| met |"), row
