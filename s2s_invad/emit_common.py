@@ -19,7 +19,7 @@ from .ir import Program, Stmt, Value
 from .lumps import Lump
 from .primitives import spelling
 from .ssa import Namer
-from .sym import ONE, ZERO, Ref, Sym, is_atom, is_num, to_ast
+from .sym import ONE, ZERO, Op, Ref, Sym, is_atom, is_num, to_ast
 
 UNROLL_MAX_K = 3          # lumps up to this k are solved by unrolled scalar code
 
@@ -141,6 +141,12 @@ class Emitter:
                                 + inner.lines)
         self.uses_partial = True
         return A.call(A.name("_partial"), [A.name(name), A.tuple_([A.name(v) for v in tape])])
+
+    def accumulate(self, w: Writer, target: str, op: str, e: Sym) -> None:
+        """``target = target + e`` (op "add") or ``- e`` (op "sub"); ``+ -y`` is written ``- y``."""
+        if isinstance(e, Op) and e.op == "neg":
+            op, e = ("sub" if op == "add" else "add"), e.args[0]
+        w.stmt(A.accumulate(target, op, self.expr(e)))
 
     def zero_like(self, like: Sym):
         """0.0, or in array mode zeros shaped like ``like``."""

@@ -31,7 +31,7 @@ def emit_ivjp(em: Emitter, lumps: list[Lump]) -> list[str]:
             new = lump.new[0]
             inner.stmt(A.assign(em.bar(new), em.expr(Ref(em.bar(lump.killed[0])) / a)))
             for r, b in bs.items():
-                inner.stmt(A.accumulate(em.bar(r), "sub", em.expr(b * Ref(em.bar(new)))))
+                em.accumulate(inner, em.bar(r), "sub", b * Ref(em.bar(new)))
         else:
             amat, bmat = em.matrices(inner, lump, jac)
             em.solve(inner, lump, transpose(amat), [Ref(em.bar(u)) for u in lump.killed],
@@ -41,7 +41,7 @@ def emit_ivjp(em: Emitter, lumps: list[Lump]) -> list[str]:
                 for i, v in enumerate(lump.new):
                     total = total + bmat[i][j] * Ref(em.bar(v))
                 if total != ZERO:
-                    inner.stmt(A.accumulate(em.bar(r), "sub", em.expr(total)))
+                    em.accumulate(inner, em.bar(r), "sub", total)
     bars = [A.name(em.bar(o)) for o in prog.outputs]
     inner.stmt(A.return_(shaped(prog, bars)))
 

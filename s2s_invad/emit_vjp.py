@@ -16,11 +16,11 @@ def vjp_step(em: Emitter, w: Writer, stmt, have: set) -> None:
         return
     z_bar = Ref(em.bar(stmt.target))
     for arg, part in em.graph.partials[stmt].items():
-        contribution = em.expr(part * z_bar)
+        contribution = part * z_bar
         if arg in have:
-            w.stmt(A.accumulate(em.bar(arg), "add", contribution))
+            em.accumulate(w, em.bar(arg), "add", contribution)
         else:
-            w.stmt(A.assign(em.bar(arg), contribution))
+            w.stmt(A.assign(em.bar(arg), em.expr(contribution)))
             have.add(arg)
 
 

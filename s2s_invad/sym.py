@@ -122,7 +122,15 @@ def mul(a: Sym, b: Sym) -> Sym:
         return neg(mul(a.args[0], b))
     if isinstance(b, Op) and b.op == "neg":
         return neg(mul(a, b.args[0]))
+    if _is_reciprocal(a):                          # (1 / y) * x reads (and runs) as x / y
+        return div(b, a.args[1])
+    if _is_reciprocal(b):
+        return div(a, b.args[1])
     return Op("mul", (a, b))
+
+
+def _is_reciprocal(a: Sym) -> bool:
+    return isinstance(a, Op) and a.op == "div" and is_num(a.args[0], 1)
 
 
 def div(a: Sym, b: Sym) -> Sym:
@@ -175,6 +183,8 @@ def to_ast(e: Sym, spell, refs: set | None = None) -> "A.ast.expr":
     if isinstance(e, Attr):
         return A.attribute(e.module, e.attr)
     if isinstance(e, Op):
+        if e.op == "pow" and is_num(e.args[1], 2) and isinstance(e.args[0], Ref):
+            e = Op("mul", (e.args[0], e.args[0]))     # x * x: a third of the cost of x ** 2 on floats
         args = [to_ast(x, spell, refs) for x in e.args]
         if e.op == "neg":
             return A.unary("neg", args[0])

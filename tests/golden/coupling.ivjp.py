@@ -28,8 +28,8 @@ def coupling_ivjp_sweep(_tape, x1_bar, x2_bar):
     if t2 == 0.0:
         _rt.zero_pivot('example_functions.py', 39, 'x2 = x2 * math.exp(math.tanh(x1)) + math.sin(x1)', 'd x2_1 / d x2', t2)
     x2_1_bar = x2_bar / t2
-    x1_bar = x1_bar - (x2 * (t2 * (1 - t1 ** 2)) + math.cos(x1)) * x2_1_bar
+    x1_bar = x1_bar - (x2 * (t2 * (1 - t1 * t1)) + math.cos(x1)) * x2_1_bar
     # line 40: x1 = x1 + math.tanh(x2)
     x1_1_bar = x1_bar
-    x2_1_bar = x2_1_bar - (1 - t5 ** 2) * x1_1_bar
+    x2_1_bar = x2_1_bar - (1 - t5 * t5) * x1_1_bar
     return x1_1_bar, x2_1_bar

@@ -26,7 +26,7 @@ def coupling_vjp_bwd(_tape, x1_1_bar, x2_1_bar):
     # line 40: x1 = x1 + math.tanh(x2)
     x1_bar = x1_1_bar
     t5_bar = x1_1_bar
-    x2_1_bar = x2_1_bar + (1 - t5 ** 2) * t5_bar
+    x2_1_bar = x2_1_bar + (1 - t5 * t5) * t5_bar
     # line 39: x2 = x2 * math.exp(math.tanh(x1)) + math.sin(x1)
     t3_bar = x2_1_bar
     t4_bar = x2_1_bar
@@ -34,5 +34,5 @@ def coupling_vjp_bwd(_tape, x1_1_bar, x2_1_bar):
     t2_bar = x2 * t3_bar
     x1_bar = x1_bar + math.cos(x1) * t4_bar
     t1_bar = t2 * t2_bar
-    x1_bar = x1_bar + (1 - t1 ** 2) * t1_bar
+    x1_bar = x1_bar + (1 - t1 * t1) * t1_bar
     return x1_bar, x2_bar

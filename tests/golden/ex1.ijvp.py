@@ -34,7 +34,7 @@ def ex1_ijvp(r0, r1, r2, r0_2_dot, r1_2_dot, r2_2_dot):
     dr1_2_dr1_1 = -(r1_2 / r1_1)
     if dr1_2_dr1_1 == 0.0:
         _rt.zero_pivot('example_functions.py', 21, 'r1 = r2 / r1', 'd r1_2 / d r1_1', dr1_2_dr1_1)
-    r1_1_dot = (r1_2_dot - 1 / r1_1 * r2_1_dot) / dr1_2_dr1_1
+    r1_1_dot = (r1_2_dot - r2_1_dot / r1_1) / dr1_2_dr1_1
     # line 20: r2 = r2 * math.exp(r0)
     if t2 == 0.0:
         _rt.zero_pivot('example_functions.py', 20, 'r2 = r2 * math.exp(r0)', 'd r2_1 / d r2', t2)

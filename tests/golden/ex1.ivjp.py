@@ -53,10 +53,10 @@ def ex1_ivjp_sweep(_tape, r0_bar, r1_bar, r2_bar):
     if dr1_2_dr1_1 == 0.0:
         _rt.zero_pivot('example_functions.py', 21, 'r1 = r2 / r1', 'd r1_2 / d r1_1', dr1_2_dr1_1)
     r1_2_bar = r1_1_bar / dr1_2_dr1_1
-    r2_1_bar = r2_1_bar - 1 / r1_1 * r1_2_bar
+    r2_1_bar = r2_1_bar - r1_2_bar / r1_1
     # line 22: r0 = r0 - r1**2
     r0_2_bar = r0_1_bar
-    r1_2_bar = r1_2_bar - -(2 * r1_2 * r0_2_bar)
+    r1_2_bar = r1_2_bar + 2 * r1_2 * r0_2_bar
     # line 23: r2 = math.exp(r2)
     if r2_2 == 0.0:
         _rt.zero_pivot('example_functions.py', 23, 'r2 = math.exp(r2)', 'd r2_2 / d r2_1', r2_2)

@@ -22,7 +22,7 @@ def ex1_jvp(r0, r1, r2, r0_dot, r1_dot, r2_dot):
     r2_1_dot = t2 * r2_dot + r2 * t2_dot
     # line 21: r1 = r2 / r1
     r1_2 = r2_1 / r1_1
-    r1_2_dot = 1 / r1_1 * r2_1_dot - r1_2 / r1_1 * r1_1_dot
+    r1_2_dot = r2_1_dot / r1_1 - r1_2 / r1_1 * r1_1_dot
     # line 22: r0 = r0 - r1**2
     t3 = r1_2 ** 2
     t3_dot = 2 * r1_2 * r1_2_dot

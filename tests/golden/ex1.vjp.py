@@ -36,7 +36,7 @@ def ex1_vjp_bwd(_tape, r0_2_bar, r1_2_bar, r2_2_bar):
     t3_bar = -r0_2_bar
     r1_2_bar = r1_2_bar + 2 * r1_2 * t3_bar
     # line 21: r1 = r2 / r1
-    r2_1_bar = r2_1_bar + 1 / r1_1 * r1_2_bar
+    r2_1_bar = r2_1_bar + r1_2_bar / r1_1
     r1_1_bar = -(r1_2 / r1_1 * r1_2_bar)
     # line 20: r2 = r2 * math.exp(r0)
     r2_bar = t2 * r2_1_bar

@@ -201,7 +201,7 @@ def polar_vjp_bwd(_tape, x_bar, y_bar):
     # line 24: x = r * math.cos(theta)
     r_bar = r_bar + t1 * x_bar
     t1_bar = r * x_bar
-    theta_bar = theta_bar + -(math.sin(theta) * t1_bar)
+    theta_bar = theta_bar - math.sin(theta) * t1_bar
     return r_bar, theta_bar
 
 
