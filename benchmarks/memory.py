@@ -60,7 +60,8 @@ free chunk of the heap before it considers the mmap threshold, and freed heap pa
 resident until the next malloc_trim, so in such a process the high-water mark of one
 call counts every heap page the call's arrays passed through, which grows with the
 length of the call and depends on what ran before, while the call itself holds the same
-number of arrays at every depth. The "here" column (recompute through the API in the
+number of arrays at every depth (the "live arrays" column counts them from the generated
+source: the most names bound at once, parameters plus assignments minus dels). The "here" column (recompute through the API in the
 transforming process) shows that number.
 
 Stored runs whose peak, extrapolated linearly from the largest depth measured so far,
@@ -337,6 +338,28 @@ def module_file(workdir: str, mode: str, memory: str) -> str:
     return os.path.join(workdir, f"generated_{mode}_{memory}.py")
 
 
+def max_live(path: str) -> int:
+    """The most names bound at once in any function of a generated module: parameters,
+    plus every assignment, minus every ``del``, statement by statement. Each name holds
+    one array, so this counts the arrays a call keeps alive, whatever the allocator does."""
+    import ast
+    with open(path, encoding="utf-8") as fh:
+        tree = ast.parse(fh.read())
+    most = 0
+    for fn in tree.body:
+        if not isinstance(fn, ast.FunctionDef):
+            continue
+        live = {a.arg for a in fn.args.args}
+        most = max(most, len(live))
+        for stmt in fn.body:
+            if isinstance(stmt, ast.Delete):
+                live -= {t.id for t in stmt.targets}
+            elif isinstance(stmt, ast.Assign):
+                live |= {n.id for t in stmt.targets for n in ast.walk(t) if isinstance(n, ast.Name)}
+            most = max(most, len(live))
+    return most
+
+
 def rel_diff(got, ref) -> float:
     got = np.concatenate([np.ravel(g) for g in got])
     ref = np.concatenate([np.ravel(r) for r in ref])
@@ -360,7 +383,7 @@ def transform_worker(args) -> dict:
     t0 = time.perf_counter()
     analysis = analysis_of(f)
     out = dict(analysis_s=time.perf_counter() - t0, package=package_fingerprint(), in_process={},
-               functions={})
+               live={}, functions={})
     skip = set(filter(None, args.skip_store.split(",")))
     for mode in MODES:
         for memory in MEMORIES:
@@ -377,6 +400,7 @@ def transform_worker(args) -> dict:
             out["functions"][f"{mode}/{memory}"] = fn.__name__
             note = ""
             if memory == "recompute":
+                out["live"][mode] = max_live(path)
                 out["in_process"][mode] = peak_rss(call)
                 note = f", peak here {fmt_mb(out['in_process'][mode])} MB"
             log(f"    {program.family} depth {args.depth} {mode}/{memory}: first call {first:.1f} s{note}")
@@ -531,10 +555,10 @@ def fmt_ratio(num, den, estimate=False) -> str:
 
 
 def family_table(results: list[dict]) -> list[str]:
-    rows = ["| depth | mode | peak store (MB) | peak recompute (MB) | ratio | here recompute (MB) | "
+    rows = ["| depth | mode | peak store (MB) | peak recompute (MB) | ratio | live arrays | here recompute (MB) | "
             "traced store (MB) | traced recompute (MB) | time store (s) | time recompute (s) | "
             "time ratio | agree | drift |",
-            "|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
+            "|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
     for r in results:
         for mode in MODES:
             store, rec = r["runs"][f"{mode}/store"], r["runs"][f"{mode}/recompute"]
@@ -549,7 +573,8 @@ def family_table(results: list[dict]) -> list[str]:
                 time_store = f"{store['time_s']:.3f}"
                 time_ratio = f"{rec['time_s'] / store['time_s']:.2f}"
             rows.append(f"| {r['depth']:,} | {mode} | {peak_store} | {fmt_mb(peak(rec))} | "
-                        f"{memory_ratio} | {fmt_mb(r['in_process'].get(mode))} | {traced_store} | "
+                        f"{memory_ratio} | {r['live'].get(mode, '-')} | "
+                        f"{fmt_mb(r['in_process'].get(mode))} | {traced_store} | "
                         f"{fmt_mb(rec['traced'])} | {time_store} | "
                         f"{rec['time_s']:.3f} | {time_ratio} | {r['agree'][mode]:.1e} | "
                         f"{r['drift']:.1e} |")
@@ -573,6 +598,11 @@ def targets(name: str, results: list[dict]) -> list[tuple]:
                         f"{lo:,} to {largest:,}",
                         f"{spread:+.1%} (max/min - 1; {fmt_mb(min(peaks))} to {fmt_mb(max(peaks))} MB)",
                         spread <= FLAT_TOLERANCE))
+            live = [r["live"].get(mode) for r in span]
+            if all(live):
+                out.append((name, mode, "(information) arrays one recompute call keeps alive",
+                            f"{min(live)} to {max(live)} (generated source, depth {lo:,} to "
+                            f"{largest:,})", None))
             here = [r["in_process"].get(mode) for r in span]
             if all(here):
                 out.append((name, mode, "(information) the same measured in the transforming "
@@ -728,7 +758,10 @@ def main(argv=None) -> int:
              "generated function, in a fresh process that imports the generated module, minus "
              "the resident size before it (MB = 10^6 bytes; glibc mmap threshold "
              f"{mmap_threshold(args.batch):,} bytes, so arrays are mapped one by one); "
-             "here = the same for recompute, through the API, in the process that ran the "
+             "live arrays = the most names bound at once in a recompute function (read from "
+             "the generated source: parameters + assignments - dels), an allocator-independent "
+             "count of the arrays one call keeps alive; "
+             "here = the recompute peak through the API in the process that ran the "
              "transform (information); traced = tracemalloc peak of one call "
              f"(measured up to depth {args.traced_max_depth:,} only: its cost is quadratic in depth). "
              "A stored peak in parentheses is extrapolated linearly from the largest stored run: "
