@@ -94,6 +94,45 @@ def test_singular_big_lump_in_batch():
         assert info.value.lineno == lump4.__code__.co_firstlineno + 1
 
 
+def test_singular_big_lump_at_one_point():
+    x = (0.25, 0.5, 0.75, -1.5)                   # a + b + c + d = 0 exactly in binary
+    assert sum(x) == 0.0
+    for call in (lambda: si.ijvp(lump4, x, x), lambda: si.ivjp(lump4, *x)[1](x)):
+        with pytest.raises(si.SingularJacobianError) as info:
+            call()
+        assert info.value.index is None
+        assert info.value.lineno == lump4.__code__.co_firstlineno + 1
+
+
+@pytest.mark.parametrize("solver", ["lapack gufunc", "numpy.linalg.solve"])
+def test_point_solve_of_a_big_lump(monkeypatch, solver):
+    """One point's k = 4 solve, by the fast gufunc and by the fallback: J x_dot = v, and a
+    singular block raises the named error (not a warning, not NaN)."""
+    from s2s_invad import runtime
+    if solver == "numpy.linalg.solve":
+        monkeypatch.setattr(runtime, "_solve_point", np.linalg.solve)
+    point, v = (0.3, 0.7, -0.2, 0.4), (1.0, -0.5, 0.25, 2.0)
+    _, x_dot = si.ijvp(lump4, point, v)
+    np.testing.assert_allclose(dense_jacobian(lump4, point) @ np.array(x_dot), v, rtol=1e-12, atol=1e-14)
+    with pytest.raises(si.SingularJacobianError):
+        si.ijvp(lump4, (0.25, 0.5, 0.75, -1.5), v)
+
+
+def test_big_lump_with_scalars_and_arrays_mixed():
+    """The k = 4 solve gets scalar entries next to array entries: it broadcasts them."""
+    a = np.array([0.3, 0.7, 1.1])
+    x = (a, 0.4, 0.5, 0.2)
+    v = (1.0, np.array([0.5, -1.0, 2.0]), 0.25, -0.5)
+    _, got = si.ijvp(lump4, x, v)
+    for i in range(len(a)):
+        point = tuple(float(np.broadcast_to(t, a.shape)[i]) for t in x)
+        tangent = tuple(float(np.broadcast_to(t, a.shape)[i]) for t in v)
+        _, want = si.ijvp(lump4, point, tangent)
+        np.testing.assert_allclose([g[i] for g in got], want, rtol=1e-13, atol=1e-15)
+        J = dense_jacobian(lump4, point)
+        np.testing.assert_allclose(J @ np.array(want), tangent, rtol=1e-12, atol=1e-14)
+
+
 def test_math_source_refuses_arrays_with_advice():
     x = (np.array([0.1, 0.2]), np.array([0.3, 0.4]))
     with pytest.raises(si.ArgumentError, match="np.<fn>"):
