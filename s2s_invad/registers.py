@@ -9,16 +9,14 @@ held is deleted. Registers are named after the user's variables (``x_3`` -> ``x`
 two live values want the same name, so the code still reads like the source.
 
 Names a function reads before assigning them (parameters, the tape's values, module
-constants, modules) are never renamed and never used as registers. The renaming is done on
-the tokens of the final text, so comments and layout stay as they are.
+constants, modules) are never renamed and never used as registers. The renaming edits the
+final text where the tree has a name, so comments and layout stay as they are.
 """
 
 from __future__ import annotations
 
 import ast
-import io
 import re
-import tokenize
 
 _TEMP = re.compile(r"t\d+((?:_\d+)?_(?:dot|bar))?")
 _PARTIAL = re.compile(r"d\w+_d\w+")
@@ -35,29 +33,36 @@ def _base(name: str) -> str:
     return m.group(1) + (m.group(2) or "")
 
 
-def _names(node, ctx) -> list[str]:
-    return [n.id for n in ast.walk(node) if isinstance(n, ast.Name) and isinstance(n.ctx, ctx)]
+def _uses(stmt) -> tuple[list[ast.Name], list[str], list[str], list[str]]:
+    """The name nodes of ``stmt`` and the names it reads, assigns and deletes (one walk)."""
+    nodes, loads, stores, dels = [], [], [], []
+    for n in ast.walk(stmt):
+        if type(n) is ast.Name:
+            nodes.append(n)
+            ctx = type(n.ctx)
+            (loads if ctx is ast.Load else stores if ctx is ast.Store else dels).append(n.id)
+    return nodes, loads, stores, dels
 
 
-def _plan(fn: ast.FunctionDef) -> dict[int, dict[str, str]]:
-    """For each line of ``fn``, the renaming of the names on it."""
+def _plan(fn: ast.FunctionDef) -> list[tuple[int, int, int, str]]:
+    """The renamings in ``fn``: (line, start, end, new name), offsets in UTF-8 bytes."""
+    uses = [_uses(stmt) for stmt in fn.body]
     fixed = {a.arg for a in fn.args.args}
     assigned: set[str] = set()
-    for stmt in fn.body:                               # names read before any assignment
-        fixed.update(n for n in _names(stmt, ast.Load) if n not in assigned)
-        assigned.update(_names(stmt, ast.Store))
-    fixed.update(n for stmt in fn.body for n in _names(stmt, (ast.Load, ast.Del)) if n not in assigned)
+    for _, loads, stores, _ in uses:                   # names read before any assignment
+        fixed.update(n for n in loads if n not in assigned)
+        assigned.update(stores)
+    fixed.update(n for _, loads, _, dels in uses for n in loads + dels if n not in assigned)
     register: dict[str, str] = {}
     busy: set[str] = set()
     taken = fixed | {fn.name}
-    per_line: dict[int, dict[str, str]] = {}
-    for stmt in fn.body:
-        mapping = {n: register[n] for n in _names(stmt, (ast.Load, ast.Del)) if n in register}
-        if isinstance(stmt, ast.Delete):
-            for n in _names(stmt, ast.Del):
-                if n in register:
-                    busy.discard(register.pop(n))
-        for n in _names(stmt, ast.Store):
+    edits = []
+    for nodes, loads, stores, dels in uses:
+        mapping = {n: register[n] for n in loads + dels if n in register}
+        for n in dels:
+            if n in register:
+                busy.discard(register.pop(n))
+        for n in stores:
             if n in fixed:
                 continue
             if n not in register:
@@ -69,32 +74,23 @@ def _plan(fn: ast.FunctionDef) -> dict[int, dict[str, str]]:
                 register[n] = candidate
                 busy.add(candidate)
             mapping[n] = register[n]
-        for line in range(stmt.lineno, stmt.end_lineno + 1):
-            per_line[line] = mapping
-    return per_line
+        edits += [(node.lineno, node.col_offset, node.end_col_offset, mapping[node.id])
+                  for node in nodes if mapping.get(node.id, node.id) != node.id]
+    return edits
 
 
 def reuse_names(text: str) -> str:
     """``text`` (one or more generated defs) with values renamed to reusable registers."""
     tree = ast.parse(text)
-    per_line: dict[int, dict[str, str]] = {}
+    per_line: dict[int, list[tuple[int, int, str]]] = {}
     for node in tree.body:
         if isinstance(node, ast.FunctionDef):
-            per_line.update(_plan(node))
+            for line, start, end, new in _plan(node):
+                per_line.setdefault(line, []).append((start, end, new))
     lines = text.split("\n")
-    edits: dict[int, list[tuple[int, int, str]]] = {}
-    previous = None
-    for tok in tokenize.generate_tokens(io.StringIO(text).readline):
-        if tok.type == tokenize.NAME and not (previous and previous.string == "."):
-            row = tok.start[0]
-            new = per_line.get(row, {}).get(tok.string)
-            if new is not None and new != tok.string:
-                edits.setdefault(row, []).append((tok.start[1], tok.end[1], new))
-        if tok.type not in (tokenize.NL, tokenize.COMMENT):
-            previous = tok
-    for row, changes in edits.items():
-        line = lines[row - 1]
+    for row, changes in per_line.items():
+        line = lines[row - 1].encode()                 # ast offsets count UTF-8 bytes
         for start, end, new in sorted(changes, reverse=True):
-            line = line[:start] + new + line[end:]
-        lines[row - 1] = line
+            line = line[:start] + new.encode() + line[end:]
+        lines[row - 1] = line.decode()
     return "\n".join(lines)

@@ -141,3 +141,36 @@ def test_recompute_needs_an_invertible_program(tmp_path):
         si.vjp(f, 1.0, 2.0, memory="recompute")
     with pytest.raises(si.ArgumentError, match="memory"):
         si.vjp(f, 1.0, 2.0, memory="tape")
+
+
+def test_recompute_with_non_ascii_names_and_source(tmp_path):
+    """Register renaming edits the text at the tree's offsets, which count UTF-8 bytes: a
+    line whose pivot check quotes non-ASCII source (before the renamed names) must still be
+    renamed exactly. Checked against the stored variant and the oracle."""
+    text = textwrap.dedent('''\
+        import math
+
+
+        def ünicode(θ, φ):
+            θ = θ * math.exp(0.3 * math.tanh(φ))   # «Drehung» in θ
+            φ = φ * math.exp(-0.2 * math.sin(θ))
+            θ = θ + 0.5 * φ
+            return θ, φ
+        ''')
+    path = tmp_path / "ünicode.py"
+    path.write_text(text, encoding="utf-8")
+    import importlib.util
+    spec = importlib.util.spec_from_file_location("ünicode", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    f = module.ünicode
+    source = si.source(f, "ijvp", memory="recompute")
+    assert "_rt.zero_pivot('ünicode.py', 6, 'φ = φ * math.exp(-0.2 * math.sin(θ))'" in source
+    assert "θ_dot" in source                   # renamed names after non-ASCII text on a line
+    x, v = (0.7, -0.4), (1.0, 2.0)
+    jac = oracle.dense_jacobian(f, x)
+    for memory in ("recompute", "store"):
+        _, x_dot = si.ijvp(f, x, v, memory=memory)
+        np.testing.assert_allclose(jac @ np.array(x_dot), v, rtol=1e-13, atol=1e-14)
+        _, pullback = si.vjp(f, *x, memory=memory)
+        np.testing.assert_allclose(pullback(v), jac.T @ np.array(v), rtol=1e-13, atol=1e-14)
