@@ -337,6 +337,15 @@ def run_jax(cfg: Config, program, jx: Jax, x, v, w, s2s: dict, args) -> None:
     info: dict = {}                    # fn -> (trace_s, compile_s, ops) or skip reason
     primal_ops = None
 
+    def over_budget(est, spent: float, ops: str, note: str):
+        """Why a JAX compile estimated at ``est`` seconds is skipped, or None to compile it."""
+        if est is not None and est > args.jax_cap:
+            return f"compile skipped: {ops}, estimated {est:,.0f} s > cap {args.jax_cap:g} s{note}"
+        if est is not None and spent + est > args.jax_budget:
+            return (f"compile skipped: {ops}, estimated {est:,.0f} s would pass this program's "
+                    f"JAX compile budget ({spent:.0f} s spent of {args.jax_budget:g} s)")
+        return None
+
     def get(fname: str):
         nonlocal primal_ops
         if fname in compiled or fname in info and isinstance(info[fname], str):
@@ -351,15 +360,9 @@ def run_jax(cfg: Config, program, jx: Jax, x, v, w, s2s: dict, args) -> None:
         cheap = fname in ("solve", "solve_t")          # n x n solves: never capped
         if primal_ops is not None and not cheap and jx.factors.get(fname):
             guess = int(primal_ops * jx.factors[fname])
-            est = jx.estimate(guess)
-            if est is not None and est > args.jax_cap:
-                info[fname] = (f"compile skipped: ~{guess:,} HLO ops (guess), estimated "
-                               f"{est:,.0f} s > cap {args.jax_cap:g} s")
-                return None
-            if est is not None and spent + est > args.jax_budget:
-                info[fname] = (f"compile skipped: estimated {est:,.0f} s would pass this "
-                               f"program's JAX compile budget ({spent:.0f} s spent of "
-                               f"{args.jax_budget:g} s)")
+            reason = over_budget(jx.estimate(guess), spent, f"~{guess:,} HLO ops (guess)", "")
+            if reason:
+                info[fname] = reason
                 return None
         try:
             lowered, trace_s = timed(jax.jit(fn).lower, *call_args)
@@ -368,16 +371,10 @@ def run_jax(cfg: Config, program, jx: Jax, x, v, w, s2s: dict, args) -> None:
                 primal_ops = ops
             elif primal_ops and not cheap:
                 jx.factors[fname] = max(jx.factors.get(fname, 0.0), ops / primal_ops)
-            est = None if cheap else jx.estimate(ops)
-            if est is not None and est > args.jax_cap:
-                info[fname] = (f"compile skipped: {ops:,} HLO ops, estimated "
-                               f"{est:,.0f} s > cap {args.jax_cap:g} s (trace took "
-                               f"{trace_s:.1f} s)")
-                return None
-            if est is not None and spent + est > args.jax_budget:
-                info[fname] = (f"compile skipped: {ops:,} HLO ops, estimated {est:,.0f} s "
-                               f"would pass this program's JAX compile budget ({spent:.0f} "
-                               f"s spent of {args.jax_budget:g} s)")
+            reason = over_budget(None if cheap else jx.estimate(ops), spent, f"{ops:,} HLO ops",
+                                 f" (trace took {trace_s:.1f} s)")
+            if reason:
+                info[fname] = reason
                 return None
             log(args, f"  JAX compile {fname}: {ops} HLO ops")
             exe, compile_s = timed(lowered.compile)

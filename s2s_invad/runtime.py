@@ -83,12 +83,8 @@ def solve(rows, rhs, filename: str, line: int, text: str) -> tuple:
         return tuple(u)
     k = len(rhs)
     shape = np.broadcast_shapes(*(np.shape(x) for x in [x for row in rows for x in row] + list(rhs)))
-    a = np.empty(shape + (k, k))
-    b = np.empty(shape + (k, 1))
-    for i in range(k):
-        b[..., i, 0] = rhs[i]
-        for j in range(k):
-            a[..., i, j] = rows[i][j]
+    a = _stacked(rows, shape)
+    b = _stacked([[x] for x in rhs], shape)
     try:
         u = np.linalg.solve(a, b)[..., 0]
         ok = bool(np.all(np.isfinite(u)))
@@ -99,6 +95,16 @@ def solve(rows, rhs, filename: str, line: int, text: str) -> tuple:
     return tuple(u[..., i] for i in range(k))
 
 
+def _stacked(rows, shape: tuple) -> np.ndarray:
+    """The (*shape, len(rows), len(rows[0])) stack of entries ``rows[i][j]``, each a scalar
+    or an array broadcast to ``shape``."""
+    out = np.empty(shape + (len(rows), len(rows[0])))
+    for i, row in enumerate(rows):
+        for j, x in enumerate(row):
+            out[..., i, j] = x
+    return out
+
+
 def _singular(a, filename: str, line: int, text: str) -> None:
     """Raise for the block(s) ``a`` whose solve failed, at the first with det A = 0."""
     det = np.linalg.det(a)
@@ -107,13 +113,9 @@ def _singular(a, filename: str, line: int, text: str) -> None:
 
 def slogdet(rows, filename: str, line: int, text: str) -> tuple:
     """(sign, log|det|) of a lump's k x k block (k > 3); batches are stacked."""
-    k = len(rows)
     shape = np.broadcast_shapes(*(np.shape(x) for row in rows for x in row))
-    a = np.empty(shape + (k, k))
-    for i in range(k):
-        for j in range(k):
-            a[..., i, j] = rows[i][j]
+    a = _stacked(rows, shape)
     sign, logabsdet = np.linalg.slogdet(a)
     if np.any(sign == 0):
-        singular_lump(filename, line, text, k, np.where(sign == 0, 0.0, 1.0))
+        singular_lump(filename, line, text, len(rows), np.where(sign == 0, 0.0, 1.0))
     return (float(sign), float(logabsdet)) if not shape else (sign, logabsdet)

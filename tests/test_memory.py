@@ -40,7 +40,7 @@ def test_recompute_matches_oracle(seed, program_dir):
 
 def _write(tmp_path, name, text):
     path = tmp_path / f"{name}.py"
-    path.write_text(text)
+    path.write_text(text, encoding="utf-8")
     import importlib.util
     spec = importlib.util.spec_from_file_location(name, path)
     module = importlib.util.module_from_spec(spec)
@@ -157,13 +157,7 @@ def test_recompute_with_non_ascii_names_and_source(tmp_path):
             θ = θ + 0.5 * φ
             return θ, φ
         ''')
-    path = tmp_path / "ünicode.py"
-    path.write_text(text, encoding="utf-8")
-    import importlib.util
-    spec = importlib.util.spec_from_file_location("ünicode", path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    f = module.ünicode
+    f = _write(tmp_path, "ünicode", text)
     source = si.source(f, "ijvp", memory="recompute")
     assert "_rt.zero_pivot('ünicode.py', 6, 'φ = φ * math.exp(-0.2 * math.sin(θ))'" in source
     assert "θ_dot" in source                   # renamed names after non-ASCII text on a line
