@@ -375,7 +375,7 @@ def transform_worker(args) -> dict:
     and measure the recompute peak in this (transforming) process."""
     import s2s_invad as si
     from s2s_invad.api import _compiled, analysis_of
-    from s2s_invad.memory import plan_memory
+    from s2s_invad.analysis.memory import plan_memory
 
     program = GENERATORS[args.family](args.depth)
     f = families.load(program, args.workdir)

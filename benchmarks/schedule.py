@@ -45,13 +45,13 @@ import time
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, ROOT)
 
-from s2s_invad import loader  # noqa: E402
-from s2s_invad.compile import gc_paused  # noqa: E402
+from s2s_invad.front import loader  # noqa: E402
+from s2s_invad.back.compile import gc_paused  # noqa: E402
 from s2s_invad.errors import NotInvertibleError  # noqa: E402
-from s2s_invad.graph import build_graph  # noqa: E402
-from s2s_invad.lumps import check_invertible, lumpify  # noqa: E402
+from s2s_invad.analysis.graph import build_graph  # noqa: E402
+from s2s_invad.analysis.lumps import check_invertible, lumpify  # noqa: E402
 from s2s_invad.pipeline import analyse  # noqa: E402
-from s2s_invad.schedule import schedule  # noqa: E402
+from s2s_invad.analysis.schedule import schedule  # noqa: E402
 
 NAME = re.compile(r"\b([a-z]\w*)\b")
 REPEATS = 3

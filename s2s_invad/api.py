@@ -23,14 +23,14 @@ import weakref
 
 import numpy as np
 
-from .compile import cache_path, load_module
-from .drift import DriftReport, drift_report
+from .back.compile import cache_path, load_module
+from .report.drift import DriftReport, drift_report
 from .errors import ArgumentError, NotInvertibleError
-from .memory import describe as describe_memory
-from .memory import plan_memory
-from .explain import explain as _explain_report
+from .analysis.memory import describe as describe_memory
+from .analysis.memory import plan_memory
+from .report.explain import explain as _explain_report
 from .pipeline import Analysis, analyse, generate
-from .render import EXTRA_MODES, INVERSE_MODES, MEMORY, MODES, render_module
+from .back.render import EXTRA_MODES, INVERSE_MODES, MEMORY, MODES, render_module
 
 _analyses: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()
 

@@ -23,13 +23,14 @@ import sys
 import tokenize
 import traceback
 
-from . import dot, loader
+from .front import loader
+from .report import dot
 from ._version import VERSION
 from .api import write_atomic
 from .errors import NotInvertibleError, S2SError, UnsupportedSyntaxError
-from .explain import explain
+from .report.explain import explain
 from .pipeline import Analysis, analyse
-from .render import EXTRA_MODES, INVERSE_MODES, MARKER, MEMORY, MODES, render_module
+from .back.render import EXTRA_MODES, INVERSE_MODES, MARKER, MEMORY, MODES, render_module
 
 PROG = "s2s-invad"
 

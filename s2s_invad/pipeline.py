@@ -15,17 +15,17 @@ import os
 import sys
 from dataclasses import dataclass
 
-from . import loader
-from .activity import activity
-from .compile import gc_paused
+from .front import loader
+from .analysis.activity import activity
+from .back.compile import gc_paused
 from .errors import NotInvertibleError
-from .fence import fence
-from .graph import LayeredGraph, build_graph
+from .front.fence import fence
+from .analysis.graph import LayeredGraph, build_graph
 from .ir import Program
-from .lumps import Lump, check_invertible, lumpify
-from .render import render_module
-from .schedule import schedule as choose_order
-from .ssa import to_ssa
+from .analysis.lumps import Lump, check_invertible, lumpify
+from .back.render import render_module
+from .analysis.schedule import schedule as choose_order
+from .front.ssa import to_ssa
 
 STAGES = ("loader", "fence", "ssa", "activity", "schedule", "graph", "lumps")
 

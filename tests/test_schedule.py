@@ -18,11 +18,11 @@ import pytest
 
 import s2s_invad as si
 from s2s_invad.errors import NotInvertibleError
-from s2s_invad.graph import build_graph
+from s2s_invad.analysis.graph import build_graph
 from s2s_invad.ir import Value
-from s2s_invad.lumps import check_invertible, lumpify
+from s2s_invad.analysis.lumps import check_invertible, lumpify
 from s2s_invad.pipeline import analyse, generate
-from s2s_invad.schedule import EXACT_MAX, _Dag, schedule
+from s2s_invad.analysis.schedule import EXACT_MAX, _Dag, schedule
 
 import oracle
 import schedule_programs as sp

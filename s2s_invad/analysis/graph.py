@@ -19,9 +19,9 @@ import functools
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from .ir import Program, Stmt, Value
-from .primitives import partials
-from .sym import Fn, Op, Sym
+from ..ir import Program, Stmt, Value
+from ..primitives import partials
+from ..sym import Fn, Op, Sym
 
 if TYPE_CHECKING:
     import networkx as nx

@@ -8,7 +8,7 @@ statement needs stay: they are constants of the derivative code.
 
 from __future__ import annotations
 
-from .ir import Program, Value
+from ..ir import Program, Value
 
 
 def activity(program: Program) -> Program:

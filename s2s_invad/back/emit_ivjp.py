@@ -7,11 +7,11 @@ The primal runs first; the returned closure walks the lumps first to last: for k
 
 from __future__ import annotations
 
-from . import _astlib as A
+from .. import _astlib as A
 from .emit_common import Emitter, Writer, transpose
 from .emit_jvp import shaped
-from .lumps import Lump
-from .sym import Ref, ZERO
+from ..analysis.lumps import Lump
+from ..sym import Ref, ZERO
 
 
 def emit_ivjp(em: Emitter, lumps: list[Lump]) -> list[str]:

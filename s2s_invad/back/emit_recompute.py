@@ -13,15 +13,15 @@ two functions the drift report compares.
 
 from __future__ import annotations
 
-from . import _astlib as A
+from .. import _astlib as A
 from .emit_common import Emitter, Writer
 from .emit_ijvp import ijvp_lump
 from .emit_jvp import shaped
 from .emit_vjp import output_cotangents, vjp_step
-from .ir import Value
-from .lumps import Lump
-from .memory import MemoryPlan
-from .primitives import inverse
+from ..ir import Value
+from ..analysis.lumps import Lump
+from ..analysis.memory import MemoryPlan
+from ..primitives import inverse
 
 
 def _delete(w: Writer, names: list[str]) -> None:
@@ -69,7 +69,7 @@ def _divisor(stmt, pos):
 
 
 def _bind_fns(e, ns):
-    from .graph import _bind_ns
+    from ..analysis.graph import _bind_ns
     return _bind_ns(e, ns) if ns else e
 
 

@@ -11,9 +11,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from .errors import NotInvertibleError
+from ..errors import NotInvertibleError
 from .graph import LayeredGraph
-from .ir import Stmt, Value
+from ..ir import Stmt, Value
 
 
 @dataclass

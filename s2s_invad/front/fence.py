@@ -8,10 +8,10 @@ Later passes may therefore assume the subset.
 
 from __future__ import annotations
 
-from . import _astlib as A
-from .errors import UnsupportedSyntaxError
+from .. import _astlib as A
+from ..errors import UnsupportedSyntaxError
 from .loader import SourceFunction
-from .primitives import CONSTANTS, lookup_function, supported_functions
+from ..primitives import CONSTANTS, lookup_function, supported_functions
 
 gast = A.gast
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from ._version import VERSION
+from .._version import VERSION
 from .emit_common import Emitter
 from .emit_ijvp import emit_ijvp
 from .emit_ivjp import emit_ivjp
@@ -17,13 +17,13 @@ from .emit_jvp import emit_jvp
 from .emit_recompute import emit_drift, emit_ijvp_recompute, emit_vjp_recompute
 from .emit_slogdet import emit_slogdet
 from .emit_vjp import emit_vjp
-from .ir import Const
-from .memory import plan_memory
+from ..ir import Const
+from ..analysis.memory import plan_memory
 from .registers import reuse_names
-from .sym import Ref
+from ..sym import Ref
 
 if TYPE_CHECKING:
-    from .pipeline import Analysis
+    from ..pipeline import Analysis
 
 MODES = ("jvp", "vjp", "ijvp", "ivjp")
 EXTRA_MODES = ("slogdet",)                 # sign and log|det J|, for square functions

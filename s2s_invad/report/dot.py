@@ -29,13 +29,13 @@ import subprocess
 import tempfile
 from dataclasses import dataclass, field
 
-from . import _astlib as A
-from .emit_common import Emitter
-from .errors import DrawingError
-from .ir import Value
-from .pipeline import Analysis
-from .render import MODE_TITLES
-from .sym import ONE, Op
+from .. import _astlib as A
+from ..back.emit_common import Emitter
+from ..errors import DrawingError
+from ..ir import Value
+from ..pipeline import Analysis
+from ..back.render import MODE_TITLES
+from ..sym import ONE, Op
 
 MAX_CELLS = 1500                  # points x columns above which drawing is refused
 FORMATS = ("dot", "gv", "svg", "png")

@@ -10,12 +10,12 @@ from __future__ import annotations
 
 import math
 
-from . import _astlib as A
-from .errors import ArgumentError
+from .. import _astlib as A
+from ..errors import ArgumentError
 from .fence import ALLOWED_BINOPS, refuse, resolve_call
-from .ir import Const, Program, Stmt, Value
+from ..ir import Const, Program, Stmt, Value
 from .loader import SourceFunction, source_digest
-from .sym import Attr, Ref
+from ..sym import Attr, Ref
 
 gast = A.gast
 

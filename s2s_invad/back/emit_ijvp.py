@@ -6,11 +6,11 @@ The primal runs first; then the lumps are undone last to first: for k = 1,
 
 from __future__ import annotations
 
-from . import _astlib as A
+from .. import _astlib as A
 from .emit_common import Emitter, Writer
 from .emit_jvp import shaped
-from .lumps import Lump
-from .sym import Ref
+from ..analysis.lumps import Lump
+from ..sym import Ref
 
 
 def ijvp_lump(em: Emitter, w: Writer, lump: Lump) -> None:

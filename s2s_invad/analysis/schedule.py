@@ -48,7 +48,7 @@ import bisect
 import heapq
 from dataclasses import dataclass
 
-from .ir import Program, Stmt, Value
+from ..ir import Program, Stmt, Value
 
 EXACT_MAX = 16           # whole programs with at most this many active steps: exact search
 REGION_MAX = 14          # regions between forced cuts up to this many steps: exact search

@@ -3,11 +3,11 @@ the steps last to first (works for any m x n)."""
 
 from __future__ import annotations
 
-from . import _astlib as A
+from .. import _astlib as A
 from .emit_common import Emitter, Writer
 from .emit_jvp import shaped
-from .ir import Value
-from .sym import Ref
+from ..ir import Value
+from ..sym import Ref
 
 
 def vjp_step(em: Emitter, w: Writer, stmt, have: set) -> None:

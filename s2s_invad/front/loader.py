@@ -21,8 +21,8 @@ import textwrap
 import types
 from dataclasses import dataclass, field
 
-from . import _astlib as A
-from .errors import SourceUnavailableError
+from .. import _astlib as A
+from ..errors import SourceUnavailableError
 
 gast = A.gast
 

@@ -14,9 +14,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from .graph import LayeredGraph
-from .ir import Stmt, Value
+from ..ir import Stmt, Value
 from .lumps import Lump
-from .primitives import inverse
+from ..primitives import inverse
 
 
 @dataclass

@@ -13,13 +13,13 @@ built as ast nodes and printed with astor through :mod:`s2s_invad._astlib`.
 
 from __future__ import annotations
 
-from . import _astlib as A
-from .graph import LayeredGraph
-from .ir import Program, Stmt, Value
-from .lumps import Lump
-from .primitives import spelling
-from .ssa import Namer
-from .sym import ONE, ZERO, Op, Ref, Sym, is_atom, is_num, to_ast
+from .. import _astlib as A
+from ..analysis.graph import LayeredGraph
+from ..ir import Program, Stmt, Value
+from ..analysis.lumps import Lump
+from ..primitives import spelling
+from ..front.ssa import Namer
+from ..sym import ONE, ZERO, Op, Ref, Sym, is_atom, is_num, to_ast
 
 UNROLL_MAX_K = 3          # lumps up to this k are solved by unrolled scalar code
 

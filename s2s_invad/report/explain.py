@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from collections import Counter
 
-from . import _astlib as A
-from .emit_common import Emitter
-from .errors import NotInvertibleError
-from .graph import LayeredGraph, build_graph
-from .lumps import Lump, check_invertible, lumpify
-from .pipeline import Analysis
+from .. import _astlib as A
+from ..back.emit_common import Emitter
+from ..errors import NotInvertibleError
+from ..analysis.graph import LayeredGraph, build_graph
+from ..analysis.lumps import Lump, check_invertible, lumpify
+from ..pipeline import Analysis
 
 
 def _pivot_text(em: Emitter, lump: Lump) -> str:

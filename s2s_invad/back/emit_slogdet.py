@@ -8,11 +8,11 @@ A zero pivot or singular lump raises SingularJacobianError (det J = 0) like the 
 
 from __future__ import annotations
 
-from . import _astlib as A
+from .. import _astlib as A
 from .emit_common import UNROLL_MAX_K, Emitter, Writer, _det
 from .emit_jvp import shaped
-from .lumps import Lump
-from .sym import Fn
+from ..analysis.lumps import Lump
+from ..sym import Fn
 
 
 def register_parity(prog, lumps: list[Lump]) -> int:

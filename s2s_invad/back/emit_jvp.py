@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from . import _astlib as A
+from .. import _astlib as A
 from .emit_common import Emitter, Writer
-from .ir import Value
-from .sym import Ref, ZERO
+from ..ir import Value
+from ..sym import Ref, ZERO
 
 
 def emit_jvp(em: Emitter) -> list[str]:

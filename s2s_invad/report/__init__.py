@@ -1,0 +1,1 @@
+"""Reports for people: the explain text, the layered-graph drawing, the drift report."""
