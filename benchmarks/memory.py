@@ -393,7 +393,7 @@ def transform_worker(args) -> dict:
             t0 = time.perf_counter()
             call()                                       # transform, compile, warm up
             first = time.perf_counter() - t0
-            _, fn = _compiled(f, None, mode, memory)     # what the API just ran
+            _, fn, _ = _compiled(f, None, mode, x, memory)   # what the API just ran
             path = module_file(args.workdir, mode, memory)
             shutil.copyfile(fn.__code__.co_filename, path)
             py_compile.compile(path, doraise=True)       # the memory worker loads the bytecode

@@ -8,6 +8,8 @@ the small constructors below; the front end reads ``gast`` trees.
 from __future__ import annotations
 
 import ast
+import sys
+import threading
 
 import astor
 import gast
@@ -17,9 +19,53 @@ __all__ = ["gast", "parse", "to_source", "name", "const", "binop", "unary", "cal
            "BINOPS", "UNARYOPS"]
 
 
+DEEP_STACK = 512 * 1024 * 1024      # bytes of stack for deeply nested sources
+DEEP_RECURSION = 200_000            # Python frames allowed there
+
+
+def deep(fn, *args):
+    """``fn(*args)``, retried on a thread with a large stack and a high recursion limit
+    when it runs out of recursion (gast's conversion and the evaluator recurse once per
+    level of a nested expression: 300 chained operators are enough)."""
+    try:
+        return fn(*args)
+    except RecursionError:
+        pass
+    result: dict = {}
+
+    def run():
+        try:
+            result["value"] = fn(*args)
+        except BaseException as exc:            # re-raised in the calling thread
+            result["error"] = exc
+    old_stack, old_limit = threading.stack_size(), sys.getrecursionlimit()
+    threading.stack_size(DEEP_STACK)
+    try:
+        worker = threading.Thread(target=run, name="s2s_invad-deep", daemon=True)
+        worker.start()
+    finally:
+        threading.stack_size(old_stack)
+    sys.setrecursionlimit(max(old_limit, DEEP_RECURSION))
+    try:
+        worker.join()
+    finally:
+        sys.setrecursionlimit(old_limit)
+    if "error" in result:
+        raise result["error"]
+    return result["value"]
+
+
 def parse(text: str) -> gast.Module:
-    """Parse Python source text into a gast module."""
-    return gast.parse(text)
+    """Parse Python source text into a gast module (any nesting depth Python accepts)."""
+    try:
+        tree = ast.parse(text)
+    except RecursionError:
+        raise SyntaxError("an expression is nested too deeply for Python's own parser "
+                          "(Python could not run this file either): split it into several "
+                          "statements") from None
+    except MemoryError:
+        raise SyntaxError("the source is too deeply nested for Python's parser") from None
+    return deep(gast.ast_to_gast, tree)
 
 
 def parse_function_at(text: str, lineno: int):
@@ -28,14 +74,17 @@ def parse_function_at(text: str, lineno: int):
     The module is parsed by CPython's parser and only the function found is converted to
     gast, which is most of the cost of parsing; None when no def starts there.
     """
-    stack = [ast.parse(text)]
+    try:
+        stack = [ast.parse(text)]
+    except (RecursionError, MemoryError):
+        raise SyntaxError("an expression is nested too deeply for Python's own parser") from None
     while stack:
         node = stack.pop()
         for child in ast.iter_child_nodes(node):
             if isinstance(child, (ast.FunctionDef, ast.AsyncFunctionDef)):
                 first = min([child.lineno] + [d.lineno for d in child.decorator_list])
                 if lineno in (first, child.lineno):
-                    return gast.ast_to_gast(child)
+                    return deep(gast.ast_to_gast, child)
             if isinstance(child, ast.stmt):
                 stack.append(child)
     return None

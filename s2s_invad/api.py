@@ -7,11 +7,27 @@
     y, (sign, logabsdet) = slogdet(f, primals)   log|det J| from the pivots
 
 (Our ``ivjp`` is the vector-inverse-Jacobian product w^T J^-1; an old, removed JAX API used
-the name for something else.) ``wrt`` names the differentiated parameters (default: all);
-tangents and cotangents of inputs come one per differentiated parameter, in parameter
-order. The transform runs once per (function, wrt, schedule) and is cached; each mode's
-code is compiled on first use. ``schedule=False`` keeps the statements in source order
-instead of the scheduler's order (for debugging and comparison; SPEC section 4).
+the name for something else.)
+
+Conventions, the same in every mode:
+
+* *input side* (tangents for jvp, what ijvp returns, the cotangents vjp's pullback returns
+  and ivjp's sweep takes): a tuple with one entry per differentiated parameter, in
+  parameter order; with a single differentiated parameter the bare value is accepted too;
+* *output side* (y, jvp's y_dot, vjp's y_bar, ijvp's y_dot, what ivjp's sweep returns):
+  shaped like f's result: a number, a 1-D array (for a list or array result) or a tuple;
+* a vector parameter takes a 1-D array or a list of numbers, and its tangent or cotangent
+  comes back as a 1-D NumPy array. Its length is fixed at transform time, from the
+  argument: one analysis per length signature, cached, as jit specialises on shapes;
+* batches: arrays evaluate several points at once (sources that call NumPy, or no
+  module): a scalar parameter takes an array of the batch shape, a vector parameter of
+  length n an array of shape (n, *batch). A NumPy array given for a parameter the source
+  never uses as a vector is a batch of scalars; a list is always a vector.
+
+``wrt`` names the differentiated parameters (default: all); ``shapes={"u": 512}`` gives
+lengths where no argument does (``source``, ``explain``, ``@derivatives(...).write``).
+``schedule=False`` keeps the statements in source order instead of the scheduler's order
+(for debugging and comparison; SPEC section 4).
 """
 
 from __future__ import annotations
@@ -19,20 +35,33 @@ from __future__ import annotations
 import functools
 import os
 import tempfile
+import types
 import weakref
 
 import numpy as np
 
-from .back.compile import cache_path, load_module
-from .report.drift import DriftReport, drift_report
-from .errors import ArgumentError, NotInvertibleError
 from .analysis.memory import describe as describe_memory
 from .analysis.memory import plan_memory
-from .report.explain import explain as _explain_report
-from .pipeline import Analysis, analyse, generate
+from .back.compile import cache_path, load_module
 from .back.render import EXTRA_MODES, INVERSE_MODES, MEMORY, MODES, render_module
+from .errors import ArgumentError, NotInvertibleError, ShapeError
+from .front.evaluate import ShapeProbe
+from .front.loader import from_source as _from_source
+from .pipeline import Analysis, analyse, generate
+from .report.drift import DriftReport, drift_report
+from .report.explain import explain as _explain_report
 
-_analyses: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()
+
+class _Record:
+    """Everything cached for one function: analyses and compiled modes per signature."""
+
+    def __init__(self):
+        self.analyses: dict = {}
+        self.compiled: dict = {}
+        self.vectors: set[str] = set()       # parameters found to be vectors
+
+
+_records: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()
 
 
 def _wrt_key(wrt) -> tuple | None:
@@ -40,24 +69,104 @@ def _wrt_key(wrt) -> tuple | None:
         return None
     if isinstance(wrt, str):
         return (wrt,)
-    return tuple(wrt)
+    try:
+        key = tuple(wrt)
+    except TypeError:
+        raise ArgumentError(f"wrt must be a parameter name or a tuple of names, got {wrt!r}") from None
+    for w in key:
+        if not isinstance(w, str):
+            raise ArgumentError(f"wrt must name parameters (strings), got {w!r}")
+    return key
+
+
+def _shapes_key(shapes) -> tuple:
+    if shapes is None:
+        return ()
+    if not isinstance(shapes, dict):
+        raise ArgumentError(f"shapes must be a dict of parameter name -> length, got {shapes!r}")
+    for name, n in shapes.items():
+        if not isinstance(n, int) or isinstance(n, bool) or n < 0:
+            raise ArgumentError(f"shapes[{name!r}] must be a non-negative int (the vector's length), got {n!r}")
+    return tuple(sorted(shapes.items()))
 
 
 def _unwrap(f, wrt):
     """The plain function and wrt key; a @derivatives function brings its own wrt."""
     if isinstance(f, Derivatives):
         return f.__wrapped__, (f.wrt if wrt is None else _wrt_key(wrt))
+    if isinstance(f, types.MethodType):
+        raise ArgumentError(f"{f.__qualname__} is a bound method: s2s_invad differentiates plain "
+                            "functions; write a module-level def that takes the values as parameters")
+    if not isinstance(f, types.FunctionType):
+        raise ArgumentError(f"expected a Python function, got {type(f).__name__}: s2s_invad "
+                            "differentiates functions defined with def")
     return f, _wrt_key(wrt)
 
 
-def analysis_of(f, wrt=None, *, schedule=True) -> Analysis:
+def _record(f) -> _Record:
+    try:
+        return _records.setdefault(f, _Record())
+    except TypeError:
+        raise ArgumentError(f"cannot differentiate {f!r}") from None
+
+
+def _analysis(f, key, schedule, lengths: dict, probe=frozenset()) -> Analysis:
+    record = _record(f)
+    akey = (key, schedule, tuple(sorted(lengths.items())))
+    if akey not in record.analyses:
+        record.analyses[akey] = analyse(f, key, schedule, lengths, frozenset(probe))
+    return record.analyses[akey]
+
+
+def analysis_of(f, wrt=None, *, schedule=True, shapes=None) -> Analysis:
     """The cached analysis of ``f`` (front end, SSA, schedule, graph, lumps)."""
     schedule = _schedule(f, schedule)
+    shapes = _shapes(f, shapes)
     f, key = _unwrap(f, wrt)
-    per_fn = _analyses.setdefault(f, {})
-    if ("analysis", key, schedule) not in per_fn:
-        per_fn[("analysis", key, schedule)] = analyse(f, key, schedule)
-    return per_fn[("analysis", key, schedule)]
+    lengths = dict(_shapes_key(shapes))
+    try:
+        return _analysis(f, key, schedule, lengths, frozenset(_param_names(f)) - set(lengths))
+    except ShapeProbe as probe:
+        raise probe.error(f"pass shapes={{{probe.param!r}: LENGTH}}") from None
+
+
+def _param_names(f) -> tuple:
+    code = f.__code__
+    return code.co_varnames[:code.co_argcount]
+
+
+def _is_vector_arg(x) -> bool:
+    return isinstance(x, (list, tuple)) or (isinstance(x, np.ndarray) and x.ndim >= 1)
+
+
+def _prepare(f, wrt, primals, schedule, shapes=None):
+    """(analysis, signature key, primals) for a call: lengths from the arguments."""
+    schedule = _schedule(f, schedule)
+    shapes = _shapes(f, shapes)
+    f, key = _unwrap(f, wrt)
+    names = _param_names(f)
+    primals = _as_tuple(primals, f"primals of {f.__name__}", len(names), names)
+    record = _record(f)
+    lengths = dict(_shapes_key(shapes))
+    for name, x in zip(names, primals):
+        if name in lengths:
+            continue
+        if isinstance(x, (list, tuple)):
+            lengths[name] = len(x)
+        elif isinstance(x, np.ndarray) and x.ndim >= 1 and name in record.vectors:
+            lengths[name] = x.shape[0]
+    while True:
+        try:
+            analysis = _analysis(f, key, schedule, lengths, frozenset(names) - set(lengths))
+            break
+        except ShapeProbe as found:
+            x = primals[names.index(found.param)]
+            if not (isinstance(x, np.ndarray) and x.ndim >= 1):
+                raise found.error(f"pass a 1-D array or a list for '{found.param}'") from None
+            record.vectors.add(found.param)
+            lengths[found.param] = primals[names.index(found.param)].shape[0]
+    skey = tuple(sorted(lengths.items()))
+    return f, key, schedule, skey, analysis, _check_primals(analysis.program, primals)
 
 
 def _check_mode(mode: str) -> None:
@@ -76,21 +185,22 @@ def _check_memory(memory: str, analysis: Analysis) -> None:
             analysis.not_invertible.lineno)
 
 
-def source(f, mode: str, wrt=None, memory: str = "store", *, schedule=True) -> str:
-    """The generated Python source of ``mode`` ("jvp", "vjp", "ijvp" or "ivjp") for ``f``.
+def source(f, mode: str, wrt=None, memory: str = "store", *, schedule=True, shapes=None) -> str:
+    """The generated Python source of ``mode`` ("jvp", "vjp", "ijvp", "ivjp" or "slogdet").
 
-    ``memory="recompute"`` (vjp and ijvp) gives sweeps that rebuild the primal backwards.
+    ``memory="recompute"`` (vjp and ijvp) gives sweeps that rebuild the primal backwards;
+    ``shapes={"u": n}`` gives the lengths of vector parameters.
     """
     _check_mode(mode)
-    analysis = analysis_of(f, wrt, schedule=schedule)
+    analysis = analysis_of(f, wrt, schedule=schedule, shapes=shapes)
     _check_memory(memory, analysis)
     return generate(analysis, (mode,), memory)
 
 
-def explain(f, wrt=None, *, schedule=True) -> str:
+def explain(f, wrt=None, *, schedule=True, shapes=None) -> str:
     """A readable report: SSA, live width at each point, pivots, lumps with k and lines, and
     the width profile and lumps of the source order against the chosen schedule."""
-    analysis = analysis_of(f, wrt, schedule=schedule)
+    analysis = analysis_of(f, wrt, schedule=schedule, shapes=shapes)
     report = _explain_report(analysis)
     if analysis.lumps:
         report += "\n" + "\n".join(describe_memory(plan_memory(analysis.graph, analysis.lumps),
@@ -100,29 +210,30 @@ def explain(f, wrt=None, *, schedule=True) -> str:
 
 def drift(f, primals, wrt=None, *, schedule=True) -> DriftReport:
     """How far memory="recompute" rebuilds values from the forward ones at ``primals``."""
-    analysis = analysis_of(f, wrt, schedule=schedule)
-    _check_memory("recompute", analysis)
-    _, fn = _compiled(f, wrt, "drift", schedule=schedule)
-    forward, rebuilt = fn(*_primals(analysis.program, primals))
-    return drift_report(analysis.program, forward, rebuilt)
+    prog, fn, primals = _compiled(f, wrt, "drift", primals, schedule=schedule)
+    forward, rebuilt = fn(*primals)
+    return drift_report(prog, forward, rebuilt)
 
 
-def _compiled(f, wrt, mode, memory="store", schedule=True):
-    schedule = _schedule(f, schedule)
-    f, key = _unwrap(f, wrt)
-    analysis = analysis_of(f, key, schedule=schedule)
-    if memory != "store":
-        _check_memory(memory, analysis)
-    per_fn = _analyses[f]
-    if (mode, key, memory, schedule) not in per_fn:
+def _compiled(f, wrt, mode, primals, memory="store", schedule=True):
+    """(program, compiled function, checked primals) of ``mode`` for this call."""
+    memory = _memory(f, memory)
+    f, key, schedule, skey, analysis, primals = _prepare(f, wrt, primals, schedule)
+    if memory != "store" or mode == "drift":
+        _check_memory("recompute" if mode == "drift" else memory, analysis)
+    record = _record(f)
+    ckey = (mode, key, memory, schedule, skey)
+    if ckey not in record.compiled:
         prog = analysis.program
         text = generate(analysis, (mode,), memory)
         stem = os.path.splitext(os.path.basename(prog.filename))[0]
         suffix = "" if memory == "store" else f".{memory}"
         filename = cache_path(f"{stem}.{prog.name}.{mode}{suffix}", text)
-        per_fn[(mode, key, memory, schedule)] = load_module(text, filename)[f"{prog.name}_{mode}"]
-    return analysis.program, per_fn[(mode, key, memory, schedule)]
+        record.compiled[ckey] = load_module(text, filename)[f"{prog.name}_{mode}"]
+    return analysis.program, record.compiled[ckey], primals
 
+
+# -- arguments ---------------------------------------------------------------------------
 
 def _as_tuple(value, what: str, expected: int, names) -> tuple:
     if not isinstance(value, (tuple, list)):
@@ -133,35 +244,118 @@ def _as_tuple(value, what: str, expected: int, names) -> tuple:
     return tuple(value)
 
 
-def _primals(prog, primals) -> tuple:
-    primals = _as_tuple(primals, f"primals of {prog.name}", len(prog.params), [p.name for p in prog.params])
-    if "numpy" not in prog.modules.values():
-        for name, value in zip((p.name for p in prog.params), primals):
-            if isinstance(value, np.ndarray) and value.ndim > 0:
-                uses = ", ".join(f"{a}.<fn>" for a in prog.modules) or "no numpy function"
-                raise ArgumentError(
-                    f"{prog.name} was given an array for '{name}', but its source uses {uses}, so its "
-                    "generated code works on scalars only; call np.<fn> (import numpy as np) in the "
-                    "source to evaluate it on arrays elementwise, or loop over the points")
-    return primals
+def _number_or_array(x, what: str):
+    """``x`` checked: a real number or a real array (never complex, strings, objects)."""
+    if isinstance(x, (bool, int, float, np.integer, np.floating, np.bool_)):
+        return x
+    if isinstance(x, (complex, np.complexfloating)):
+        raise ArgumentError(f"{what} is complex ({x!r}): s2s_invad differentiates real arithmetic")
+    if isinstance(x, np.ndarray):
+        if x.dtype.kind == "c":
+            raise ArgumentError(f"{what} is a complex array: s2s_invad differentiates real arithmetic")
+        if x.dtype.kind not in "biuf":
+            raise ArgumentError(f"{what} is an array of dtype {x.dtype}: pass real numbers")
+        return x
+    raise ArgumentError(f"{what} must be a number or a NumPy array, got {type(x).__name__}")
+
+
+def _vector(x, n: int, what: str):
+    """A vector argument of length ``n``: a list/tuple of numbers or an array (n, *batch)."""
+    if isinstance(x, (list, tuple)):
+        if len(x) != n:
+            raise ArgumentError(f"{what} has length {len(x)}, expected {n}")
+        for i, e in enumerate(x):
+            _number_or_array(e, f"{what}[{i}]")
+        return x
+    if isinstance(x, np.ndarray):
+        _number_or_array(x, what)
+        if x.ndim == 0 or x.shape[0] != n:
+            raise ArgumentError(f"{what} has shape {x.shape}, expected a vector of length {n} "
+                                f"(shape ({n},), or ({n}, batch...) for a batch)")
+        return x
+    _number_or_array(x, what)
+    raise ArgumentError(f"{what} is a number, but it is a vector of length {n}: pass a 1-D array or a list")
+
+
+def _batch_shape(x, vector: bool) -> tuple:
+    if isinstance(x, (list, tuple)):
+        shapes = [np.shape(e) for e in x]
+        return np.broadcast_shapes(*shapes) if shapes else ()
+    shape = np.shape(x)
+    return shape[1:] if vector else shape
+
+
+def _check_batches(prog, pairs, what: str) -> tuple:
+    """The common batch shape of ``pairs`` ((value, is_vector, name)), or an ArgumentError."""
+    shapes = [(name, _batch_shape(x, vec)) for x, vec, name in pairs]
+    try:
+        batch = np.broadcast_shapes(*(s for _, s in shapes)) if shapes else ()
+    except ValueError:
+        listed = ", ".join(f"{n}: {s}" for n, s in shapes)
+        raise ArgumentError(f"{what} of {prog.name} have batch shapes that do not broadcast ({listed})") from None
+    if batch and "numpy" not in prog.modules.values():
+        uses = ", ".join(f"{a}.<fn>" for a in prog.modules) or "no numpy function"
+        raise ArgumentError(
+            f"{prog.name} was given arrays (batch shape {batch}), but its source uses {uses}, so its "
+            "generated code works on one point at a time; call np.<fn> (import numpy as np) in the "
+            "source to evaluate it on arrays elementwise, or loop over the points")
+    return batch
+
+
+def _check_primals(prog, primals) -> tuple:
+    out, pairs = [], []
+    for param, x in zip(prog.signature, primals):
+        what = f"argument '{param.name}' of {prog.name}"
+        x = _vector(x, param.length, what) if param.is_vector else _scalar(x, what)
+        out.append(x)
+        pairs.append((x, param.is_vector, param.name))
+    _check_batches(prog, pairs, "the arguments")
+    return tuple(out)
+
+
+def _scalar(x, what):
+    if isinstance(x, (list, tuple)):
+        raise ArgumentError(f"{what} is a {type(x).__name__}, but the function uses it as a scalar")
+    return _number_or_array(x, what)
+
+
+def _inputs(prog, value, what: str) -> tuple:
+    """Input-side values: one per differentiated parameter (bare for a single one)."""
+    params = prog.wrt_params
+    names = [p.name for p in params]
+    if len(params) == 1 and not isinstance(value, tuple):
+        value = (value,)
+    value = _as_tuple(value, what, len(params), names)
+    return tuple(_vector(x, p.length, f"{what} for '{p.name}'") if p.is_vector else
+                 _scalar(x, f"{what} for '{p.name}'") for p, x in zip(params, value))
 
 
 def _outputs_like(prog, value, what: str) -> tuple:
-    """A value shaped like f's result, as a tuple."""
-    names = [repr(o) for o in prog.outputs]
-    if prog.tuple_output:
-        return _as_tuple(value, what, len(prog.outputs), names)
-    if isinstance(value, (tuple, list)):
-        raise ArgumentError(f"{what}: {prog.name} returns a single value, so pass a single value, not a tuple")
-    return (value,)
+    """Output-side values shaped like f's result, as the tuple of top-level parts."""
+    def check(spec, x, where):
+        if spec is None:
+            if isinstance(x, (tuple, list)):
+                raise ArgumentError(f"{where}: {prog.name} returns a single value here, so pass a "
+                                    "single value, not a sequence")
+            return _number_or_array(x, where)
+        if isinstance(spec, int):
+            return _vector(x, spec, where)
+        if not isinstance(x, (tuple, list)) or len(x) != len(spec):
+            raise ArgumentError(f"{where}: expected a tuple of {len(spec)} values (shaped like "
+                                f"{prog.name}'s result)")
+        return tuple(check(s, e, f"{where}[{i}]") for i, (s, e) in enumerate(zip(spec, x)))
+    spec = prog.out_spec
+    if isinstance(spec, tuple):
+        return check(spec, value, what)
+    return (check(spec, value, what),)
 
+
+# -- the modes ---------------------------------------------------------------------------
 
 def jvp(f, primals, tangents, wrt=None, *, schedule=True):
     """``(f(*primals), J @ tangents)``; tangents one per differentiated parameter."""
-    prog, fn = _compiled(f, wrt, "jvp", schedule=schedule)
-    primals = _primals(prog, primals)
-    tangents = _as_tuple(tangents, "tangents", len(prog.wrt), [p.name for p in prog.wrt])
-    return fn(*primals, *tangents)
+    prog, fn, primals = _compiled(f, wrt, "jvp", primals, schedule=schedule)
+    return fn(*primals, *_inputs(prog, tangents, "tangents"))
 
 
 def vjp(f, *primals, wrt=None, memory="store", schedule=True):
@@ -170,8 +364,8 @@ def vjp(f, *primals, wrt=None, memory="store", schedule=True):
     ``memory="recompute"``: the pullback rebuilds the primal backwards instead of keeping
     every intermediate value (square, invertible functions; see :func:`drift`).
     """
-    prog, fn = _compiled(f, wrt, "vjp", _memory(f, memory), schedule)
-    y, bwd = fn(*_primals(prog, primals))
+    prog, fn, primals = _compiled(f, wrt, "vjp", primals, memory, schedule)
+    y, bwd = fn(*primals)
 
     def f_vjp(y_bar):
         return bwd(*_outputs_like(prog, y_bar, "the output cotangent y_bar"))
@@ -183,28 +377,33 @@ def ijvp(f, primals, y_dot, wrt=None, memory="store", *, schedule=True):
 
     ``memory="recompute"``: the sweep rebuilds the primal backwards (constant memory).
     """
-    prog, fn = _compiled(f, wrt, "ijvp", _memory(f, memory), schedule)
-    primals = _primals(prog, primals)
+    prog, fn, primals = _compiled(f, wrt, "ijvp", primals, memory, schedule)
     return fn(*primals, *_outputs_like(prog, y_dot, "the output tangent y_dot"))
 
 
 def ivjp(f, *primals, wrt=None, schedule=True):
     """``(f(*primals), f_ivjp)`` with ``f_ivjp(x_bar) = J^-T x_bar``, shaped like f's result."""
-    prog, fn = _compiled(f, wrt, "ivjp", schedule=schedule)
-    y, fwd = fn(*_primals(prog, primals))
-    names = [p.name for p in prog.wrt]
+    prog, fn, primals = _compiled(f, wrt, "ivjp", primals, schedule=schedule)
+    y, fwd = fn(*primals)
 
     def f_ivjp(x_bar):
-        if len(names) == 1 and not isinstance(x_bar, (tuple, list)):
-            x_bar = (x_bar,)
-        return fwd(*_as_tuple(x_bar, "the input cotangent x_bar", len(names), names))
+        return fwd(*_inputs(prog, x_bar, "the input cotangent x_bar"))
     return y, f_ivjp
 
 
 def slogdet(f, primals, wrt=None, *, schedule=True):
     """``(f(*primals), (sign, logabsdet))`` of det J, from the pivots and lumps (no Jacobian)."""
-    prog, fn = _compiled(f, wrt, "slogdet", schedule=schedule)
-    return fn(*_primals(prog, primals))
+    prog, fn, primals = _compiled(f, wrt, "slogdet", primals, schedule=schedule)
+    return fn(*primals)
+
+
+def from_source(text: str, name: str, namespace: dict | None = None):
+    """The function ``name`` defined by the source ``text``, ready for every mode.
+
+    The text is executed once (with ``namespace`` as its globals, or a fresh module) and
+    registered under a pseudo file name, so tracebacks and s2s_invad can read it back.
+    """
+    return _from_source(text, name, namespace)
 
 
 def write_atomic(path: str, text: str) -> None:
@@ -242,62 +441,72 @@ def _schedule(f, schedule):
     return schedule
 
 
+def _shapes(f, shapes):
+    """A @derivatives(shapes=...) function's lengths, unless the call gives its own."""
+    if isinstance(f, Derivatives) and shapes is None:
+        return f.shapes
+    return shapes
+
+
 class Derivatives:
     """A function with its derivatives attached (see :func:`derivatives`)."""
 
-    def __init__(self, f, wrt=None, memory="store", schedule=True):
+    def __init__(self, f, wrt=None, memory="store", schedule=True, shapes=None):
         functools.update_wrapper(self, f)
         self.wrt = _wrt_key(wrt)
         self.memory = memory
         self.schedule = schedule
+        _shapes_key(shapes)
+        self.shapes = dict(shapes) if shapes else None
 
     def __call__(self, *args, **kwargs):
         return self.__wrapped__(*args, **kwargs)
 
     def jvp(self, primals, tangents):
-        return jvp(self.__wrapped__, primals, tangents, wrt=self.wrt, schedule=self.schedule)
+        return jvp(self, primals, tangents)
 
     def vjp(self, *primals):
-        return vjp(self.__wrapped__, *primals, wrt=self.wrt, memory=self.memory, schedule=self.schedule)
+        return vjp(self, *primals)
 
     def ijvp(self, primals, y_dot):
-        return ijvp(self.__wrapped__, primals, y_dot, wrt=self.wrt, memory=self.memory, schedule=self.schedule)
+        return ijvp(self, primals, y_dot)
 
     def drift(self, primals) -> DriftReport:
-        return drift(self.__wrapped__, primals, wrt=self.wrt, schedule=self.schedule)
+        return drift(self, primals)
 
     def ivjp(self, *primals):
-        return ivjp(self.__wrapped__, *primals, wrt=self.wrt, schedule=self.schedule)
+        return ivjp(self, *primals)
 
     def slogdet(self, primals):
-        return slogdet(self.__wrapped__, primals, wrt=self.wrt, schedule=self.schedule)
+        return slogdet(self, primals)
 
-    def source(self, mode: str) -> str:
-        return source(self.__wrapped__, mode, wrt=self.wrt, schedule=self.schedule)
+    def source(self, mode: str, shapes=None) -> str:
+        return source(self, mode, shapes=shapes)
 
-    def explain(self) -> str:
-        return explain(self.__wrapped__, wrt=self.wrt, schedule=self.schedule)
+    def explain(self, shapes=None) -> str:
+        return explain(self, shapes=shapes)
 
-    def write(self, path: str, modes=MODES) -> str:
+    def write(self, path: str, modes=MODES, shapes=None) -> str:
         """Write a module with the generated ``modes`` to ``path``; return its text."""
         for mode in modes:
             _check_mode(mode)
-        text = render_module([(analysis_of(self.__wrapped__, self.wrt, schedule=self.schedule), tuple(modes))])
+        text = render_module([(analysis_of(self, shapes=shapes), tuple(modes))])
         write_atomic(path, text)
         return text
 
 
-def derivatives(f=None, *, wrt=None, memory="store", schedule=True):
+def derivatives(f=None, *, wrt=None, memory="store", schedule=True, shapes=None):
     """Decorator: ``@derivatives`` or ``@derivatives(wrt=("x", "y"), memory="recompute")``.
 
     The function stays callable as before and gains ``.jvp``, ``.vjp``, ``.ijvp``,
-    ``.ivjp``, ``.source(mode)``, ``.explain()`` and ``.write(path, modes)``.
-    ``schedule=False`` keeps the statements in source order (see the module docstring).
+    ``.ivjp``, ``.slogdet``, ``.source(mode)``, ``.explain()`` and ``.write(path, modes)``.
+    ``shapes={"u": n}`` gives vector lengths for the methods that take no arguments
+    (source, explain, write); ``schedule=False`` keeps the statements in source order.
     """
     if f is None:
-        return lambda g: Derivatives(g, wrt, memory, schedule)
-    return Derivatives(f, wrt, memory, schedule)
+        return lambda g: Derivatives(g, wrt, memory, schedule, shapes)
+    return Derivatives(f, wrt, memory, schedule, shapes)
 
 
 __all__ = ["jvp", "vjp", "ijvp", "ivjp", "slogdet", "drift", "source", "explain", "derivatives", "Derivatives",
-           "MODES", "INVERSE_MODES"]
+           "from_source", "MODES", "INVERSE_MODES"]

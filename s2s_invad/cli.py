@@ -28,6 +28,7 @@ from .report import dot
 from ._version import VERSION
 from .api import write_atomic
 from .errors import NotInvertibleError, S2SError, UnsupportedSyntaxError
+from .front.evaluate import ShapeProbe
 from .report.explain import explain
 from .pipeline import Analysis, analyse
 from .back.render import EXTRA_MODES, INVERSE_MODES, MARKER, MEMORY, MODES, render_module
@@ -98,9 +99,52 @@ def find_function(path: str, functions, name: str) -> loader.SourceFunction:
                        + (f"(it defines: {names})" if names else "(it defines no functions)"))
 
 
-def analysis_of(sf: loader.SourceFunction, scheduled: bool = True) -> Analysis:
-    """The analysis of one function; ``scheduled=False`` keeps the source order."""
-    return analyse(sf) if scheduled else analyse(sf, schedule=False)
+def parse_shape(text: str) -> tuple[str, int]:
+    """``"u=512"`` -> ("u", 512)."""
+    name, sep, length = text.partition("=")
+    name = name.strip()
+    if not sep or not name.isidentifier() or not length.strip().isdigit():
+        raise argparse.ArgumentTypeError(f"expected NAME=LEN with LEN a non-negative integer (e.g. "
+                                         f"--shape u=512), got {text!r}")
+    return name, int(length)
+
+
+def parse_wrt(text: str) -> tuple[str, ...]:
+    names = tuple(n.strip() for n in text.split(",") if n.strip())
+    if not names or not all(n.isidentifier() for n in names):
+        raise argparse.ArgumentTypeError(f"expected comma-separated parameter names, got {text!r}")
+    return names
+
+
+def _params(sf: loader.SourceFunction) -> list[str]:
+    return [a.id for a in sf.node.args.posonlyargs + sf.node.args.args]
+
+
+def analysis_of(sf: loader.SourceFunction, scheduled: bool = True, shapes: dict | None = None,
+                wrt: tuple | None = None) -> Analysis:
+    """The analysis of one function with the vector lengths of ``--shape`` and the
+    differentiated parameters of ``--wrt`` (those that name its parameters; without them,
+    every parameter is differentiated); ``scheduled=False`` keeps the source order."""
+    params = _params(sf)
+    lengths = {k: v for k, v in (shapes or {}).items() if k in params}
+    chosen = tuple(p for p in params if p in wrt) if wrt else None
+    if wrt and not chosen:
+        raise CommandError(f"--wrt {','.join(wrt)}: {sf.name} has none of these parameters "
+                           f"(it has {', '.join(params)})")
+    try:
+        return analyse(sf, chosen, schedule=scheduled, shapes=lengths,
+                       probe=frozenset(params) - set(lengths))
+    except ShapeProbe as probe:
+        raise CommandError(str(probe.error(f"give its length with --shape {probe.param}=LEN"))) from None
+
+
+def check_shapes(functions, shapes: dict | None) -> None:
+    """Every ``--shape`` must name a parameter of some function of the file."""
+    known = {p for sf in functions for p in _params(sf)}
+    for name in shapes or {}:
+        if name not in known:
+            raise CommandError(f"--shape {name}=...: no function in the file has a parameter "
+                               f"'{name}' (parameters: {', '.join(sorted(known)) or 'none'})")
 
 
 def _one_function(args, verb: str) -> Analysis:
@@ -110,7 +154,9 @@ def _one_function(args, verb: str) -> Analysis:
         names = ", ".join(sf.name for sf in functions) or "none"
         raise CommandError(f"{verb} needs one function: write {path}:FUNC "
                            f"(functions in {_shown(path)}: {names})")
-    return analysis_of(find_function(path, functions, func), args.schedule)
+    sf = find_function(path, functions, func)
+    check_shapes([sf], args.shapes)
+    return analysis_of(sf, args.schedule, args.shapes, args.wrt)
 
 
 # -- gen -------------------------------------------------------------------------------
@@ -127,14 +173,16 @@ def parse_modes(text: str) -> tuple[str, ...]:
 
 
 def plan(path: str, functions, func: str | None, modes: tuple[str, ...] | None,
-         scheduled: bool = True) -> list[tuple[Analysis, tuple]]:
+         scheduled: bool = True, shapes: dict | None = None,
+         wrt: tuple | None = None) -> list[tuple[Analysis, tuple]]:
     """(analysis, modes) of every function to generate, with notes on what was skipped.
 
     ``modes`` None means the default: all four, or jvp and vjp alone for a function the
     inverse modes cannot handle. A named function must work in the modes asked.
     """
+    check_shapes(functions if func is None else [find_function(path, functions, func)], shapes)
     if func is not None:
-        analysis = analysis_of(find_function(path, functions, func), scheduled)
+        analysis = analysis_of(find_function(path, functions, func), scheduled, shapes, wrt)
         if analysis.lumps is None and modes is not None and set(modes) & set(INVERSE_MODES):
             asked = ", ".join(m for m in modes if m in INVERSE_MODES)
             raise CommandError(f"cannot generate {asked} for {func}: {analysis.not_invertible}")
@@ -144,9 +192,12 @@ def plan(path: str, functions, func: str | None, modes: tuple[str, ...] | None,
     items = []
     for sf in functions:
         try:
-            analysis = analysis_of(sf, scheduled)
+            analysis = analysis_of(sf, scheduled, shapes, wrt)
         except UnsupportedSyntaxError as exc:
             _note(f"note: skipped {sf.name}: {exc.filename}:{exc.lineno}:{exc.offset}: {exc.msg}")
+            continue
+        except CommandError as exc:
+            _note(f"note: skipped {sf.name}: {exc}")
             continue
         chosen = _modes_for(analysis, modes)
         if chosen:
@@ -257,7 +308,7 @@ def run_gen(args, argv: list[str]) -> int:
     elif out is not None and os.path.isdir(out):
         raise CommandError(f"{out} is a directory: give the generated file's name with -o")
     functions = load_functions(path, read_source(path))
-    items = plan(path, functions, func, args.modes, args.schedule)
+    items = plan(path, functions, func, args.modes, args.schedule, args.shapes, args.wrt)
     if args.memory == "recompute":
         for analysis, modes in items:
             if analysis.lumps is None and {"vjp", "ijvp"} & set(modes):
@@ -388,6 +439,12 @@ def build_parser() -> argparse.ArgumentParser:
     common.add_argument("--no-schedule", dest="schedule", action="store_false",
                         help="keep the statements in source order instead of the scheduler's "
                              "order (for comparison and debugging)")
+    common.add_argument("--shape", dest="shape_list", action="append", type=parse_shape, default=[],
+                        metavar="NAME=LEN",
+                        help="the length of a vector parameter (repeatable), e.g. --shape u=512")
+    common.add_argument("--wrt", type=parse_wrt, default=None, metavar="NAMES",
+                        help="comma-separated parameters to differentiate (default: all); the "
+                             "others are passive constants of the derivative code")
 
     gen = verbs.add_parser("gen", parents=[common], formatter_class=raw, epilog=GEN_EXAMPLES,
                            help="write a module with the generated derivative functions",
@@ -437,6 +494,7 @@ def main(argv: list[str] | None = None) -> int:
     """Run the command line; return the exit status."""
     argv = list(sys.argv[1:] if argv is None else argv)
     args = build_parser().parse_args(argv)
+    args.shapes = dict(args.shape_list)
     try:
         return args.run(args, argv)
     except UnsupportedSyntaxError as exc:

@@ -40,6 +40,12 @@ class UnsupportedSyntaxError(SyntaxError):
         return "\n".join(lines)
 
 
+class EvaluationError(UnsupportedSyntaxError):
+    """Transform time: evaluating a transform-time value failed (an index out of range, a
+    division by the constant 0, a failed assert...). Carries file, line, column and the
+    source line like its base class."""
+
+
 class SourceUnavailableError(S2SError):
     """The function's source text cannot be read (REPL, lambda, builtin, C extension)."""
 
@@ -73,6 +79,17 @@ class SingularJacobianError(S2SError, ArithmeticError):
 
 class ArgumentError(S2SError, TypeError):
     """Wrong call of the public API (number of primals, tangents, unknown mode...)."""
+
+
+class ShapeError(ArgumentError):
+    """A parameter used as a vector whose length is not known (pass an array or a list for
+    it, ``shapes={"u": n}``, or ``--shape u=n`` on the command line), or a length that does
+    not fit. ``parameter`` names it; ``lineno`` is where it is used as a vector."""
+
+    def __init__(self, msg: str, parameter: str | None = None, lineno: int | None = None):
+        super().__init__(msg)
+        self.parameter = parameter
+        self.lineno = lineno
 
 
 class DrawingError(S2SError):

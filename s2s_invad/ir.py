@@ -2,15 +2,22 @@
 
 Grammar::
 
-    Program   := def NAME(Value*) [wrt Value*]: Stmt* return Operand+
+    Program   := def NAME(Param*) [wrt Param*]: Stmt* return Output
+    Param     := NAME: Value | NAME[n]: Value^n     a scalar, or a vector of n scalars
     Stmt      := Value = OP(Operand, ...)          one primitive of primitives.PRIMITIVES
     Operand   := Value | Const
     Value     := a named SSA value, assigned once (parameters are assigned at entry)
     Const     := a number: a literal, a module constant (G) or a module attribute (math.pi)
+    Output    := Operand | [Operand^n] | (Output, ...)   scalar, 1-D array, tuple
 
-Each statement keeps the absolute source line it came from. Compound source expressions
-become several statements whose intermediate values are temporaries (``t1``, ``t2``...);
-reassigned variables get numbered versions (``x``, ``x_1``, ``x_2``...).
+The IR is flat: loops, branches, indices and helper calls of the source were resolved at
+transform time (front/evaluate.py), so a vector parameter ``u`` of length 3 is three
+scalar values ``u_0, u_1, u_2`` and ``F[3]`` is the value ``F_3``. Each statement keeps
+the absolute source line it came from and ``where``, the loop indices and helper calls it
+was evaluated under (for comments). Intermediate values of compound expressions are
+temporaries numbered per source line (``t12_1``, ``t12_2``... on line 12), so an edit of
+one line renames only that line's temporaries; reassigned variables get numbered versions
+(``x``, ``x_1``, ``x_2``...).
 """
 
 from __future__ import annotations
@@ -64,6 +71,7 @@ class Stmt:
     args: tuple                  # Operands
     ns: str | None               # module alias of a call ("math", "np"); None otherwise
     line: int
+    where: tuple = ()            # ((kind, name, value), ...): loop indices, helper calls
 
     @property
     def active(self) -> bool:
@@ -89,22 +97,66 @@ class Stmt:
         return f"{self.target.name} = {rhs}"
 
 
+def where_text(where: tuple) -> str:
+    """``i = 3, in rhs from line 20``: the context of a statement, for comments."""
+    parts = []
+    for kind, name, value in where:
+        if kind == "loop":
+            parts.append(f"{name} = {value}" if name else f"iteration {value}")
+        else:
+            parts.append(f"in {name} from line {value}")
+    return ", ".join(parts)
+
+
+@dataclass(eq=False)
+class Param:
+    """A source parameter: one scalar value, or a vector of ``length`` scalar values."""
+    name: str
+    values: list[Value]
+    length: int | None           # None: a scalar
+    differentiated: bool
+
+    @property
+    def is_vector(self) -> bool:
+        return self.length is not None
+
+
+def spec_size(spec) -> int:
+    """How many scalars an output spec holds."""
+    if spec is None:
+        return 1
+    if isinstance(spec, int):
+        return spec
+    return sum(spec_size(s) for s in spec)
+
+
 @dataclass
 class Program:
     name: str
     filename: str
     def_line: int
-    params: list[Value]
-    wrt: list[Value]             # the differentiated parameters, in parameter order
+    params: list[Value]          # every scalar of every parameter, in order
+    wrt: list[Value]             # the differentiated scalars, in parameter order
     body: list[Stmt]
-    outputs: list                # Operands, in return order
-    tuple_output: bool           # True when the function returns a tuple
+    outputs: list                # Operands, in return order (flattened)
+    out_spec: object             # None (one scalar), n (a 1-D array of n) or a tuple of specs
     lines: dict[int, str]        # absolute line -> source text
     texts: dict[int, str]        # absolute line -> the statement starting there, exactly
     modules: dict[str, str]      # alias -> "math" | "numpy" (those the function uses)
     constants: dict[str, float]  # module constants the function uses
     digest: str                  # hash of the source function (staleness checks)
     reserved: set[str] = field(default_factory=set)   # every name the generated code may not take
+    signature: list[Param] = field(default_factory=list)   # the source parameters
+    out_names: tuple | None = None   # per top-level result, the source name returned (or None)
+
+    @property
+    def tuple_output(self) -> bool:
+        """True when the function returns a tuple."""
+        return isinstance(self.out_spec, tuple)
+
+    @property
+    def wrt_params(self) -> list[Param]:
+        return [p for p in self.signature if p.differentiated]
 
     @property
     def default_ns(self) -> str:
@@ -119,11 +171,13 @@ class Program:
 
     def dump(self) -> str:
         """The SSA listing, one statement per line, with its source line number."""
-        head = f"def {self.name}({', '.join(p.name for p in self.params)}):"
+        params = [p.name if p.length is None else f"{p.name}[{p.length}]" for p in self.signature]
+        head = f"def {self.name}({', '.join(params)}):"
         wrt = ", ".join(p.name for p in self.wrt)
         out = [head + f"    # wrt: {wrt}"]
         for s in self.body:
             flag = "" if s.active else "    # passive"
-            out.append(f"    {s!r:<40} # line {s.line}{flag}")
+            where = f" ({where_text(s.where)})" if s.where else ""
+            out.append(f"    {s!r:<40} # line {s.line}{where}{flag}")
         out.append("    return " + ", ".join(map(repr, self.outputs)))
         return "\n".join(out)

@@ -1,7 +1,7 @@
 """The whole compiler as one ordered list of passes.
 
-    loader -> fence -> ssa -> activity -> schedule -> graph -> (check_invertible, lumpify)
-           -> emit_<mode> -> render -> compile
+    loader -> evaluate (fence, transform-time evaluation to SSA) -> activity -> schedule
+           -> graph -> (check_invertible, lumpify) -> emit_<mode> -> render -> compile
 
 :func:`analyse` runs the passes up to the lumps (once per function and wrt, cached by the
 API); :func:`generate` renders the source of the requested modes. Set the environment
@@ -17,17 +17,17 @@ from dataclasses import dataclass
 
 from .front import loader
 from .analysis.activity import activity
+from ._astlib import deep
 from .back.compile import gc_paused
 from .errors import NotInvertibleError
-from .front.fence import fence
 from .analysis.graph import LayeredGraph, build_graph
 from .ir import Program
 from .analysis.lumps import Lump, check_invertible, lumpify
 from .back.render import render_module
 from .analysis.schedule import schedule as choose_order
-from .front.ssa import to_ssa
+from .front.evaluate import evaluate
 
-STAGES = ("loader", "fence", "ssa", "activity", "schedule", "graph", "lumps")
+STAGES = ("loader", "evaluate", "activity", "schedule", "graph", "lumps")
 
 
 @dataclass
@@ -55,22 +55,22 @@ def source_order(program: Program) -> list:
     return list(program.body)
 
 
-def analyse(fn_or_source, wrt=None, schedule=True) -> Analysis:
+def analyse(fn_or_source, wrt=None, schedule=True, shapes=None, probe=frozenset()) -> Analysis:
     """Run the analysis passes on a live function or a :class:`loader.SourceFunction`.
 
+    ``shapes`` maps vector parameters to their lengths; ``probe`` names parameters without
+    a length that may turn out to be vectors (see :func:`evaluate.evaluate`).
     ``schedule=False`` keeps the statements in source order (for debugging and comparison).
     """
     with gc_paused():
-        return _analyse(fn_or_source, wrt, schedule)
+        return deep(_analyse, fn_or_source, wrt, schedule, shapes, probe)
 
 
-def _analyse(fn_or_source, wrt, schedule) -> Analysis:
+def _analyse(fn_or_source, wrt, schedule, shapes, probe) -> Analysis:
     sf = fn_or_source if isinstance(fn_or_source, loader.SourceFunction) else loader.from_function(fn_or_source)
     _dump("loader", lambda: f"{sf.filename}: def {sf.name}")
-    fence(sf)
-    _dump("fence", lambda: "ok")
-    program = to_ssa(sf, wrt)
-    _dump("ssa", program.dump)
+    program = evaluate(sf, wrt, shapes, probe)
+    _dump("evaluate", program.dump)
     program = activity(program)
     _dump("activity", program.dump)
     order = choose_order(program) if schedule else source_order(program)

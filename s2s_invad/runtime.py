@@ -13,6 +13,23 @@ import numpy as np
 from .errors import SingularJacobianError
 
 
+def vector(*elts) -> np.ndarray:
+    """The 1-D array of a vector result or tangent; for batches, the elements' batch shape
+    follows (shape (n, *batch)), scalars broadcast. The dtype is the elements' (float32
+    batches stay float32)."""
+    try:
+        out = np.array(elts)
+    except ValueError:                                  # ragged: scalars mixed with arrays
+        out = None
+    if out is None or out.dtype == object:
+        shape = np.broadcast_shapes(*(np.shape(e) for e in elts))
+        dtype = np.result_type(*[e for e in elts if np.ndim(e)] or [float])
+        out = np.empty((len(elts),) + shape, dtype=dtype)
+        for i, e in enumerate(elts):
+            out[i] = e
+    return out
+
+
 def _first_zero(value):
     """(index of the first zero element or None for scalars, the value there)."""
     if np.ndim(value) == 0:

@@ -21,8 +21,8 @@ def helper(t):
 # ---- UnsupportedSyntaxError ---------------------------------------------------------
 
 def uses_for(x, y):
-    for t in x:  # ERR: for
-        y = y + t
+    for t in range(y):  # ERR: for
+        x = x + t
     return x, y
 
 
@@ -46,12 +46,12 @@ def uses_ternary(x, y):
 
 
 def uses_comprehension(x, y):
-    s = [x * t for t in y]  # ERR: comprehension
+    s = [t for t in (x, y) if t]  # ERR: comprehension
     return s, y
 
 
 def uses_subscript(x, y):
-    z = x[0]  # ERR: subscript
+    z = (x, y)[x]  # ERR: subscript
     return z, y
 
 
@@ -71,7 +71,12 @@ def uses_unknown_numpy(x, y):
 
 
 def uses_unknown_function(x, y):
-    z = helper(x)  # ERR: unknown_function
+    z = hash(x)  # ERR: unknown_function
+    return z, y
+
+
+def uses_a_vector(u, y):
+    z = u[0] * y  # ERR: vector
     return z, y
 
 

@@ -35,7 +35,7 @@ UNSUPPORTED = {
     "method": (ec.uses_method, ("method", "conjugate", "attribute")),
     "unknown_math": (ec.uses_unknown_math, ("erf",)),
     "unknown_numpy": (ec.uses_unknown_numpy, ("floor",)),
-    "unknown_function": (ec.uses_unknown_function, ("helper",)),
+    "unknown_function": (ec.uses_unknown_function, ("hash",)),
     "lambda": (ec.uses_lambda, ("lambda",)),
     "keyword": (ec.uses_keyword, ("keyword",)),
     "global_list": (ec.uses_global_list, ("global_list",)),
@@ -49,6 +49,21 @@ UNSUPPORTED = {
     "kwargs": (ec.uses_kwargs, ("**options", "**kwargs", "keyword")),
     "late": (ec.late_error, ("%", "modulo")),
 }
+
+
+def test_vector_parameter_without_a_length():
+    """A parameter used as a vector needs a length: from shapes=, or from its argument."""
+    line = marker_line("vector")
+    with pytest.raises(si.ShapeError) as info:
+        si.source(ec.uses_a_vector, "jvp")
+    assert info.value.parameter == "u" and info.value.lineno == line
+    assert "shapes={'u'" in str(info.value) and f":{line}:" in str(info.value)
+    with pytest.raises(si.ShapeError, match="1-D array or a list for 'u'"):
+        si.jvp(ec.uses_a_vector, (0.5, 2.0), (1.0, 0.0))
+    text = si.source(ec.uses_a_vector, "jvp", shapes={"u": 3})
+    assert "u_0, u_1, u_2 = u" in text
+    y, y_dot = si.jvp(ec.uses_a_vector, ([0.5, 0.1, 0.2], 2.0), ([1.0, 0.0, 0.0], 0.0))
+    assert y == (1.0, 2.0) and y_dot == (2.0, 0.0)
 
 
 def test_exception_hierarchy():

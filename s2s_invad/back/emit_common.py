@@ -13,15 +13,55 @@ built as ast nodes and printed with astor through :mod:`s2s_invad._astlib`.
 
 from __future__ import annotations
 
+import io
+import tokenize
+
 from .. import _astlib as A
 from ..analysis.graph import LayeredGraph
-from ..ir import Program, Stmt, Value
+from ..ir import Program, Stmt, Value, spec_size, where_text
 from ..analysis.lumps import Lump
 from ..primitives import spelling
-from ..front.ssa import Namer
+from ..naming import Namer
 from ..sym import ONE, ZERO, Op, Ref, Sym, is_atom, is_num, to_ast
 
 UNROLL_MAX_K = 3          # lumps up to this k are solved by unrolled scalar code
+WIDTH = 100               # generated lines longer than this are wrapped inside brackets
+
+
+def wrap(text: str, indent: str) -> list[str]:
+    """``indent + text`` as lines of at most about WIDTH characters, broken after commas
+    inside brackets (where Python continues a line by itself); strings are never split."""
+    if len(indent) + len(text) <= WIDTH:
+        return [indent + text]
+    stripped = text.lstrip()
+    indent, text = indent + text[:len(text) - len(stripped)], stripped
+    try:
+        tokens = list(tokenize.generate_tokens(io.StringIO(text).readline))
+    except (tokenize.TokenError, SyntaxError, IndentationError):
+        return [indent + text]
+    breaks, depth = [], 0
+    for tok in tokens:
+        if tok.type == tokenize.OP and tok.string in "([{":
+            depth += 1
+        elif tok.type == tokenize.OP and tok.string in ")]}":
+            depth -= 1
+        elif tok.type == tokenize.OP and tok.string == "," and depth > 0:
+            breaks.append(tok.end[1])
+    if not breaks:
+        return [indent + text]
+    lines, start, room = [], 0, WIDTH - len(indent)
+    cont = indent + "    "
+    last = 0
+    for cut in breaks:
+        if cut - start > room and last > start:
+            lines.append(text[start:last].strip())
+            start, room = last, WIDTH - len(cont)
+        last = cut
+    if len(text) - start > room and last > start:
+        lines.append(text[start:last].strip())
+        start = last
+    lines.append(text[start:].strip())
+    return [indent + lines[0]] + [cont + ln for ln in lines[1:]]
 
 
 class Writer:
@@ -42,8 +82,22 @@ class Writer:
         self.line("# " + text)
 
     def stmt(self, node) -> None:
+        indent = "    " * self.level
         for text in A.to_source(node).split("\n"):
+            if len(text) + len(indent) > WIDTH:
+                self.lines += wrap(text, indent)
+            else:
+                self.line(text)
+
+    def unpack(self, targets: list[str], source: str) -> None:
+        """``a, b, c = source``, in parentheses over several lines when long."""
+        if not targets:
+            return
+        text = ", ".join(targets) + (",", "")[len(targets) > 1] + f" = {source}"
+        if len("    " * self.level) + len(text) <= WIDTH:
             self.line(text)
+        else:
+            self.lines += wrap("(" + ", ".join(targets) + f") = {source}", "    " * self.level)
 
 
 class Emitter:
@@ -81,6 +135,93 @@ class Emitter:
     def partial_name(self, z: Value, x: Value) -> str:
         return self.namer.fresh(f"d{z.name}_d{x.name}")
 
+    # the signature: vector parameters and structured results -----------------------
+    def primal_args(self) -> list[str]:
+        """The generated function's primal parameters: the source's, in order."""
+        return [p.name for p in self.program.signature]
+
+    def unpack_primals(self, w: Writer) -> None:
+        """``u_0, u_1, ... = u`` once at the top for every vector parameter."""
+        for p in self.program.signature:
+            if p.is_vector:
+                w.unpack([v.name for v in p.values], p.name)
+
+    def input_args(self, suffix: str) -> list[str]:
+        """One argument per differentiated parameter: its tangent (``dot``) or cotangent
+        (``bar``), a vector for a vector parameter (``u_dot``)."""
+        return [self.derived(p.name if p.is_vector else p.values[0], suffix)
+                for p in self.program.wrt_params]
+
+    def unpack_inputs(self, w: Writer, suffix: str) -> None:
+        for p in self.program.wrt_params:
+            if p.is_vector:
+                w.unpack([self.derived(v, suffix) for v in p.values], self.derived(p.name, suffix))
+
+    def pack_inputs(self, suffix: str, present=None) -> list:
+        """Per differentiated parameter, its tangent/cotangent (zero where absent)."""
+        def leaf(v):
+            if present is None or v in present:
+                return A.name(self.derived(v, suffix))
+            return self.zero_like(v.sym())
+        out = []
+        for p in self.program.wrt_params:
+            out.append(self.vector([leaf(v) for v in p.values]) if p.is_vector else leaf(p.values[0]))
+        return out
+
+    def vector(self, elts: list):
+        """A 1-D NumPy array of ``elts`` (runtime.vector stacks batches along a new axis 0)."""
+        return A.call(self.runtime("vector"), elts)
+
+    def pack(self, elts: list):
+        """``elts`` (one per output scalar) shaped like the function's result."""
+        leaves = iter(elts)
+
+        def build(spec):
+            if spec is None:
+                return next(leaves)
+            if isinstance(spec, int):
+                return self.vector([next(leaves) for _ in range(spec)])
+            return A.tuple_([build(s) for s in spec])
+        return build(self.program.out_spec)
+
+    def output_args(self, suffix: str) -> list[str]:
+        """One argument per top-level result (the function's result is a tuple) or one."""
+        prog = self.program
+        parts = prog.out_spec if prog.tuple_output else (prog.out_spec,)
+        names = prog.out_names or ()
+        out = []
+        for i, spec in enumerate(parts):
+            base = names[i] if i < len(names) and names[i] else (f"out{i}" if prog.tuple_output else "out")
+            leaf = self._single_output(i) if spec is None else None
+            out.append(self.derived(leaf, suffix) if leaf is not None else self.derived(base, suffix))
+        return out
+
+    def _single_output(self, part: int):
+        """The output Value of scalar part ``part`` when it can carry its own name."""
+        prog = self.program
+        parts = prog.out_spec if prog.tuple_output else (prog.out_spec,)
+        start = sum(spec_size(s) for s in parts[:part])
+        value = prog.outputs[start]
+        if isinstance(value, Value) and value.active and \
+                sum(1 for o in prog.outputs if o is value) == 1:
+            return value
+        return None
+
+    def unpack_outputs(self, w: Writer, suffix: str, targets: list[str]) -> None:
+        """Bind ``targets`` (one name per output scalar) from the output-side arguments."""
+        prog = self.program
+        parts = prog.out_spec if prog.tuple_output else (prog.out_spec,)
+        names = iter(targets)
+        for arg, spec in zip(self.output_args(suffix), parts):
+            leaf_names = [next(names) for _ in range(spec_size(spec))]
+            if spec is None:
+                if leaf_names[0] != arg:
+                    w.stmt(A.assign(leaf_names[0], A.name(arg)))
+            elif isinstance(spec, int):
+                w.unpack(leaf_names, arg)
+            else:
+                w.line(f"{_nested_target(spec, iter(leaf_names))} = {arg}")
+
     # expressions -------------------------------------------------------------------
     def spell(self, fn: str, ns: str | None, args):
         if fn == "abs":
@@ -109,9 +250,13 @@ class Emitter:
 
     def primal_block(self, w: Writer) -> None:
         """The primal, every statement in schedule order, commented with its source line."""
+        self.unpack_primals(w)
         for stmt in self.graph.order:
             self.step_comment(w, stmt)
             w.stmt(self.primal(stmt))
+
+    def wrt_text(self) -> str:
+        return ", ".join(p.name for p in self.program.wrt_params)
 
     def bind(self, w: Writer, name: str, e: Sym) -> Sym:
         """Emit ``name = e`` unless e is an atom; return what to use in its place."""
@@ -168,15 +313,19 @@ class Emitter:
 
     # comments and sites ------------------------------------------------------------
     def step_comment(self, w: Writer, stmt: Stmt) -> None:
-        w.comment(f"line {stmt.line}: {self.program.source_line(stmt.line)}", once=True)
+        where = f" ({where_text(stmt.where)})" if stmt.where else ""
+        w.comment(f"line {stmt.line}{where}: {self.program.source_line(stmt.line)}", once=True)
 
     def lump_comment(self, w: Writer, lump: Lump) -> None:
         lines = lump.lines
+        first, last = lump.steps[0].where, lump.steps[-1].where
+        where = "" if not first else f" ({where_text(first)})" if first == last else \
+            f" ({where_text(first)} to {where_text(last)})"
         if lump.k == 1 and len(lines) == 1:
-            w.comment(f"line {lines[0]}: {self.program.source_line(lines[0])}")
+            w.comment(f"line {lines[0]}{where}: {self.program.source_line(lines[0])}")
             return
         span = f"line {lines[0]}" if len(lines) == 1 else f"lines {lines[0]}-{lines[-1]}"
-        w.comment(f"{span}: lump with k = {lump.k} "
+        w.comment(f"{span}{where}: lump with k = {lump.k} "
                   f"(W = {', '.join(v.name for v in lump.killed)}; "
                   f"R = {', '.join(v.name for v in lump.read) or '-'})")
         for ln in lines:
@@ -247,6 +396,16 @@ class Emitter:
         rows = A.tuple_([A.tuple_([self.expr(x) for x in row]) for row in amat])
         call = A.call(self.runtime("solve"), [rows, A.tuple_([self.expr(r) for r in rhs])] + self.site(lump))
         w.stmt(A.assign(list(unknowns), call))
+
+
+def _nested_target(spec, names) -> str:
+    if spec is None:
+        return next(names)
+    if isinstance(spec, int):
+        items = [next(names) for _ in range(spec)]
+    else:
+        items = [_nested_target(s, names) for s in spec]
+    return "(" + ", ".join(items) + ("," if len(items) == 1 else "") + ")"
 
 
 def _det(m: list[list[Sym]]) -> Sym:

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 from .. import _astlib as A
 from .emit_common import Emitter, Writer
-from .emit_jvp import shaped
 from ..analysis.lumps import Lump
 from ..sym import Ref
 
@@ -35,16 +34,17 @@ def ijvp_lump(em: Emitter, w: Writer, lump: Lump) -> None:
 
 def emit_ijvp(em: Emitter, lumps: list[Lump]) -> list[str]:
     prog = em.program
-    args = [p.name for p in prog.params] + [em.dot(o) for o in prog.outputs]
+    args = em.primal_args() + em.output_args("dot")
     w = Writer()
     w.line(f'"""J^-1 v for {prog.name}: returns (f(x), x_dot) where J x_dot = y_dot, '
-           f'x_dot for ({", ".join(p.name for p in prog.wrt)})."""')
+           f'x_dot for ({em.wrt_text()})."""')
+    em.unpack_outputs(w, "dot", [em.dot(o) for o in prog.outputs])
     em.primal_block(w)
     w.comment("inverse sweep, last lump to first")
     for lump in reversed(lumps):
         em.lump_comment(w, lump)
         ijvp_lump(em, w, lump)
     outs = [em.expr(o.sym()) for o in prog.outputs]
-    dots = A.tuple_([A.name(em.dot(p)) for p in prog.wrt])
-    w.stmt(A.return_(A.tuple_([shaped(prog, outs), dots])))
+    dots = A.tuple_(em.pack_inputs("dot"))
+    w.stmt(A.return_(A.tuple_([em.pack(outs), dots])))
     return [f"def {prog.name}_ijvp({', '.join(args)}):"] + w.lines

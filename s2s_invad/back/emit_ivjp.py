@@ -9,7 +9,6 @@ from __future__ import annotations
 
 from .. import _astlib as A
 from .emit_common import Emitter, Writer, transpose
-from .emit_jvp import shaped
 from ..analysis.lumps import Lump
 from ..sym import Ref, ZERO
 
@@ -23,6 +22,7 @@ def emit_ivjp(em: Emitter, lumps: list[Lump]) -> list[str]:
 
     em.refs.clear()
     inner = Writer(level=1)
+    em.unpack_inputs(inner, "bar")
     for lump in lumps:
         em.lump_comment(inner, lump)
         jac = em.lump_jacobian(inner, lump)
@@ -43,10 +43,10 @@ def emit_ivjp(em: Emitter, lumps: list[Lump]) -> list[str]:
                 if total != ZERO:
                     em.accumulate(inner, em.bar(r), "sub", total)
     bars = [A.name(em.bar(o)) for o in prog.outputs]
-    inner.stmt(A.return_(shaped(prog, bars)))
+    inner.stmt(A.return_(em.pack(bars)))
 
-    sweep = em.sweep_function(w, f"{prog.name}_ivjp_sweep", inner, [em.bar(p) for p in prog.wrt],
+    sweep = em.sweep_function(w, f"{prog.name}_ivjp_sweep", inner, em.input_args("bar"),
                                f"Reverse-inverse sweep of {prog.name}_ivjp, first lump to last.")
     outs = [em.expr(o.sym()) for o in prog.outputs]
-    w.stmt(A.return_(A.tuple_([shaped(prog, outs), sweep])))
-    return [f"def {prog.name}_ivjp({', '.join(p.name for p in prog.params)}):"] + w.lines
+    w.stmt(A.return_(A.tuple_([em.pack(outs), sweep])))
+    return [f"def {prog.name}_ivjp({', '.join(em.primal_args())}):"] + w.lines

@@ -10,10 +10,11 @@ from ..sym import Ref, ZERO
 
 def emit_jvp(em: Emitter) -> list[str]:
     prog = em.program
-    args = [p.name for p in prog.params] + [em.dot(p) for p in prog.wrt]
+    args = em.primal_args() + em.input_args("dot")
     w = Writer()
-    w.line(f'"""J v for {prog.name}: returns (f(x), J x_dot) for tangents of '
-           f'({", ".join(p.name for p in prog.wrt)})."""')
+    w.line(f'"""J v for {prog.name}: returns (f(x), J x_dot) for tangents of ({em.wrt_text()})."""')
+    em.unpack_primals(w)
+    em.unpack_inputs(w, "dot")
     for stmt in em.graph.order:
         em.step_comment(w, stmt)
         w.stmt(em.primal(stmt))
@@ -25,10 +26,5 @@ def emit_jvp(em: Emitter) -> list[str]:
     outs = [em.expr(o.sym()) for o in prog.outputs]
     dots = [A.name(em.dot(o)) if isinstance(o, Value) and o.active else em.zero_like(o.sym())
             for o in prog.outputs]
-    w.stmt(A.return_(A.tuple_([shaped(prog, outs), shaped(prog, dots)])))
+    w.stmt(A.return_(A.tuple_([em.pack(outs), em.pack(dots)])))
     return [f"def {prog.name}_jvp({', '.join(args)}):"] + w.lines
-
-
-def shaped(prog, elts):
-    """A tuple when the source function returns a tuple, else its single value."""
-    return A.tuple_(elts) if prog.tuple_output else elts[0]

@@ -16,7 +16,6 @@ from __future__ import annotations
 from .. import _astlib as A
 from .emit_common import Emitter, Writer
 from .emit_ijvp import ijvp_lump
-from .emit_jvp import shaped
 from .emit_vjp import output_cotangents, vjp_step
 from ..ir import Value
 from ..analysis.lumps import Lump
@@ -76,6 +75,7 @@ def _bind_fns(e, ns):
 def _forward(em: Emitter, w: Writer, keep: set[str]) -> None:
     """The primal, deleting each value after its last use unless ``keep`` holds it."""
     order = em.graph.order
+    em.unpack_primals(w)
     last_use: dict[str, int] = {}
     for i, stmt in enumerate(order):
         for a in stmt.args:
@@ -126,14 +126,15 @@ def emit_ijvp_recompute(em: Emitter, lumps: list[Lump], plan: MemoryPlan) -> lis
     sweep.comment("inverse sweep, last lump to first, rebuilding the primal as it goes")
     defined = _sweep(em, sweep, lumps, plan, "ijvp", set())
     outs = [em.expr(o.sym()) for o in prog.outputs]
-    dots = A.tuple_([A.name(em.dot(p)) for p in prog.wrt])
-    sweep.stmt(A.return_(A.tuple_([shaped(prog, outs), dots])))
+    dots = A.tuple_(em.pack_inputs("dot"))
+    sweep.stmt(A.return_(A.tuple_([em.pack(outs), dots])))
     keep = (em.refs - defined) | {o.name for o in prog.outputs}
     w = Writer()
     w.line(f'"""J^-1 v for {prog.name} in constant memory: returns (f(x), x_dot) where '
            f'J x_dot = y_dot."""')
+    em.unpack_outputs(w, "dot", [em.dot(o) for o in prog.outputs])
     _forward(em, w, keep)
-    args = [p.name for p in prog.params] + [em.dot(o) for o in prog.outputs]
+    args = em.primal_args() + em.output_args("dot")
     return [f"def {prog.name}_ijvp({', '.join(args)}):"] + w.lines + sweep.lines
 
 
@@ -144,8 +145,7 @@ def emit_vjp_recompute(em: Emitter, lumps: list[Lump], plan: MemoryPlan) -> list
     have: set[Value] = set()
     params = output_cotangents(em, inner, have)
     defined = _sweep(em, inner, lumps, plan, "vjp", have)
-    result = [A.name(em.bar(p)) if p in have else em.zero_like(p.sym()) for p in prog.wrt]
-    inner.stmt(A.return_(A.tuple_(result)))
+    inner.stmt(A.return_(A.tuple_(em.pack_inputs("bar", have))))
     sweep_refs = set(em.refs)
     keep = sweep_refs - defined
     w = Writer()
@@ -157,8 +157,8 @@ def emit_vjp_recompute(em: Emitter, lumps: list[Lump], plan: MemoryPlan) -> list
                                  f"Reverse sweep of {prog.name}_vjp, rebuilding the primal backwards.",
                                  frozenset(defined))
     outs = [em.expr(o.sym()) for o in prog.outputs]
-    w.stmt(A.return_(A.tuple_([shaped(prog, outs), pullback])))
-    return [f"def {prog.name}_vjp({', '.join(p.name for p in prog.params)}):"] + w.lines
+    w.stmt(A.return_(A.tuple_([em.pack(outs), pullback])))
+    return [f"def {prog.name}_vjp({', '.join(em.primal_args())}):"] + w.lines
 
 
 def emit_drift(em: Emitter, lumps: list[Lump], plan: MemoryPlan) -> list[str]:
@@ -166,6 +166,7 @@ def emit_drift(em: Emitter, lumps: list[Lump], plan: MemoryPlan) -> list[str]:
     prog = em.program
     w = Writer()
     w.line(f'"""Forward and rebuilt primal values of {prog.name}, for the drift report."""')
+    em.unpack_primals(w)
     for stmt in em.graph.order:
         w.stmt(em.primal(stmt))
     names = [p.name for p in prog.params] + [s.target.name for s in em.graph.order]
@@ -177,4 +178,4 @@ def emit_drift(em: Emitter, lumps: list[Lump], plan: MemoryPlan) -> list[str]:
             rebuilt += [v.name for v in made if v in lumps[index].killed or v.var is not None]
     w.line("_rebuilt = {" + ", ".join(f"{n!r}: {n}" for n in rebuilt) + "}")
     w.line("return _forward, _rebuilt")
-    return [f"def {prog.name}_drift({', '.join(p.name for p in prog.params)}):"] + w.lines
+    return [f"def {prog.name}_drift({', '.join(em.primal_args())}):"] + w.lines

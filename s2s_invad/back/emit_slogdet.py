@@ -10,7 +10,6 @@ from __future__ import annotations
 
 from .. import _astlib as A
 from .emit_common import UNROLL_MAX_K, Emitter, Writer, _det
-from .emit_jvp import shaped
 from ..analysis.lumps import Lump
 from ..sym import Fn
 
@@ -68,5 +67,5 @@ def emit_slogdet(em: Emitter, lumps: list[Lump]) -> list[str]:
         w.stmt(A.accumulate(sign, "mul", em.expr(Fn("sign", (det,)))))
         w.stmt(A.accumulate(logdet, "add", em.expr(Fn("log", (Fn("abs", (det,)),)))))
     outs = [em.expr(o.sym()) for o in prog.outputs]
-    w.stmt(A.return_(A.tuple_([shaped(prog, outs), A.tuple_([A.name(sign), A.name(logdet)])])))
-    return [f"def {prog.name}_slogdet({', '.join(p.name for p in prog.params)}):"] + w.lines
+    w.stmt(A.return_(A.tuple_([em.pack(outs), A.tuple_([A.name(sign), A.name(logdet)])])))
+    return [f"def {prog.name}_slogdet({', '.join(em.primal_args())}):"] + w.lines

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from .. import _astlib as A
 from .emit_common import Emitter, Writer
-from .emit_jvp import shaped
 from ..ir import Value
 from ..sym import Ref
 
@@ -25,25 +24,29 @@ def vjp_step(em: Emitter, w: Writer, stmt, have: set) -> None:
 
 
 def output_cotangents(em: Emitter, w: Writer, have: set) -> list[str]:
-    """Parameter names of the output cotangents; a value returned twice adds both."""
-    params = []
-    for i, out in enumerate(em.program.outputs):
+    """Parameter names of the output cotangents (shaped like f's result), unpacked into one
+    name per output scalar; a value returned twice adds both."""
+    targets, twice = [], []
+    for out in em.program.outputs:
         if isinstance(out, Value) and out.active and out not in have:
-            params.append(em.bar(out))
+            targets.append(em.bar(out))
             have.add(out)
             continue
-        name = em.derived(f"out{i}", "bar")
-        params.append(name)
+        name = em.namer.fresh("y_bar")
+        targets.append(name)
         if isinstance(out, Value) and out.active:
-            w.stmt(A.accumulate(em.bar(out), "add", A.name(name)))
-    return params
+            twice.append((name, out))
+    em.unpack_outputs(w, "bar", targets)
+    for name, out in twice:
+        w.stmt(A.accumulate(em.bar(out), "add", A.name(name)))
+    return em.output_args("bar")
 
 
 def emit_vjp(em: Emitter) -> list[str]:
     prog = em.program
     w = Writer()
     w.line(f'"""J^T w for {prog.name}: returns (f(x), pullback); '
-           f'pullback(y_bar) gives the cotangents of ({", ".join(p.name for p in prog.wrt)})."""')
+           f'pullback(y_bar) gives the cotangents of ({em.wrt_text()})."""')
     em.primal_block(w)
 
     em.refs.clear()
@@ -53,11 +56,10 @@ def emit_vjp(em: Emitter) -> list[str]:
     for stmt in reversed(em.graph.steps):
         em.step_comment(inner, stmt)
         vjp_step(em, inner, stmt, have)
-    result = [A.name(em.bar(p)) if p in have else em.zero_like(p.sym()) for p in prog.wrt]
-    inner.stmt(A.return_(A.tuple_(result)))
+    inner.stmt(A.return_(A.tuple_(em.pack_inputs("bar", have))))
 
     pullback = em.sweep_function(w, f"{prog.name}_vjp_bwd", inner, params,
                                   f"Reverse sweep of {prog.name}_vjp, last step to first.")
     outs = [em.expr(o.sym()) for o in prog.outputs]
-    w.stmt(A.return_(A.tuple_([shaped(prog, outs), pullback])))
-    return [f"def {prog.name}_vjp({', '.join(p.name for p in prog.params)}):"] + w.lines
+    w.stmt(A.return_(A.tuple_([em.pack(outs), pullback])))
+    return [f"def {prog.name}_vjp({', '.join(em.primal_args())}):"] + w.lines

@@ -5,7 +5,7 @@ with one name per SSA value has a frame that grows with the program (8 bytes a n
 megabytes at 100,000 steps), even when ``del`` frees every value. This pass renames, in each
 generated function, every value to a *register*: a name that is reused once the value it
 held is deleted. Registers are named after the user's variables (``x_3`` -> ``x``,
-``x_3_dot`` -> ``x_dot``), temporaries ``t``, partials ``d``, with a numeric suffix while
+``x_3_dot`` -> ``x_dot``), temporaries ``t`` (``t12_3`` -> ``t``), partials ``d``, with a numeric suffix while
 two live values want the same name, so the code still reads like the source.
 
 Names a function reads before assigning them (parameters, the tape's values, module
@@ -18,7 +18,7 @@ from __future__ import annotations
 import ast
 import re
 
-_TEMP = re.compile(r"t\d+((?:_\d+)?_(?:dot|bar))?")
+_TEMP = re.compile(r"t\d*(?:_\d+)*(_dot|_bar)?(?:_\d+)?")
 _PARTIAL = re.compile(r"d\w+_d\w+")
 _VERSIONED = re.compile(r"(.+?)(?:_\d+)?(_dot|_bar|_rhs)?")
 
@@ -26,7 +26,7 @@ _VERSIONED = re.compile(r"(.+?)(?:_\d+)?(_dot|_bar|_rhs)?")
 def _base(name: str) -> str:
     temp = _TEMP.fullmatch(name)
     if temp:
-        return "t" + (re.sub(r"_\d+", "", temp.group(1)) if temp.group(1) else "")
+        return "t" + (temp.group(1) or "")
     if _PARTIAL.fullmatch(name):
         return "d"
     m = _VERSIONED.fullmatch(name)

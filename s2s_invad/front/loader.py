@@ -1,64 +1,94 @@
 """Front end, step 0: find a function's source, parse it, and learn its namespace.
 
-Two ways in, one result (:class:`SourceFunction`):
+Three ways in, one result (:class:`SourceFunction`):
 
 * :func:`from_function` for a live Python function (the decorator and functional API);
   names resolve through the function's globals and closure;
 * :func:`from_file` for a file read as text and never executed (the CLI); names resolve
-  through the module's top-level ``import`` statements and numeric assignments.
+  through the module's top-level statements, evaluated at transform time as far as they
+  are in the language (imports of math and numpy, constants and expressions of them,
+  helper functions);
+* :func:`from_source` for source text given directly (``si.from_source(text, "f")``).
 
-Line numbers and columns in the parsed tree are absolute in the file.
+Module-level names are classified by :class:`Scope`: a module (math, numpy), a
+transform-time value (numbers, bools, nested tuples and lists of numbers, NumPy arrays of
+numbers), a helper function to inline, a math/numpy function imported by name, or
+something else (refused where used, saying what it is). Line numbers and columns in the
+parsed tree are absolute in the file.
 """
 
 from __future__ import annotations
 
+import copy
 import hashlib
 import inspect
+import itertools
 import linecache
 import math
-import numbers
+import re
 import textwrap
 import types
 from dataclasses import dataclass, field
 
+import numpy as np
+
 from .. import _astlib as A
 from ..errors import SourceUnavailableError
+from .values import NamedFloat, NamedInt
 
 gast = A.gast
 
+_LINE_BREAK = re.compile(r"\r\n|\r|\n")
+
+
+def source_lines(text: str) -> list[str]:
+    """The lines of Python source as the tokenizer counts them: only \\n, \\r\\n and \\r
+    end a line (``str.splitlines`` also splits on form feeds, \\x1c-\\x1e, \\u2028...)."""
+    lines = _LINE_BREAK.split(text)
+    if lines and lines[-1] == "":
+        lines.pop()
+    return lines
+
 
 class Scope:
-    """What the free names of a function mean: modules, numeric constants, or other things.
+    """What the free names of a function mean, resolved on demand and remembered.
 
-    Names are resolved on demand (``lookup(name)`` returns the value bound to a name, or
-    raises KeyError) and remembered; ``modules`` and ``constants`` then list what was used.
+    ``lookup(name)`` returns ``(kind, value)`` or None for an unbound name, with kind one of
+    ``"module"`` (value "math" or "numpy"), ``"value"`` (a transform-time value),
+    ``"helper"`` (a live function or a :class:`SourceFunction` to inline), ``"known"``
+    (``(module, attr)`` of a math/numpy function imported by name) or ``"other"`` (value: a
+    description, for the error message). ``used`` records every lookup, so the digest
+    covers exactly the module names a function read.
     """
 
-    def __init__(self, lookup):
-        self._lookup = lookup
-        self.modules: dict[str, str] = {}        # alias -> "math" | "numpy"
-        self.constants: dict[str, float] = {}    # name -> value
-        self.others: dict[str, str] = {}         # name -> what it is (for error messages)
+    def __init__(self, resolve):
+        self._resolve = resolve          # name -> (kind, value), raises KeyError
+        self.used: dict[str, tuple] = {}
 
-    def resolve(self, name: str) -> str | None:
-        """"module", "constant", "other" or None (unbound) for a free name."""
-        for kind, table in (("module", self.modules), ("constant", self.constants), ("other", self.others)):
-            if name in table:
-                return kind
-        try:
-            value = self._lookup(name)
-        except KeyError:
-            return None
-        import numpy
-        if value is math or value == "math":
-            self.modules[name] = "math"
-        elif value is numpy or value == "numpy":
-            self.modules[name] = "numpy"
-        elif isinstance(value, numbers.Real) and not isinstance(value, bool):
-            self.constants[name] = value if isinstance(value, int) else float(value)
-        else:
-            self.others[name] = _describe(value)
-        return self.resolve(name)
+    def lookup(self, name: str):
+        if name not in self.used:
+            try:
+                self.used[name] = self._resolve(name)
+            except KeyError:
+                return None
+        return self.used[name]
+
+    @property
+    def modules(self) -> dict[str, str]:
+        return {k: v for k, (kind, v) in self.used.items() if kind == "module"}
+
+    def digest_items(self) -> list:
+        """(name, kind, repr of value) of every name looked up, for staleness hashes."""
+        out = []
+        for name, (kind, value) in sorted(self.used.items()):
+            if kind == "value":
+                text = repr(value.tolist()) if isinstance(value, np.ndarray) else repr(value)
+            elif kind == "helper":
+                text = value.text if isinstance(value, SourceFunction) else getattr(value, "__qualname__", "")
+            else:
+                text = repr(value)
+            out.append((name, kind, text))
+        return out
 
 
 @dataclass
@@ -71,26 +101,125 @@ class SourceFunction:
     text: str                    # the function's source text (hashed for staleness)
     names: set[str] = field(default_factory=set)        # every identifier (filled by the fence)
     local_names: set[str] = field(default_factory=set)  # parameters and assigned names (fence)
+    defaults: tuple | None = None  # live default values (API); None: evaluate the nodes
+    fenced: bool = False
 
 
-def source_digest(text: str, constants: dict, modules: dict) -> str:
-    """Hash of a function's source and the module names it uses (for staleness checks)."""
-    payload = text + repr(sorted(constants.items())) + repr(sorted(modules.items()))
-    return hashlib.sha256(payload.encode()).hexdigest()[:16]
-
-
-class _Opaque:
-    """Describes a module-level value the CLI does not evaluate."""
-    def __init__(self, what: str):
-        self.what = what
+def source_digest(*parts) -> str:
+    """Hash of a function's source and everything it read (for staleness checks)."""
+    return hashlib.sha256(repr(parts).encode()).hexdigest()[:16]
 
 
 def _describe(value) -> str:
-    if isinstance(value, _Opaque):
-        return value.what
+    if isinstance(value, type):
+        return "a class"
     if callable(value):
-        return "a function"
+        return "a function s2s_invad does not know"
     return f"a {type(value).__name__}"
+
+
+def _plain_number(x):
+    if isinstance(x, (bool, np.bool_)):
+        return bool(x)
+    if isinstance(x, (int, np.integer)):
+        return int(x)
+    return float(x)
+
+
+def _is_numeric_tree(value, depth=0) -> bool:
+    if depth > 32:
+        return False
+    if isinstance(value, (bool, int, float, np.integer, np.floating, np.bool_)):
+        return True
+    if isinstance(value, (tuple, list)):
+        return all(_is_numeric_tree(v, depth + 1) for v in value)
+    return False
+
+
+def _copy_tree(value):
+    if isinstance(value, tuple):
+        return tuple(_copy_tree(v) for v in value)
+    if isinstance(value, list):
+        return [_copy_tree(v) for v in value]
+    return _plain_number(value)
+
+
+_KNOWN_OBJECTS: dict[int, tuple[str, str]] | None = None
+
+
+def known_function(value) -> tuple[str, str] | None:
+    """("math", "sin") when ``value`` is math.sin, ("numpy", "exp") for np.exp, else None."""
+    global _KNOWN_OBJECTS
+    if _KNOWN_OBJECTS is None:
+        from .library import known_names
+        table = {}
+        for module_kind, module in (("math", math), ("numpy", np)):
+            for attr in known_names(module_kind):
+                obj = getattr(module, attr, None)
+                if obj is not None and callable(obj):
+                    table.setdefault(id(obj), (module_kind, attr))
+        _KNOWN_OBJECTS = table
+    return _KNOWN_OBJECTS.get(id(value))
+
+
+def classify(name: str, value) -> tuple:
+    """(kind, value) of a live module-level object (see :class:`Scope`)."""
+    if value is math:
+        return "module", "math"
+    if value is np:
+        return "module", "numpy"
+    if isinstance(value, (bool, np.bool_)) or value is None:
+        return "value", value if not isinstance(value, np.bool_) else bool(value)
+    if isinstance(value, str):
+        return "other", f"a str ({value[:40]!r}), not a number"
+    if isinstance(value, (int, np.integer)):
+        return "value", NamedInt(int(value), name)
+    if isinstance(value, (float, np.floating)):
+        return "value", NamedFloat(float(value), name)
+    if isinstance(value, (tuple, list)):
+        if _is_numeric_tree(value):
+            return "value", _copy_tree(value)
+        return "other", f"a {type(value).__name__} that does not hold only numbers"
+    if isinstance(value, np.ndarray):
+        if value.dtype.kind in "biuf":
+            arr = np.array(value, copy=True)
+            arr.setflags(write=False)
+            return "value", arr
+        return "other", f"a NumPy array of dtype {value.dtype} (only real numbers are supported)"
+    if isinstance(value, types.FunctionType):
+        return "helper", value
+    known = known_function(value)
+    if known is not None:
+        return "known", known
+    if isinstance(value, types.ModuleType):
+        return "other", f"the module {value.__name__} (only math and numpy are supported)"
+    return "other", _describe(value)
+
+
+def _live_scope(fn) -> Scope:
+    closure = {}
+    if fn.__closure__:
+        for var, cell in zip(fn.__code__.co_freevars, fn.__closure__):
+            try:
+                closure[var] = cell.cell_contents
+            except ValueError:
+                pass
+    glob = fn.__globals__
+
+    def resolve(name):
+        if name in closure:
+            return classify(name, closure[name])
+        if name in glob:
+            return classify(name, glob[name])
+        raise KeyError(name)
+    return Scope(resolve)
+
+
+def _function_lines(file_lines: list[str], node) -> tuple[dict[int, str], str]:
+    first = min([node.lineno] + [d.lineno for d in node.decorator_list])
+    lines = {i: file_lines[i - 1] if i - 1 < len(file_lines) else "" for i in range(first, node.end_lineno + 1)}
+    text = textwrap.dedent("\n".join(lines.values()) + "\n")
+    return lines, text
 
 
 def from_function(fn) -> SourceFunction:
@@ -101,13 +230,14 @@ def from_function(fn) -> SourceFunction:
             "the source of plain functions (wrap callables in a def)")
     if fn.__name__ == "<lambda>":
         raise SourceUnavailableError(
-            "lambda functions are not supported: write the function with def in a .py file")
+            "lambda functions are not supported: write the function with def")
     filename = fn.__code__.co_filename
     node = None
     file_lines = linecache.getlines(filename, fn.__globals__)
+    text = "".join(file_lines)
     if file_lines:
         try:
-            node = A.parse_function_at("".join(file_lines), fn.__code__.co_firstlineno)
+            node = A.parse_function_at(text, fn.__code__.co_firstlineno)
         except SyntaxError:
             node = None                                   # the file changed since import
     if node is None:
@@ -115,9 +245,11 @@ def from_function(fn) -> SourceFunction:
             raw_lines, start = inspect.getsourcelines(fn)
         except (OSError, TypeError) as exc:
             raise SourceUnavailableError(
-                f"the source of {fn.__qualname__} is not available ({exc}); functions typed at "
-                "an interactive prompt or built with exec cannot be read: define it in a .py "
-                "file, or use 's2s-invad gen' on the file") from None
+                f"the source of {fn.__qualname__} is not available ({exc}): Python keeps no "
+                "text for functions typed at a plain interactive prompt or built with exec "
+                "from a string. Define it in a .py file, pass the text with "
+                "si.from_source(text, name), or register the text with linecache under the "
+                "file name you compiled it with") from None
         text = "".join(raw_lines)
         indented = raw_lines[0][:1] in (" ", "\t")
         # Pad so that the parser itself reports absolute lines and columns.
@@ -128,68 +260,75 @@ def from_function(fn) -> SourceFunction:
         file_lines = [""] * (start - 1) + raw_lines
     if not isinstance(node, gast.FunctionDef):
         raise SourceUnavailableError(f"could not find the def of {fn.__qualname__} in its source")
-    first = min([node.lineno] + [d.lineno for d in node.decorator_list])
-    lines = {i: file_lines[i - 1].rstrip("\n") for i in range(first, node.end_lineno + 1)}
-    text = textwrap.dedent("\n".join(lines.values()) + "\n")
-
-    closure = {}
-    if fn.__closure__:
-        for var, cell in zip(fn.__code__.co_freevars, fn.__closure__):
-            try:
-                closure[var] = cell.cell_contents
-            except ValueError:
-                pass
-
-    def lookup(name):
-        if name in closure:
-            return closure[name]
-        return fn.__globals__[name]
-    return SourceFunction(fn.__name__, filename, node, lines, Scope(lookup), text)
-
-
-def _numeric_literal(node):
-    """The value of ``1.5``, ``-2``, ``+3e-4``; None for anything else."""
-    if isinstance(node, gast.Constant) and isinstance(node.value, (int, float)) \
-            and not isinstance(node.value, bool):
-        return node.value
-    if isinstance(node, gast.UnaryOp) and isinstance(node.op, (gast.USub, gast.UAdd)):
-        inner = _numeric_literal(node.operand)
-        if inner is not None:
-            return -inner if isinstance(node.op, gast.USub) else inner
-    return None
-
-
-def module_scope(tree) -> dict:
-    """Top-level imports and numeric constants of a module read as text (not executed)."""
-    names: dict[str, object] = {}
-    for stmt in tree.body:
-        if isinstance(stmt, gast.Import):
-            for alias in stmt.names:
-                if alias.name in ("math", "numpy"):
-                    names[alias.asname or alias.name] = alias.name
-        elif isinstance(stmt, gast.Assign):
-            value = _numeric_literal(stmt.value)
-            for target in stmt.targets:
-                if isinstance(target, gast.Name):
-                    names[target.id] = value if value is not None else _Opaque(
-                        "a module-level value that is not a numeric literal")
-        elif isinstance(stmt, (gast.FunctionDef, gast.ClassDef)):
-            names[stmt.name] = _Opaque("a function" if isinstance(stmt, gast.FunctionDef) else "a class")
-    return names
+    lines, text = _function_lines([ln.rstrip("\r\n") for ln in file_lines], node)
+    defaults = tuple(fn.__defaults__ or ())
+    return SourceFunction(fn.__name__, filename, node, lines, _live_scope(fn), text, defaults=defaults)
 
 
 def from_file(filename: str, text: str) -> list[SourceFunction]:
     """Every top-level def of a module given as text, in file order (nothing is executed)."""
+    from .evaluate import module_names          # the module's constants, evaluated from text
     tree = A.parse(text)
-    names = module_scope(tree)
-    file_lines = text.splitlines()
+    file_lines = source_lines(text)
+    table: dict | None = None
+    functions: dict[str, SourceFunction] = {}
+
+    def resolve(name):
+        nonlocal table
+        if table is None:
+            table = module_names(tree, filename, file_lines, functions)
+        return table[name]
+
+    scope = Scope(resolve)
     result = []
     for node in tree.body:
-        if not isinstance(node, gast.FunctionDef):
-            continue
-        first = min([node.lineno] + [d.lineno for d in node.decorator_list])
-        lines = {i: file_lines[i - 1] for i in range(first, node.end_lineno + 1)}
-        body_text = "\n".join(lines[i] for i in range(first, node.end_lineno + 1))
-        result.append(SourceFunction(node.name, filename, node, lines, Scope(names.__getitem__),
-                                     textwrap.dedent(body_text) + "\n"))
-    return result
+        if isinstance(node, gast.FunctionDef):
+            lines, body_text = _function_lines(file_lines, node)
+            sf = SourceFunction(node.name, filename, node, lines, scope, body_text)
+            functions[node.name] = sf
+            result.append(sf)
+    # Each function gets its own record of the names it reads.
+    return [SourceFunction(sf.name, sf.filename, sf.node, sf.lines, Scope(resolve), sf.text)
+            for sf in result]
+
+
+_SOURCE_COUNTER = itertools.count(1)
+
+
+def register_source(text: str, name: str) -> str:
+    """A pseudo file name for ``text``, registered with linecache (so tracebacks, inspect
+    and s2s_invad can read it back); the same text gets the same name."""
+    digest = hashlib.sha256(text.encode()).hexdigest()[:12]
+    filename = f"<s2s_invad source {name} {digest}>"
+    linecache.cache[filename] = (len(text), None, text.splitlines(keepends=True), filename)
+    return filename
+
+
+def from_source(text: str, name: str, namespace: dict | None = None):
+    """The live function ``name`` defined by the source ``text`` (executed once, with
+    ``namespace`` as its globals; math and numpy are imported by the text itself)."""
+    if not isinstance(text, str):
+        raise SourceUnavailableError(f"from_source needs the source as a str, got {type(text).__name__}")
+    text = textwrap.dedent(text)
+    filename = register_source(text, name)
+    glob = {"__name__": f"s2s_invad_source_{next(_SOURCE_COUNTER)}"} if namespace is None else namespace
+    try:
+        code = compile(text, filename, "exec")
+    except SyntaxError as exc:
+        from ..errors import UnsupportedSyntaxError
+        raise UnsupportedSyntaxError(f"invalid Python syntax: {exc.msg}", filename, exc.lineno or 1,
+                                     exc.offset or 1, exc.text or "") from None
+    exec(code, glob)
+    fn = glob.get(name)
+    if not isinstance(fn, types.FunctionType):
+        defined = sorted(k for k, v in glob.items() if isinstance(v, types.FunctionType))
+        raise SourceUnavailableError(f"the source defines no function {name!r} (it defines: "
+                                     f"{', '.join(defined) or 'none'})")
+    return fn
+
+
+def copy_value(value):
+    """A private copy of a transform-time value (module lists are not mutated in place)."""
+    if isinstance(value, list):
+        return copy.deepcopy(value)
+    return value
