@@ -12,6 +12,7 @@ primitive maps to the NumPy ufunc (which accepts complex and array arguments), a
 
 import ast
 import inspect
+import linecache
 import math
 import numbers
 import textwrap
@@ -38,9 +39,6 @@ _FUNCTIONS = {
     "arcsin": np.arcsin, "arccos": np.arccos, "arctan": np.arctan,
 }
 
-SHIM = types.SimpleNamespace(pi=math.pi, e=math.e, **_FUNCTIONS)
-
-
 def underlying_function(f):
     """The plain Python function behind f (follows __wrapped__ / __func__)."""
     seen = 0
@@ -63,17 +61,107 @@ def _is_number(value):
     return isinstance(value, numbers.Real) and not isinstance(value, bool)
 
 
+def _is_constant(value):
+    """Module-level values the rebuilt functions may read: numbers, arrays, tuples/lists."""
+    if _is_number(value) or isinstance(value, bool):
+        return True
+    if isinstance(value, np.ndarray):
+        return value.dtype.kind in "biuf"
+    if isinstance(value, (tuple, list)):
+        return all(_is_constant(v) for v in value)
+    return False
+
+
+class _NumpyShim:
+    """numpy, except that arrays built from scratch are complex (so that ``F = np.zeros(n)``
+    followed by ``F[i] = <complex>`` keeps the complex step), and the supported primitives
+    under every spelling."""
+
+    def __init__(self):
+        for name, fn in _FUNCTIONS.items():
+            setattr(self, name, fn)
+        self.abs = self.absolute = self.fabs = _abs
+
+    def __getattr__(self, name):
+        return getattr(np, name)
+
+    @staticmethod
+    def _complex(make):
+        def build(*args, dtype=None, **kwargs):
+            if dtype in (int, "int", np.int64):
+                return make(*args, dtype=int, **kwargs)
+            return make(*args, dtype=complex, **kwargs)
+        return build
+
+
+NP_SHIM = _NumpyShim()
+for _name in ("zeros", "ones", "empty", "full", "zeros_like", "ones_like", "empty_like", "full_like",
+              "array", "asarray", "eye", "identity"):
+    setattr(NP_SHIM, _name, _NumpyShim._complex(getattr(np, _name)))
+
+MATH_SHIM = types.SimpleNamespace(pi=math.pi, e=math.e, tau=math.tau, inf=math.inf, **_FUNCTIONS)
+for _name in ("floor", "ceil", "trunc", "factorial", "comb", "perm", "gcd", "isqrt"):
+    setattr(MATH_SHIM, _name, getattr(math, _name))
+MATH_SHIM.fabs = _abs
+MATH_SHIM.hypot = lambda *a: np.sqrt(sum(x * x for x in a))
+MATH_SHIM.pow = lambda a, b: a ** b
+MATH_SHIM.log10 = lambda x: np.log(x) / np.log(10.0)
+MATH_SHIM.log2 = lambda x: np.log(x) / np.log(2.0)
+NP_SHIM.log10, NP_SHIM.log2, NP_SHIM.hypot = MATH_SHIM.log10, MATH_SHIM.log2, MATH_SHIM.hypot
+SHIM = MATH_SHIM
+
+
+def _shim_of(value):
+    """The complex-capable stand-in for a module-level object, or None to leave it out."""
+    if value is math:
+        return MATH_SHIM
+    if value is np:
+        return NP_SHIM
+    for module, shim in ((math, MATH_SHIM), (np, NP_SHIM)):
+        for name in dir(module):
+            if getattr(module, name, None) is value and callable(value) and hasattr(shim, name):
+                return getattr(shim, name)
+    return None
+
+
+def _source_text(f):
+    filename = f.__code__.co_filename
+    lines = linecache.getlines(filename, f.__globals__)
+    if not lines:
+        lines = inspect.getsourcelines(f)[0]
+        return textwrap.dedent("".join(lines)), filename, True
+    return "".join(lines), filename, False
+
+
 def rebuild(f):
-    """Re-create f from its source text with the complex-capable shims in scope."""
-    f = underlying_function(f)
-    tree = ast.parse(textwrap.dedent(inspect.getsource(f)))
-    (fdef,) = tree.body
-    fdef.decorator_list = []
-    namespace = {k: float(v) for k, v in f.__globals__.items() if _is_number(v)}
-    namespace.update(math=SHIM, np=SHIM, numpy=SHIM, abs=_abs)
-    filename = inspect.getsourcefile(f) or "<oracle>"
-    exec(compile(tree, filename, "exec"), namespace)
-    return namespace[fdef.name]
+    """Re-create f, and every top-level def of its file (its helpers), from the source
+    text with complex-capable shims in scope."""
+    f = inspect.unwrap(underlying_function(f))
+    text, filename, only_f = _source_text(f)
+    tree = ast.parse(text)
+    namespace = {}
+    for name, value in f.__globals__.items():
+        if _is_constant(value):
+            namespace[name] = value
+        else:
+            shim = _shim_of(value)
+            if shim is not None:
+                namespace[name] = shim
+    namespace.update(math=MATH_SHIM, np=NP_SHIM, numpy=NP_SHIM, abs=_abs)
+    defs = [node for node in tree.body if isinstance(node, ast.FunctionDef)]
+    if not only_f:
+        first = f.__code__.co_firstlineno
+        found = [d for d in _all_defs(tree) if d.name == f.__name__
+                 and min([d.lineno] + [x.lineno for x in d.decorator_list]) <= first <= d.end_lineno]
+        defs = [d for d in defs if d.name != f.__name__] + found[-1:]
+    for node in defs:
+        node.decorator_list = []
+    exec(compile(ast.Module(body=defs, type_ignores=[]), filename, "exec"), namespace)
+    return namespace[f.__name__]
+
+
+def _all_defs(tree):
+    return [n for n in ast.walk(tree) if isinstance(n, ast.FunctionDef)]
 
 
 def parameter_names(f):
@@ -84,6 +172,8 @@ def _wrt_indices(f, wrt):
     names = parameter_names(f)
     if wrt is None:
         return list(range(len(names)))
+    if isinstance(wrt, str):
+        wrt = (wrt,)
     return [names.index(name) for name in wrt]
 
 
@@ -91,23 +181,57 @@ def _as_tuple(result):
     return tuple(result) if isinstance(result, tuple) else (result,)
 
 
+def _flat(result) -> np.ndarray:
+    """Every scalar of a result (numbers, arrays, lists, nested tuples), in order."""
+    if isinstance(result, (tuple, list)):
+        parts = [_flat(r) for r in result]
+        return np.concatenate(parts) if parts else np.zeros(0, dtype=complex)
+    return np.ravel(np.asarray(result, dtype=complex))
+
+
+def _shaped(result):
+    """A result with the imaginary parts dropped, shaped as s2s_invad returns it."""
+    if isinstance(result, tuple):
+        return tuple(_shaped(r) for r in result)
+    if isinstance(result, (list, np.ndarray)):
+        return np.real(np.asarray(result, dtype=complex)).astype(float)
+    return float(np.real(result))
+
+
+def _point(primals):
+    """Complex copies of the primals (vectors as complex arrays)."""
+    out = []
+    for x in primals:
+        if isinstance(x, (list, tuple, np.ndarray)):
+            out.append(np.array(x, dtype=complex))
+        else:
+            out.append(complex(float(x)))
+    return out
+
+
 def evaluate(f, primals):
-    """f(*primals) computed by the rebuilt function, as floats shaped like f's result."""
-    result = rebuild(f)(*[float(x) for x in primals])
-    values = tuple(float(np.real(r)) for r in _as_tuple(result))
-    return values if isinstance(result, tuple) else values[0]
+    """f(*primals) computed by the rebuilt function, shaped like f's result (floats, 1-D
+    arrays for list and array results, tuples)."""
+    return _shaped(rebuild(f)(*_point(primals)))
 
 
 def dense_jacobian(f, primals, wrt=None):
-    """The m x n Jacobian of f at primals with respect to the wrt parameters."""
+    """The m x n Jacobian of f at primals with respect to the wrt parameters (every scalar
+    of a vector parameter is one column; every scalar of the result one row)."""
     g = rebuild(f)
-    base = [complex(float(x)) for x in primals]
+    base = _point(primals)
     columns = []
     for j in _wrt_indices(f, wrt):
-        point = list(base)
-        point[j] += complex(0.0, STEP)
-        outputs = _as_tuple(g(*point))
-        columns.append([float(np.imag(y)) / STEP for y in outputs])
+        size = np.size(base[j]) if isinstance(base[j], np.ndarray) else None
+        for k in range(size if size is not None else 1):
+            point = [x.copy() if isinstance(x, np.ndarray) else x for x in base]
+            if size is None:
+                point[j] += complex(0.0, STEP)
+            else:
+                point[j].flat[k] += complex(0.0, STEP)
+            columns.append(np.imag(_flat(g(*point))) / STEP)
+    if not columns:
+        return np.zeros((0, 0))
     return np.array(columns, dtype=float).T.reshape(-1, len(columns))
 
 

@@ -83,6 +83,12 @@ class Writer:
 
     def stmt(self, node) -> None:
         indent = "    " * self.level
+        if isinstance(node, A.ast.Assign) and isinstance(node.targets[0], A.ast.Tuple):
+            names = [e.id for e in node.targets[0].elts]
+            value = A.to_source(node.value)
+            if len(indent) + len(value) + sum(len(n) + 2 for n in names) > WIDTH:
+                self.lines += wrap("(" + ", ".join(names) + f") = {value}", indent)
+                return
         for text in A.to_source(node).split("\n"):
             if len(text) + len(indent) > WIDTH:
                 self.lines += wrap(text, indent)
@@ -326,8 +332,7 @@ class Emitter:
             return
         span = f"line {lines[0]}" if len(lines) == 1 else f"lines {lines[0]}-{lines[-1]}"
         w.comment(f"{span}{where}: lump with k = {lump.k} "
-                  f"(W = {', '.join(v.name for v in lump.killed)}; "
-                  f"R = {', '.join(v.name for v in lump.read) or '-'})")
+                  f"(W = {_names(lump.killed)}; R = {_names(lump.read) or '-'})")
         for ln in lines:
             w.comment(f"  {ln}: {self.program.source_line(ln)}")
 
@@ -396,6 +401,14 @@ class Emitter:
         rows = A.tuple_([A.tuple_([self.expr(x) for x in row]) for row in amat])
         call = A.call(self.runtime("solve"), [rows, A.tuple_([self.expr(r) for r in rhs])] + self.site(lump))
         w.stmt(A.assign(list(unknowns), call))
+
+
+def _names(values, limit: int = 8) -> str:
+    """``a, b, c``, or ``u_0, u_1, ..., u_59 (60 values)`` for long lists (comments)."""
+    names = [v.name for v in values]
+    if len(names) <= limit:
+        return ", ".join(names)
+    return f"{', '.join(names[:2])}, ..., {names[-1]} ({len(names)} values)"
 
 
 def _nested_target(spec, names) -> str:

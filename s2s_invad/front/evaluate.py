@@ -229,13 +229,15 @@ class Evaluator:
             return Const(float(x))
         raise self.fail(self.node, f"cannot use {_kind(x)} as a number here")
 
-    def emit(self, op: str, args: tuple, ns: str | None) -> Scalar:
+    def emit(self, op: str, args: tuple, ns: str | None, param: str | None = None) -> Scalar:
+        """Append ``target = op(*args)``; ``param``: the length-less parameter the result
+        derives from (a later vector use of it asks for that parameter's length)."""
         target = Value(None, None, self.line)
         self.pending[-1].append(target)
         self.body.append(Stmt(target, op, args, ns, self.line, self.where))
         if len(self.body) % 65536 == 0:
             self.check_limit()
-        return Scalar(target)
+        return Scalar(target, param)
 
     def arith(self, op: str, a, b):
         """``a op b`` where at least one side is a runtime Scalar (the other a number)."""
@@ -275,18 +277,18 @@ class Evaluator:
                 return 1.0
             if a_num and a == 1:
                 return 1.0
-        return self.emit(op, (self.operand(a), self.operand(b)), None)
+        return self.emit(op, (self.operand(a), self.operand(b)), None, _param(a) or _param(b))
 
     def negate(self, a):
         if not isinstance(a, Scalar):
             return -a
-        return self.emit("neg", (a.value,), None)
+        return self.emit("neg", (a.value,), None, a.param)
 
     def primitive(self, prim: str, alias: str | None, x):
         """``prim(x)`` of a runtime scalar, spelled in module ``alias`` (None: builtin)."""
         if alias is not None:
             self.modules[alias] = library.module_kind(self, alias)
-        return self.emit(prim, (self.operand(x),), alias)
+        return self.emit(prim, (self.operand(x),), alias, x.param)
 
     # -- naming --------------------------------------------------------------------------
     def begin(self):
@@ -1103,6 +1105,10 @@ def _body(fn) -> list:
             and isinstance(body[0].value.value, str):
         body = body[1:]
     return body
+
+
+def _param(x) -> str | None:
+    return x.param if isinstance(x, Scalar) else None
 
 
 def _kind(value) -> str:
