@@ -116,7 +116,11 @@ def _expr(node) -> tuple[str, int]:
     if kind is ast.Constant:
         if type(node.value) in (int, float, str) and not (type(node.value) is not str and node.value < 0):
             return repr(node.value), _ATOM
+        if node.value is None:
+            return "None", _ATOM
         raise _Unknown
+    if kind is ast.List:
+        return "[" + ", ".join(_paren_tuple(e) for e in node.elts) + "]", _ATOM
     if kind is ast.BinOp and type(node.op) in _PREC:
         prec = _PREC[type(node.op)]
         left, lp = _expr(node.left)
@@ -218,6 +222,14 @@ def const(value: float) -> ast.expr:
 
 def const_str(value: str) -> ast.Constant:
     return ast.Constant(value=value)
+
+
+def const_none() -> ast.Constant:
+    return ast.Constant(value=None)
+
+
+def list_(elts: list[ast.expr]) -> ast.List:
+    return ast.List(elts=list(elts), ctx=ast.Load())
 
 
 def not_(operand: ast.expr) -> ast.UnaryOp:

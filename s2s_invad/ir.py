@@ -2,17 +2,24 @@
 
 Grammar::
 
-    Program   := def NAME(Param*) [wrt Param*]: Stmt* return Output
+    Program   := def NAME(Param*) [wrt Param*]: Item* return Output
     Param     := NAME: Value | NAME[n]: Value^n     a scalar, or a vector of n scalars
+    Item      := Stmt | Loop
     Stmt      := Value = OP(Operand, ...)          one primitive of primitives.PRIMITIVES
+    Loop      := for Value in range(Operand):      a loop kept as a loop (SPEC section 9):
+                   carry (Value <- Operand)*          each carried Value starts from its entry,
+                   Item*                              the body runs count times,
+                   carry (Value <- Operand)*          and takes its result after each iteration
     Operand   := Value | Const
     Value     := a named SSA value, assigned once (parameters are assigned at entry)
     Const     := a number: a literal, a module constant (G) or a module attribute (math.pi)
     Output    := Operand | [Operand^n] | (Output, ...)   scalar, 1-D array, tuple
 
-The IR is flat: loops, branches, indices and helper calls of the source were resolved at
-transform time (front/evaluate.py), so a vector parameter ``u`` of length 3 is three
-scalar values ``u_0, u_1, u_2`` and ``F[3]`` is the value ``F_3``. Each statement keeps
+Apart from loops kept as loops, the IR is flat: branches, indices, helper calls and short
+loops of the source were resolved at transform time (front/evaluate.py), so a vector
+parameter ``u`` of length 3 is three scalar values ``u_0, u_1, u_2`` and ``F[3]`` is the
+value ``F_3``. A :class:`Loop` carries values across iterations; after the loop, each
+carried Value holds its final value (with no iteration, its entry). Each statement keeps
 the absolute source line it came from and ``where``, the loop indices and helper calls it
 was evaluated under (for comments). Intermediate values of compound expressions are
 temporaries numbered per source line (``t12_1``, ``t12_2``... on line 12), so an edit of
@@ -97,14 +104,98 @@ class Stmt:
         return f"{self.target.name} = {rhs}"
 
 
+@dataclass(eq=False)
+class Carry:
+    """One value a loop carries: ``var`` starts as ``entry``; after each iteration it takes
+    ``result`` (computed by the body, or ``var`` itself when the body leaves it unchanged)."""
+    entry: object                # Operand before the loop
+    var: Value                   # the value an iteration starts from; the loop's exit value
+    result: object               # Operand at the end of an iteration
+
+
+@dataclass(eq=False)
+class Loop:
+    """``for index in range(start, start + step * count, step)`` kept as a loop."""
+    index: Value                 # the loop variable: a passive int inside the body
+    start: int
+    step: int
+    count: object                # Operand: a Const int or a passive runtime Value
+    carried: list                # Carry
+    body: list                   # Items
+    line: int                    # the for statement's line
+    where: tuple = ()
+
+    @property
+    def target(self) -> Value:      # (lets passes that look for targets skip loops)
+        return None
+
+    def free_values(self) -> list:
+        """Values the body reads but neither defines nor carries (read-only inputs), in
+        order of first use."""
+        defined = {id(self.index)} | {id(c.var) for c in self.carried}
+        seen, out = set(), []
+
+        def walk(items):
+            for item in items:
+                if isinstance(item, Loop):
+                    defined.add(id(item.index))
+                    defined.update(id(c.var) for c in item.carried)
+                    ops = [c.entry for c in item.carried] + [item.count]
+                    for op in ops:
+                        take(op)
+                    walk(item.body)
+                    for c in item.carried:
+                        take(c.result)
+                else:
+                    for a in item.args:
+                        take(a)
+                    defined.add(id(item.target))
+        def take(op):
+            if isinstance(op, Value) and id(op) not in defined and id(op) not in seen:
+                seen.add(id(op))
+                out.append(op)
+        walk(self.body)
+        for c in self.carried:
+            take(c.result)
+        return out
+
+
+def has_loops(items) -> bool:
+    return any(isinstance(item, Loop) for item in items)
+
+
+def iter_stmts(items):
+    """Every Stmt of ``items``, loop bodies included, in order."""
+    for item in items:
+        if isinstance(item, Loop):
+            yield from iter_stmts(item.body)
+        else:
+            yield item
+
+
+def iter_operands(items):
+    """Every operand of ``items``: statement arguments, carry entries and results, counts."""
+    for item in items:
+        if isinstance(item, Loop):
+            yield item.count
+            for c in item.carried:
+                yield c.entry
+            yield from iter_operands(item.body)
+            for c in item.carried:
+                yield c.result
+        else:
+            yield from item.args
+
+
 def where_text(where: tuple) -> str:
     """``i = 3, in rhs from line 20``: the context of a statement, for comments."""
     parts = []
     for kind, name, value in where:
         if kind == "loop":
             parts.append(f"{name} = {value}" if name else f"iteration {value}")
-        else:
+        elif kind == "call":
             parts.append(f"in {name} from line {value}")
+        # "rolled": inside a loop kept as a loop, which the generated code shows itself
     return ", ".join(parts)
 
 
@@ -148,6 +239,7 @@ class Program:
     reserved: set[str] = field(default_factory=set)   # every name the generated code may not take
     signature: list[Param] = field(default_factory=list)   # the source parameters
     out_names: tuple | None = None   # per top-level result, the source name returned (or None)
+    loop_notes: list = field(default_factory=list)   # front.loops.LoopNote per source loop
 
     @property
     def tuple_output(self) -> bool:
@@ -175,9 +267,25 @@ class Program:
         head = f"def {self.name}({', '.join(params)}):"
         wrt = ", ".join(p.name for p in self.wrt)
         out = [head + f"    # wrt: {wrt}"]
-        for s in self.body:
-            flag = "" if s.active else "    # passive"
-            where = f" ({where_text(s.where)})" if s.where else ""
-            out.append(f"    {s!r:<40} # line {s.line}{where}{flag}")
+        out += dump_items(self.body, "    ")
         out.append("    return " + ", ".join(map(repr, self.outputs)))
         return "\n".join(out)
+
+
+def dump_items(items, indent: str) -> list[str]:
+    """The IR listing of ``items``, one statement per line, loops indented."""
+    out = []
+    for s in items:
+        if isinstance(s, Loop):
+            carry = ", ".join(f"{c.var!r} <- {c.entry!r}" for c in s.carried)
+            start = f"{s.start}, " if s.start or s.step != 1 else ""
+            step = f", step {s.step}" if s.step != 1 else ""
+            out.append(f"{indent}for {s.index!r} in range({start}{s.count!r} times{step}):   "
+                       f"# line {s.line}; carry {carry}")
+            out += dump_items(s.body, indent + "    ")
+            out.append(f"{indent}    carry " + ", ".join(f"{c.var!r} <- {c.result!r}" for c in s.carried))
+            continue
+        flag = "" if s.active else "    # passive"
+        where = f" ({where_text(s.where)})" if where_text(s.where) else ""
+        out.append(f"{indent}{s!r:<40} # line {s.line}{where}{flag}")
+    return out

@@ -1,7 +1,8 @@
 """The whole compiler as one ordered list of passes.
 
-    loader -> evaluate (fence, transform-time evaluation to SSA) -> activity -> schedule
-           -> graph -> (check_invertible, lumpify) -> emit_<mode> -> render -> compile
+    loader -> evaluate (fence, transform-time evaluation to SSA) -> activity
+           -> [structure: cut at loops kept as loops; per region:] schedule -> graph
+           -> (check_invertible, lumpify) -> emit_<mode> -> render -> compile
 
 :func:`analyse` runs the passes up to the lumps (once per function and wrt, cached by the
 API); :func:`generate` renders the source of the requested modes. Set the environment
@@ -21,22 +22,34 @@ from ._astlib import deep
 from .back.compile import gc_paused
 from .errors import NotInvertibleError
 from .analysis.graph import LayeredGraph, build_graph
-from .ir import Program
-from .analysis.lumps import Lump, check_invertible, lumpify
+from .ir import Program, Value, has_loops
+from .analysis.lumps import Lump, check_invertible, check_signature, lumpify
+from .analysis.structure import Structure, analyse_structure, single
 from .back.render import render_module
 from .analysis.schedule import schedule as choose_order
 from .front.evaluate import evaluate
 
 STAGES = ("loader", "evaluate", "activity", "schedule", "graph", "lumps")
+UNROLL_SHORT = 256      # a rolled loop that breaks the inverse modes is unrolled up to this count
 
 
 @dataclass
 class Analysis:
     program: Program
-    graph: LayeredGraph
+    graph: LayeredGraph | None          # None for a program with loops kept as loops
     lumps: list[Lump] | None            # None when the inverse modes cannot exist
     not_invertible: NotInvertibleError | None
     scheduled: bool = True              # False: the statements keep their source order
+    structure: Structure | None = None  # the regions (one for a program without loops)
+
+    @property
+    def invertible(self) -> bool:
+        return self.not_invertible is None
+
+    @property
+    def rolled(self) -> bool:
+        """True when the program keeps loops as loops."""
+        return self.graph is None
 
     def require_lumps(self) -> list[Lump]:
         if self.lumps is None:
@@ -55,24 +68,69 @@ def source_order(program: Program) -> list:
     return list(program.body)
 
 
-def analyse(fn_or_source, wrt=None, schedule=True, shapes=None, probe=frozenset()) -> Analysis:
+def analyse(fn_or_source, wrt=None, schedule=True, shapes=None, probe=frozenset(), unroll=None) -> Analysis:
     """Run the analysis passes on a live function or a :class:`loader.SourceFunction`.
 
     ``shapes`` maps vector parameters to their lengths; ``probe`` names parameters without
-    a length that may turn out to be vectors (see :func:`evaluate.evaluate`).
-    ``schedule=False`` keeps the statements in source order (for debugging and comparison).
+    a length that may turn out to be vectors (see :func:`evaluate.evaluate`). ``unroll``:
+    None (loops of at least front.loops.ROLL_MIN iterations stay loops where they can),
+    True (unroll every loop with a transform-time trip count), False (keep every loop that
+    can be kept), or {line: bool} per loop. ``schedule=False`` keeps the statements in
+    source order (for debugging and comparison).
     """
     with gc_paused():
-        return deep(_analyse, fn_or_source, wrt, schedule, shapes, probe)
+        return deep(_analyse, fn_or_source, wrt, schedule, shapes, probe, unroll)
 
 
-def _analyse(fn_or_source, wrt, schedule, shapes, probe) -> Analysis:
+def _analyse(fn_or_source, wrt, schedule, shapes, probe, unroll) -> Analysis:
     sf = fn_or_source if isinstance(fn_or_source, loader.SourceFunction) else loader.from_function(fn_or_source)
     _dump("loader", lambda: f"{sf.filename}: def {sf.name}")
-    program = evaluate(sf, wrt, shapes, probe)
-    _dump("evaluate", program.dump)
-    program = activity(program)
-    _dump("activity", program.dump)
+    while True:
+        program = evaluate(sf, wrt, shapes, probe, unroll)
+        _dump("evaluate", program.dump)
+        program = activity(program)
+        _dump("activity", program.dump)
+        if not has_loops(program.body):
+            return _flat(program, schedule)
+        analysis = _rolled(program, schedule)
+        retry = _short_loop_to_unroll(analysis, unroll)
+        if retry is None:
+            return analysis
+        unroll = dict(unroll) if isinstance(unroll, dict) else {} if unroll is None else unroll
+        unroll[retry] = True
+
+
+def _rolled(program: Program, schedule) -> Analysis:
+    """A program with loops kept as loops: regions, each analysed on its own."""
+    order = choose_order if schedule else source_order
+    try:
+        check_signature(program)
+        problem = None
+    except NotInvertibleError as exc:
+        problem = exc
+    inputs = [p for p in program.wrt if p.active]
+    outputs = [o for o in program.outputs if isinstance(o, Value) and o.active]
+    structure = analyse_structure(program, program.body, inputs, outputs, order)
+    problem = problem or structure.problem
+    structure.problem = problem
+    _dump("lumps", lambda: "\n".join(f"k={l.k} lines {l.lines}" for l in structure.lumps) or str(problem))
+    return Analysis(program, None, structure.lumps if problem is None else None, problem, schedule, structure)
+
+
+def _short_loop_to_unroll(analysis: Analysis, unroll) -> int | None:
+    """The line of a rolled loop with a short transform-time trip count that keeps the
+    inverse modes from existing (it carries more than the active state): unroll it."""
+    problem = analysis.not_invertible
+    if problem is None or unroll is False:
+        return None
+    for note in analysis.program.loop_notes:
+        if note.rolled and note.line == problem.lineno and note.count.isdigit() \
+                and int(note.count) <= UNROLL_SHORT and not (isinstance(unroll, dict) and unroll.get(note.line) is False):
+            return note.line
+    return None
+
+
+def _flat(program: Program, schedule) -> Analysis:
     order = choose_order(program) if schedule else source_order(program)
     _dump("schedule", lambda: "\n".join(map(repr, order)))
     graph = build_graph(program, order)
@@ -83,7 +141,7 @@ def _analyse(fn_or_source, wrt, schedule, shapes, probe) -> Analysis:
     except NotInvertibleError as exc:
         lumps, problem = None, exc
     _dump("lumps", lambda: "\n".join(f"k={l.k} lines {l.lines}" for l in lumps or []) or str(problem))
-    return Analysis(program, graph, lumps, problem, schedule)
+    return Analysis(program, graph, lumps, problem, schedule, single(program, graph, lumps, problem))
 
 
 def generate(analysis: Analysis, modes: tuple[str, ...], memory: str = "store") -> str:

@@ -22,7 +22,7 @@ def helper(t):
 
 def uses_for(x, y):
     for t in range(y):  # ERR: for
-        x = x + t
+        x = x + t * x if t > 2 else x
     return x, y
 
 

@@ -190,8 +190,8 @@ REFUSED = {       # case -> (source, arguments, line of the refusal, words of th
                       "conditional expression"),
     "runtime_while": ("def f(x, y):\n    while x:\n        x = x - 1.0\n    return x, y\n", XY, 2,
                       "while loop"),
-    "runtime_trip_count": ("def f(x, n):\n    for i in range(n):\n        x = x * 2.0\n    return x\n",
-                           (0.5, 3), 2, "range bound"),
+    "runtime_trip_count": ("def f(x, n):\n    for i in range(n):\n        if i == 0:\n            x = x * 2.0\n"
+                           "    return x\n", (0.5, 3), 2, "must stay a loop"),
     "runtime_index": ("def f(u, k):\n    return u[k]\n", U3 + (1,), 2, "index depends on a runtime value"),
     "index_out_of_range": ("def f(u):\n    return u[3] + u[0]\n", U3, 2, "index 3 is out of range"),
     "recursion": ("def g(x):\n    return g(x * 0.5)\n\ndef f(x):\n    return g(x)\n", (0.5,), 2,

@@ -57,6 +57,21 @@ def lumpify(graph: LayeredGraph) -> list[Lump]:
 def check_invertible(graph: LayeredGraph) -> None:
     """Raise NotInvertibleError unless the inverse modes can exist for this program."""
     prog = graph.program
+    check_signature(prog)
+    n = len(prog.wrt)
+    for p, w in enumerate(graph.widths):
+        if w < n:
+            stmt = graph.steps[p - 1]
+            dying = [a.name for a in graph.partials[stmt] if graph.end[a] == p - 1]
+            raise NotInvertibleError(
+                f"{prog.filename}:{stmt.line}: `{prog.source_line(stmt.line)}` is contractive: "
+                f"{' and '.join(dying)} die here, the live width drops to {w} < n = {n}, so J has "
+                f"rank < {n} and no inverse (jvp and vjp still work)", stmt.line)
+
+
+def check_signature(prog) -> None:
+    """The conditions on inputs and outputs alone: m = n, every input reaches an output,
+    every output depends on an input, no output twice."""
     where = f"{prog.filename}:{prog.def_line}"
     n, m = len(prog.wrt), len(prog.outputs)
     if m != n:
@@ -81,11 +96,3 @@ def check_invertible(graph: LayeredGraph) -> None:
                 f"{prog.filename}:{ret_line}: {prog.name} returns the value {out!r} twice, so J has two "
                 "equal rows and no inverse", ret_line)
         seen.add(out)
-    for p, w in enumerate(graph.widths):
-        if w < n:
-            stmt = graph.steps[p - 1]
-            dying = [a.name for a in graph.partials[stmt] if graph.end[a] == p - 1]
-            raise NotInvertibleError(
-                f"{prog.filename}:{stmt.line}: `{prog.source_line(stmt.line)}` is contractive: "
-                f"{' and '.join(dying)} die here, the live width drops to {w} < n = {n}, so J has "
-                f"rank < {n} and no inverse (jvp and vjp still work)", stmt.line)

@@ -13,6 +13,7 @@ built as ast nodes and printed with astor through :mod:`s2s_invad._astlib`.
 
 from __future__ import annotations
 
+import contextlib
 import io
 import tokenize
 
@@ -140,6 +141,15 @@ class Emitter:
 
     def partial_name(self, z: Value, x: Value) -> str:
         return self.namer.fresh(f"d{z.name}_d{x.name}")
+
+    @contextlib.contextmanager
+    def using(self, graph):
+        """Emit for one region of a program with loops: its own layered graph."""
+        outer, self.graph = self.graph, graph
+        try:
+            yield
+        finally:
+            self.graph = outer
 
     # the signature: vector parameters and structured results -----------------------
     def primal_args(self) -> list[str]:
@@ -273,15 +283,17 @@ class Emitter:
         return Ref(name)
 
     def sweep_function(self, w: Writer, name: str, inner: Writer, params: list[str], doc: str,
-                       local: frozenset = frozenset()) -> str:
+                       local: frozenset = frozenset(), defined: list[str] | None = None) -> str:
         """Emit ``def name(_tape, *params)`` around ``inner`` after the primal in ``w``.
 
         The tape is the tuple of exactly the primal values the sweep reads, in definition
         order (a closure would do the same, but CPython compiles closures over thousands
-        of values in quadratic time); ``local`` names values the sweep computes itself.
+        of values in quadratic time); ``local`` names values the sweep computes itself;
+        ``defined``: the names the primal defines, in order (default: the flat program's).
         Returns the expression that binds the tape.
         """
-        defined = [p.name for p in self.program.params] + [s.target.name for s in self.graph.order]
+        if defined is None:
+            defined = [p.name for p in self.program.params] + [s.target.name for s in self.graph.order]
         tape = [v for v in defined if v in self.refs and v not in local]
         head = Writer(level=1)
         head.line(f'"""{doc} _tape holds the primal values it reads."""')
@@ -319,14 +331,13 @@ class Emitter:
 
     # comments and sites ------------------------------------------------------------
     def step_comment(self, w: Writer, stmt: Stmt) -> None:
-        where = f" ({where_text(stmt.where)})" if stmt.where else ""
+        where = f" ({where_text(stmt.where)})" if where_text(stmt.where) else ""
         w.comment(f"line {stmt.line}{where}: {self.program.source_line(stmt.line)}", once=True)
 
     def lump_comment(self, w: Writer, lump: Lump) -> None:
         lines = lump.lines
-        first, last = lump.steps[0].where, lump.steps[-1].where
-        where = "" if not first else f" ({where_text(first)})" if first == last else \
-            f" ({where_text(first)} to {where_text(last)})"
+        first, last = where_text(lump.steps[0].where), where_text(lump.steps[-1].where)
+        where = "" if not first else f" ({first})" if first == last else f" ({first} to {last})"
         if lump.k == 1 and len(lines) == 1:
             w.comment(f"line {lines[0]}{where}: {self.program.source_line(lines[0])}")
             return

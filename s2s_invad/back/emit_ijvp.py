@@ -9,7 +9,10 @@ from __future__ import annotations
 from .. import _astlib as A
 from .emit_common import Emitter, Writer
 from ..analysis.lumps import Lump
+from ..analysis.structure import Rolled, Structure
+from ..ir import Value
 from ..sym import Ref
+from . import emit_loops as L
 
 
 def ijvp_lump(em: Emitter, w: Writer, lump: Lump) -> None:
@@ -32,19 +35,43 @@ def ijvp_lump(em: Emitter, w: Writer, lump: Lump) -> None:
     em.solve(w, lump, amat, rhs, [em.dot(u) for u in lump.killed])
 
 
-def emit_ijvp(em: Emitter, lumps: list[Lump]) -> list[str]:
+def emit_ijvp(em: Emitter, structure: Structure) -> list[str]:
     prog = em.program
     args = em.primal_args() + em.output_args("dot")
     w = Writer()
     w.line(f'"""J^-1 v for {prog.name}: returns (f(x), x_dot) where J x_dot = y_dot, '
            f'x_dot for ({em.wrt_text()})."""')
     em.unpack_outputs(w, "dot", [em.dot(o) for o in prog.outputs])
-    em.primal_block(w)
+    tapes = L.Tapes()
+    em.unpack_primals(w)
+    L.primal_regions(em, w, structure, tapes)
     w.comment("inverse sweep, last lump to first")
-    for lump in reversed(lumps):
-        em.lump_comment(w, lump)
-        ijvp_lump(em, w, lump)
+    ijvp_regions(em, w, structure, tapes)
+    L.Tapes.finish(tapes, [w])
     outs = [em.expr(o.sym()) for o in prog.outputs]
     dots = A.tuple_(em.pack_inputs("dot"))
     w.stmt(A.return_(A.tuple_([em.pack(outs), dots])))
     return [f"def {prog.name}_ijvp({', '.join(args)}):"] + w.lines
+
+
+def ijvp_regions(em: Emitter, w: Writer, structure: Structure, tapes: L.Tapes) -> None:
+    """The inverse sweep of every region, last to first."""
+    for region in reversed(structure.regions):
+        if isinstance(region, Rolled):
+            ijvp_loop(em, w, region, tapes, lambda: ijvp_regions(em, w, region.body, tapes))
+            continue
+        with em.using(region.graph):
+            for lump in reversed(region.lumps):
+                em.lump_comment(w, lump)
+                ijvp_lump(em, w, lump)
+
+
+def ijvp_loop(em: Emitter, w: Writer, region: Rolled, tapes: L.Tapes, body) -> None:
+    """The reversed loop: per iteration, the tangents of its results are those of the
+    carried values; ``body()`` undoes the body's lumps, giving the tangents it started from."""
+    def iteration():
+        L.copy_pairs(em, w, [(c.result, c.var) for c in region.carried], em.dot)
+        body()
+    L.reversed_loop(em, w, region, tapes, iteration)
+    L.copy_pairs(em, w, [(c.entry, c.var) for c in region.carried
+                            if isinstance(c.entry, Value) and c.entry.active], em.dot)

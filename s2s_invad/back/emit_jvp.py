@@ -1,30 +1,60 @@
-"""Back end: forward mode, v -> J v, interleaved with the primal (works for any m x n)."""
+"""Back end: forward mode, v -> J v, interleaved with the primal (works for any m x n).
+
+Loops kept as loops become one forward loop carrying the tangents along."""
 
 from __future__ import annotations
 
 from .. import _astlib as A
-from .emit_common import Emitter, Writer
+from ..analysis.structure import Rolled, Structure
 from ..ir import Value
 from ..sym import Ref, ZERO
+from . import emit_loops as L
+from .emit_common import Emitter, Writer
 
 
-def emit_jvp(em: Emitter) -> list[str]:
+def emit_jvp(em: Emitter, structure: Structure) -> list[str]:
     prog = em.program
     args = em.primal_args() + em.input_args("dot")
     w = Writer()
     w.line(f'"""J v for {prog.name}: returns (f(x), J x_dot) for tangents of ({em.wrt_text()})."""')
     em.unpack_primals(w)
     em.unpack_inputs(w, "dot")
-    for stmt in em.graph.order:
-        em.step_comment(w, stmt)
-        w.stmt(em.primal(stmt))
-        if stmt.active:
-            tangent = ZERO
-            for arg, part in em.graph.partials[stmt].items():
-                tangent = tangent + part * Ref(em.dot(arg))
-            w.stmt(A.assign(em.dot(stmt.target), em.expr(tangent)))
+    jvp_regions(em, w, structure)
     outs = [em.expr(o.sym()) for o in prog.outputs]
     dots = [A.name(em.dot(o)) if isinstance(o, Value) and o.active else em.zero_like(o.sym())
             for o in prog.outputs]
     w.stmt(A.return_(A.tuple_([em.pack(outs), em.pack(dots)])))
     return [f"def {prog.name}_jvp({', '.join(args)}):"] + w.lines
+
+
+def jvp_regions(em: Emitter, w: Writer, structure: Structure) -> None:
+    for region in structure.regions:
+        if isinstance(region, Rolled):
+            _jvp_loop(em, w, region)
+            continue
+        with em.using(region.graph):
+            for stmt in em.graph.order:
+                em.step_comment(w, stmt)
+                w.stmt(em.primal(stmt))
+                if stmt.active:
+                    tangent = ZERO
+                    for arg, part in em.graph.partials[stmt].items():
+                        tangent = tangent + part * Ref(em.dot(arg))
+                    w.stmt(A.assign(em.dot(stmt.target), em.expr(tangent)))
+
+
+def _jvp_loop(em: Emitter, w: Writer, region: Rolled) -> None:
+    loop = region.loop
+    L.loop_comment(em, w, loop)
+    L.enter(em, w, loop)
+    carried = region.carried
+    L.assign_pairs(em, w, [em.dot(c.var) for c in carried],
+                   [L.zero_or(em, em.dot, c.entry, c.entry) for c in carried])
+    L.header(em, w, loop)
+    w.level += 1
+    jvp_regions(em, w, region.body)
+    L.carry_back(em, w, loop)
+    L.assign_pairs(em, w, [em.dot(c.var) for c in carried],
+                   [L.zero_or(em, em.dot, c.result, c.var) for c in carried])
+    w.level -= 1
+    w._last_comment = None

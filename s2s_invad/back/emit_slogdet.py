@@ -11,7 +11,9 @@ from __future__ import annotations
 from .. import _astlib as A
 from .emit_common import UNROLL_MAX_K, Emitter, Writer, _det
 from ..analysis.lumps import Lump
+from ..analysis.structure import Rolled, Straight, Structure
 from ..sym import Fn
+from . import emit_loops as L
 
 
 def register_parity(prog, lumps: list[Lump]) -> int:
@@ -38,34 +40,99 @@ def register_parity(prog, lumps: list[Lump]) -> int:
     return parity
 
 
-def emit_slogdet(em: Emitter, lumps: list[Lump]) -> list[str]:
+def emit_slogdet(em: Emitter, structure: Structure) -> list[str]:
     prog = em.program
     w = Writer()
     w.line(f'"""sign and log|det J| for {prog.name}: returns (f(x), (sign, logabsdet))."""')
-    em.primal_block(w)
     sign, logdet = em.namer.fresh("sign"), em.namer.fresh("logabsdet")
+    flat = len(structure.regions) == 1 and isinstance(structure.regions[0], Straight)
+    em.unpack_primals(w)
+    if flat:                                     # the primal, then the pivots
+        L.primal_regions(em, w, structure)
     w.comment("det J = (sign of the register permutation) x product of the pivots and of det A")
-    w.stmt(A.assign(sign, A.const(float(register_parity(prog, lumps)))))
+    w.stmt(A.assign(sign, A.const(float(static_parity(structure)))))
     w.stmt(A.assign(logdet, A.const(0.0)))
-    for lump in lumps:
-        em.lump_comment(w, lump)
-        jac = em.lump_jacobian(w, lump)
-        if lump.k == 1:
-            det, _ = em.pivot(w, lump, jac)
-        elif lump.k <= UNROLL_MAX_K:
-            amat, _ = em.matrices(w, lump, jac)
-            det = em.bind(w, em.namer.fresh("det"), _det(amat))
-            em.check_nonzero(w, det, "singular_lump", em.site(lump) + [A.const(lump.k)])
-        else:
-            amat, _ = em.matrices(w, lump, jac)
-            part_sign, part_log = em.namer.fresh("lump_sign"), em.namer.fresh("lump_logabsdet")
-            rows = A.tuple_([A.tuple_([em.expr(x) for x in row]) for row in amat])
-            w.stmt(A.assign([part_sign, part_log], A.call(em.runtime("slogdet"), [rows] + em.site(lump))))
-            w.stmt(A.accumulate(sign, "mul", A.name(part_sign)))
-            w.stmt(A.accumulate(logdet, "add", A.name(part_log)))
-            continue
-        w.stmt(A.accumulate(sign, "mul", em.expr(Fn("sign", (det,)))))
-        w.stmt(A.accumulate(logdet, "add", em.expr(Fn("log", (Fn("abs", (det,)),)))))
+    slogdet_regions(em, w, structure, sign, logdet, primal=not flat)
     outs = [em.expr(o.sym()) for o in prog.outputs]
     w.stmt(A.return_(A.tuple_([em.pack(outs), A.tuple_([A.name(sign), A.name(logdet)])])))
     return [f"def {prog.name}_slogdet({', '.join(em.primal_args())}):"] + w.lines
+
+
+def static_parity(structure: Structure) -> int:
+    """The sign of the register permutations of a structure, outside its loops' bodies:
+    each straight region's, and for each loop, how its entry and exit orders sit in the
+    boundaries (each iteration's own parity is applied inside the loop)."""
+    parity = 1
+    for i, region in enumerate(structure.regions):
+        if isinstance(region, Straight):
+            parity *= register_parity(region.program, region.lumps)
+            continue
+        before, after = structure.live[i], structure.live[i + 1]
+        inner = [c.entry for c in region.carried] + region.invariants
+        rest = [v for v in before if all(v is not u for u in inner)]
+        parity *= _order_parity(before, inner + rest)
+        parity *= _order_parity([c.var for c in region.carried] + region.invariants + rest, after)
+    return parity
+
+
+def _order_parity(a: list, b: list) -> int:
+    """The sign of the permutation that puts the values of ``a`` in the order of ``b``."""
+    position = {id(v): i for i, v in enumerate(b)}
+    perm = [position[id(v)] for v in a]
+    parity, seen = 1, set()
+    for start in range(len(perm)):
+        if start in seen:
+            continue
+        length, j = 0, start
+        while j not in seen:
+            seen.add(j)
+            j = perm[j]
+            length += 1
+        parity *= -1 if length % 2 == 0 else 1
+    return parity
+
+
+def slogdet_regions(em: Emitter, w: Writer, structure: Structure, sign: str, logdet: str,
+                    primal: bool) -> None:
+    for region in structure.regions:
+        if isinstance(region, Rolled):
+            loop = region.loop
+            L.loop_comment(em, w, loop, ", accumulating log|det| per iteration")
+            L.enter(em, w, loop)
+            L.header(em, w, loop)
+            w.level += 1
+            if static_parity(region.body) == -1:
+                w.stmt(A.assign(sign, A.unary("neg", A.name(sign))))
+            slogdet_regions(em, w, region.body, sign, logdet, primal=True)
+            L.carry_back(em, w, loop)
+            w.level -= 1
+            w._last_comment = None
+            continue
+        with em.using(region.graph):
+            if primal:
+                for stmt in em.graph.order:
+                    em.step_comment(w, stmt)
+                    w.stmt(em.primal(stmt))
+            for lump in region.lumps:
+                _lump_logdet(em, w, lump, sign, logdet)
+
+
+def _lump_logdet(em: Emitter, w: Writer, lump: Lump, sign: str, logdet: str) -> None:
+    em.lump_comment(w, lump)
+    jac = em.lump_jacobian(w, lump)
+    if lump.k == 1:
+        det, _ = em.pivot(w, lump, jac)
+    elif lump.k <= UNROLL_MAX_K:
+        amat, _ = em.matrices(w, lump, jac)
+        det = em.bind(w, em.namer.fresh("det"), _det(amat))
+        em.check_nonzero(w, det, "singular_lump", em.site(lump) + [A.const(lump.k)])
+    else:
+        amat, _ = em.matrices(w, lump, jac)
+        part_sign, part_log = em.namer.fresh("lump_sign"), em.namer.fresh("lump_logabsdet")
+        rows = A.tuple_([A.tuple_([em.expr(x) for x in row]) for row in amat])
+        w.stmt(A.assign([part_sign, part_log], A.call(em.runtime("slogdet"), [rows] + em.site(lump))))
+        w.stmt(A.accumulate(sign, "mul", A.name(part_sign)))
+        w.stmt(A.accumulate(logdet, "add", A.name(part_log)))
+        return
+    w.stmt(A.accumulate(sign, "mul", em.expr(Fn("sign", (det,)))))
+    w.stmt(A.accumulate(logdet, "add", em.expr(Fn("log", (Fn("abs", (det,)),)))))

@@ -1,12 +1,17 @@
 """Back end: reverse mode, w -> J^T w. The primal runs first; the returned closure sweeps
-the steps last to first (works for any m x n)."""
+the steps last to first (works for any m x n).
+
+A loop kept as a loop runs forwards recording, per iteration, only the values its
+backward sweep reads (into a list made once), then the sweep runs it in reverse."""
 
 from __future__ import annotations
 
 from .. import _astlib as A
-from .emit_common import Emitter, Writer
+from ..analysis.structure import Rolled, Structure
 from ..ir import Value
 from ..sym import Ref
+from . import emit_loops as L
+from .emit_common import Emitter, Writer
 
 
 def vjp_step(em: Emitter, w: Writer, stmt, have: set) -> None:
@@ -42,24 +47,79 @@ def output_cotangents(em: Emitter, w: Writer, have: set) -> list[str]:
     return em.output_args("bar")
 
 
-def emit_vjp(em: Emitter) -> list[str]:
+def emit_vjp(em: Emitter, structure: Structure) -> list[str]:
     prog = em.program
     w = Writer()
     w.line(f'"""J^T w for {prog.name}: returns (f(x), pullback); '
            f'pullback(y_bar) gives the cotangents of ({em.wrt_text()})."""')
-    em.primal_block(w)
+    tapes = L.Tapes()
+    em.unpack_primals(w)
+    L.primal_regions(em, w, structure, tapes)
 
     em.refs.clear()
     inner = Writer(level=1)
     have: set[Value] = set()
     params = output_cotangents(em, inner, have)
-    for stmt in reversed(em.graph.steps):
-        em.step_comment(inner, stmt)
-        vjp_step(em, inner, stmt, have)
+    vjp_regions(em, inner, structure, have, tapes)
     inner.stmt(A.return_(A.tuple_(em.pack_inputs("bar", have))))
+    L.Tapes.finish(tapes, [w, inner])
 
     pullback = em.sweep_function(w, f"{prog.name}_vjp_bwd", inner, params,
-                                  f"Reverse sweep of {prog.name}_vjp, last step to first.")
+                                  f"Reverse sweep of {prog.name}_vjp, last step to first.",
+                                  defined=L.outer_defined(prog, structure, tapes))
     outs = [em.expr(o.sym()) for o in prog.outputs]
     w.stmt(A.return_(A.tuple_([em.pack(outs), pullback])))
     return [f"def {prog.name}_vjp({', '.join(em.primal_args())}):"] + w.lines
+
+
+def vjp_regions(em: Emitter, w: Writer, structure: Structure, have: set, tapes: L.Tapes) -> None:
+    """The reverse sweep of every region, last to first."""
+    for region in reversed(structure.regions):
+        if isinstance(region, Rolled):
+            vjp_loop(em, w, region, have, tapes, lambda body_have: vjp_regions(em, w, region.body,
+                                                                                 body_have, tapes))
+            continue
+        with em.using(region.graph):
+            for stmt in reversed(em.graph.steps):
+                em.step_comment(w, stmt)
+                vjp_step(em, w, stmt, have)
+
+
+def vjp_loop(em: Emitter, w: Writer, region: Rolled, have: set, tapes: L.Tapes, body) -> None:
+    """The reversed loop: per iteration, pass the cotangents of the iteration's results
+    back to the values it started from; ``body(have)`` emits the body's own sweep."""
+    loop, carried = region.loop, region.carried
+    for v in [c.var for c in carried] + region.invariants:
+        if v not in have:                        # no later use: nothing flows back yet
+            w.stmt(A.assign(em.bar(v), em.zero_like(v.sym())))
+            have.add(v)
+
+    def iteration():
+        body_have = set(region.invariants)
+        copies = [(c.result, c.var) for c in carried if isinstance(c.result, Value) and c.result.active]
+        once = [(r, v) for r, v in copies if r not in body_have]
+        if len({id(r) for r, _ in once}) != len(once):
+            once = []
+        body_have |= L.copy_pairs(em, w, once, em.bar)
+        for r, v in copies:
+            if r is v:
+                body_have.add(v)
+            elif (r, v) not in once:                 # a result shared, or an invariant
+                if r in body_have:
+                    em.accumulate(w, em.bar(r), "add", Ref(em.bar(v)))
+                else:
+                    w.stmt(A.assign(em.bar(r), A.name(em.bar(v))))
+                body_have.add(r)
+        body(body_have)
+        for c in carried:
+            if c.var not in body_have:
+                w.stmt(A.assign(em.bar(c.var), em.zero_like(c.var.sym())))
+    L.reversed_loop(em, w, region, tapes, iteration)
+    for c in carried:
+        e = c.entry
+        if isinstance(e, Value) and e.active:
+            if e in have:
+                em.accumulate(w, em.bar(e), "add", Ref(em.bar(c.var)))
+            else:
+                w.stmt(A.assign(em.bar(e), A.name(em.bar(c.var))))
+                have.add(e)

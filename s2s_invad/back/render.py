@@ -17,7 +17,7 @@ from .emit_jvp import emit_jvp
 from .emit_recompute import emit_drift, emit_ijvp_recompute, emit_vjp_recompute
 from .emit_slogdet import emit_slogdet
 from .emit_vjp import emit_vjp
-from ..ir import Const
+from ..ir import Const, iter_operands
 from ..analysis.memory import plan_memory
 from .registers import reuse_names
 from ..sym import Ref
@@ -63,12 +63,13 @@ def render_module(items: list[tuple["Analysis", tuple[str, ...]]], memory: str =
                     em.lines_after.clear()
                     continue
             elif mode == "jvp":
-                lines = emit_jvp(em)
+                lines = emit_jvp(em, analysis.structure)
             elif mode == "vjp":
-                lines = emit_vjp(em)
+                lines = emit_vjp(em, analysis.structure)
             else:
+                analysis.require_lumps()
                 emitter = {"ijvp": emit_ijvp, "ivjp": emit_ivjp, "slogdet": emit_slogdet}[mode]
-                lines = emitter(em, analysis.require_lumps())
+                lines = emitter(em, analysis.structure)
             bodies.append("\n".join(lines))
             bodies += ["\n".join(extra) for extra in em.lines_after]
             em.lines_after.clear()
@@ -78,13 +79,9 @@ def render_module(items: list[tuple["Analysis", tuple[str, ...]]], memory: str =
                        f"source hash {prog.digest}")
         for alias in sorted(em.used_modules | set(prog.modules)):
             modules[alias] = prog.modules.get(alias, "math")
-        for stmt in analysis.graph.order:
-            for arg in stmt.args:
-                if isinstance(arg, Const) and isinstance(arg.ref, Ref):
-                    constants[arg.ref.name] = arg.value
-        for out in prog.outputs:
-            if isinstance(out, Const) and isinstance(out.ref, Ref):
-                constants[out.ref.name] = out.value
+        for arg in list(iter_operands(prog.body)) + list(prog.outputs):
+            if isinstance(arg, Const) and isinstance(arg.ref, Ref):
+                constants[arg.ref.name] = arg.value
         uses_runtime |= em.uses_runtime
         uses_partial |= em.uses_partial
     text = [f"{MARKER} {VERSION}: do not edit by hand; regenerate instead.",

@@ -35,10 +35,10 @@ import numpy as np
 
 from .. import _astlib as A
 from ..errors import EvaluationError, ShapeError, UnsupportedSyntaxError
-from ..ir import Const, Param, Program, Stmt, Value
+from ..ir import Const, Param, Program, Stmt, Value, iter_operands
 from ..naming import Namer
 from ..sym import Attr, Ref
-from . import library
+from . import library, loops
 from .fence import fence, refuse
 from .loader import Scope, SourceFunction, classify, copy_value, from_function, source_digest
 from .values import NamedFloat, NamedInt, Scalar, _running, is_number
@@ -135,9 +135,17 @@ class Evaluator:
     """Runs one function at transform time and builds its SSA program."""
 
     def __init__(self, sf: SourceFunction, wrt=None, shapes: dict | None = None,
-                 probe: frozenset = frozenset()):
+                 probe: frozenset = frozenset(), unroll=None):
         self.root = sf
         self.wrt = wrt
+        self.unroll = unroll                # None (by trip count), True, False or {line: bool}
+        self.notes: list = []               # loops.LoopNote per source loop met
+        self.roll_failures: dict = {}       # id(for statement) -> why its body cannot roll
+        self.count_params: set[str] = set() # parameters used as runtime trip counts
+        self.rolled_locals: dict[str, int] = {}   # name -> line of the rolled loop that set it
+        self.defs: dict[int, Stmt] = {}     # id(Value) -> its statement (for params_of)
+        self.count = 0                      # statements emitted, all bodies together
+        self.signature: list[Param] = []
         self.shapes = dict(shapes or {})
         self.probe = probe                  # parameters that may turn out to be vectors
         self.body: list[Stmt] = []
@@ -209,7 +217,7 @@ class Evaluator:
         return raw.decode(errors="replace") or None
 
     def check_limit(self):
-        if len(self.body) > MAX_STATEMENTS:
+        if self.count > MAX_STATEMENTS:
             raise self.refuse(self.node, f"the unrolled program has more than {MAX_STATEMENTS:,} "
                               "statements: use fewer loop iterations or a smaller problem size")
 
@@ -234,10 +242,51 @@ class Evaluator:
         derives from (a later vector use of it asks for that parameter's length)."""
         target = Value(None, None, self.line)
         self.pending[-1].append(target)
-        self.body.append(Stmt(target, op, args, ns, self.line, self.where))
-        if len(self.body) % 65536 == 0:
+        stmt = Stmt(target, op, args, ns, self.line, self.where)
+        self.body.append(stmt)
+        self.defs[id(target)] = stmt
+        self.count += 1
+        if self.count % 65536 == 0:
             self.check_limit()
         return Scalar(target, param)
+
+    def params_of(self, x) -> set[str]:
+        """The parameters a runtime value is computed from."""
+        if not isinstance(x, Scalar):
+            return set()
+        out, stack, seen = set(), [x.value], set()
+        params = {id(v): p.name for p in self.signature for v in p.values}
+        while stack:
+            v = stack.pop()
+            if id(v) in seen:
+                continue
+            seen.add(id(v))
+            if id(v) in params:
+                out.add(params[id(v)])
+            stmt = self.defs.get(id(v))
+            if stmt is not None:
+                stack.extend(a for a in stmt.args if isinstance(a, Value))
+        return out
+
+    def snapshot(self):
+        """The naming state, restored when a loop turns out not to roll."""
+        return (set(self.namer.used), dict(self.namer.counters), set(self.namer.reserved),
+                set(self.versions), self.count)
+
+    def restore(self, state):
+        used, counters, reserved, versions, count = state
+        self.namer.used, self.namer.counters, self.namer.reserved = used, counters, reserved
+        self.versions, self.count = versions, count
+
+    def lookup_quiet(self, name: str):
+        """What ``name`` means here, or None (no error)."""
+        frame = self.frames[-1]
+        if name in frame.env:
+            return frame.env[name]
+        found = frame.sf.scope.lookup(name)
+        if found is None:
+            return library.builtin(name)
+        return None if found[0] != "module" else Module(name, found[1])
 
     def arith(self, op: str, a, b):
         """``a op b`` where at least one side is a runtime Scalar (the other a number)."""
@@ -373,6 +422,7 @@ class Evaluator:
                           for i in range(length)]
                 env[name] = _object_array([Scalar(v) for v in values])
             signature.append(Param(name, values, length, name in wrt))
+        self.signature = signature
         self.frames.append(_Frame(sf, env, fn.name))
         self.line = fn.lineno
         try:
@@ -382,6 +432,13 @@ class Evaluator:
             result, ret_node = ret.value, ret.node
         if result is None:
             raise self.refuse(ret_node, "'return' needs a value: return the result(s), e.g. 'return x, y'")
+        for p in signature:                          # trip counts are integers: never differentiated
+            if p.name in self.count_params and p.differentiated:
+                if self.wrt is not None:
+                    from ..errors import ArgumentError
+                    raise ArgumentError(f"wrt names '{p.name}', but {fn.name} uses it as a loop's trip "
+                                        "count (an integer): it cannot be differentiated")
+                p.differentiated = False
         spec, leaves = self.output(result, ret_node)
         outputs = [self.operand(x) if not isinstance(x, Scalar) else x.value for x in leaves]
         returned = ret_node.value
@@ -394,17 +451,11 @@ class Evaluator:
         params = [v for p in signature for v in p.values]
         wrt = [v for p in signature if p.differentiated for v in p.values]
         constants = {}
-        for stmt in self.body:
-            for a in stmt.args:
-                if isinstance(a, Const) and isinstance(a.ref, Ref):
-                    constants[a.ref.name] = a.value
-        for o in outputs:
-            if isinstance(o, Const) and isinstance(o.ref, Ref):
-                constants[o.ref.name] = o.value
-        for stmt in self.body:
-            for a in stmt.args:
-                if isinstance(a, Const) and isinstance(a.ref, Attr):
-                    self.modules.setdefault(a.ref.module, library.module_kind(self, a.ref.module))
+        for a in list(iter_operands(self.body)) + list(outputs):
+            if isinstance(a, Const) and isinstance(a.ref, Ref):
+                constants[a.ref.name] = a.value
+            elif isinstance(a, Const) and isinstance(a.ref, Attr):
+                self.modules.setdefault(a.ref.module, library.module_kind(self, a.ref.module))
         digest = source_digest(sf.text, self.helper_texts, [s.digest_items() for s in self.scopes],
                                sorted(self.shapes.items()), sorted(self.modules.items()))
         return Program(
@@ -554,6 +605,9 @@ class Evaluator:
         self.block(stmt.body if chosen else stmt.orelse)
 
     def s_for(self, stmt):
+        bounds = loops.range_bounds(self, stmt)
+        if bounds is not None and loops.try_roll(self, stmt, bounds):
+            return
         self.begin()
         iterable = self.eval(stmt.iter)
         self.finish()
@@ -708,6 +762,11 @@ class Evaluator:
         if name in frame.env:
             return frame.env[name]
         sf = frame.sf
+        if name in self.rolled_locals:
+            raise self.refuse(node, f"'{name}' was assigned inside the loop at line {self.rolled_locals[name]}, "
+                                    "which is kept as a loop, and only the values it carries from one "
+                                    "iteration to the next survive it: assign the name before the loop "
+                                    "(then it is carried), or compute it after the loop")
         if name in sf.local_names:
             raise self.refuse(node, f"name '{name}' is used before it is assigned")
         found = sf.scope.lookup(name)
@@ -1239,13 +1298,29 @@ def _statement_text(sf: SourceFunction, node) -> str:
     return " ".join(part.strip() for part in [first, *lines[1:-1], last])
 
 
-def evaluate(sf: SourceFunction, wrt=None, shapes=None, probe=frozenset()) -> Program:
-    """The flat SSA program of ``sf`` with vector parameters of the given ``shapes``.
+def evaluate(sf: SourceFunction, wrt=None, shapes=None, probe=frozenset(), unroll=None) -> Program:
+    """The SSA program of ``sf`` with vector parameters of the given ``shapes``.
 
     ``probe``: parameters given no length that may be vectors; using one as a vector
     raises :class:`ShapeProbe` (the API retries with the length of its argument).
+    ``unroll``: which loops to unroll (see :mod:`s2s_invad.front.loops`); the program's
+    ``loop_notes`` say what happened to each.
     """
-    return Evaluator(sf, wrt, shapes, probe).run()
+    ev = Evaluator(sf, wrt, shapes, probe, unroll)
+    program = ev.run()
+    program.loop_notes = _unique_notes(ev.notes)
+    return program
+
+
+def _unique_notes(notes) -> list:
+    """One note per source loop (a loop inside an unrolled loop is met many times)."""
+    seen, out = {}, []
+    for note in notes:
+        key = (note.line, note.rolled, note.reason)
+        if key not in seen:
+            seen[key] = note
+            out.append(note)
+    return out
 
 
 # -- module-level names of a file read as text (the CLI) -------------------------------------

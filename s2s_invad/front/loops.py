@@ -1,0 +1,258 @@
+"""Front end: keeping ``for`` loops as loops (SPEC section 9).
+
+A loop ``for k in range(...)`` whose body can be evaluated once for *every* iteration is
+*rolled*: the evaluator runs the body a single time with
+
+* the loop variable as a passive runtime int (so ``t = k * dt`` is fine, but a branch or an
+  index on ``k`` is not: such a body varies between iterations and is unrolled instead);
+* every variable the body carries across iterations replaced by a placeholder: names the
+  body assigns that were bound before the loop, and lists and arrays it may change in
+  place (their elements each become a placeholder);
+
+and the result is one :class:`~s2s_invad.ir.Loop` item whose body is analysed once.
+A trip count that depends on a runtime value (``def integrate(z, steps)``) can only be
+rolled; a transform-time trip count is rolled when it is at least :data:`ROLL_MIN` (or as
+the ``unroll=`` policy says), otherwise the loop is unrolled as before. Why a loop was
+unrolled is recorded for ``explain``.
+
+The body must leave every carried variable with the same structure (a scalar stays a
+scalar, a vector keeps its length); ``break``, ``continue`` and ``return`` inside it,
+variables the body assigns but that are read after the loop without being carried, and
+conditions on the loop variable make a loop unrollable, not wrong.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+
+import numpy as np
+
+from .. import _astlib as A
+from ..errors import EvaluationError, UnsupportedSyntaxError
+from ..ir import Carry, Loop, Value
+from .fence import assigned_names
+from .values import Scalar, is_number
+
+gast = A.gast
+
+ROLL_MIN = 8        # transform-time trip counts below this are unrolled by default
+
+
+class CannotRoll(Exception):
+    """The body differs between iterations (or carries something a loop cannot)."""
+
+
+@dataclasses.dataclass
+class LoopNote:
+    """What happened to one source loop, for explain: rolled or unrolled, and why."""
+    line: int
+    rolled: bool
+    count: str
+    reason: str
+
+
+def _policy(unroll, line: int) -> bool | None:
+    """True: unroll; False: roll if possible; None: decide by the trip count."""
+    if isinstance(unroll, dict):
+        return unroll.get(line)
+    return unroll
+
+
+def range_bounds(ev, stmt):
+    """(start, count, step, runtime) when ``stmt`` is ``for NAME in range(...)`` (count an
+    int or a runtime Scalar), else None. The range's arguments are evaluated once."""
+    it = stmt.iter
+    if not (isinstance(stmt.target, gast.Name) and isinstance(it, gast.Call)
+            and isinstance(it.func, gast.Name) and not it.keywords and 1 <= len(it.args) <= 3
+            and not any(isinstance(a, gast.Starred) for a in it.args)):
+        return None
+    from .evaluate import Known
+    if ev.lookup_quiet(it.func.id) != Known("builtins", "range", None):
+        return None
+    ev.begin()
+    args = [ev.eval(a) for a in it.args]
+    ev.finish()
+    ev.node = it
+    if len(args) == 1:
+        start, stop, step = 0, args[0], 1
+    else:
+        start, stop = args[0], args[1]
+        step = args[2] if len(args) == 3 else 1
+    for value, what in ((start, "start"), (step, "step")):
+        if isinstance(value, Scalar):
+            ev.refuse_runtime("an index or count", value, f"the range {what} depends on a runtime value "
+                                                          "(only its stop may)")
+        _int(ev, value, f"the range {what}")
+    if step == 0:
+        raise ev.fail(it, "range() step must not be zero")
+    if isinstance(stop, Scalar):
+        if len(args) > 1 and (start != 0 or step != 1):
+            count = (stop - start) if step == 1 else None
+            if count is None:
+                raise ev.refuse(it, "a runtime range stop with a step other than 1 is not supported: "
+                                    "loop over range(count) and compute the index")
+        else:
+            count = stop
+        return int(start), count, int(step), True
+    _int(ev, stop, "the range stop")
+    count = stop if (start, step) == (0, 1) else len(range(int(start), int(stop), int(step)))
+    return int(start), count, int(step), False            # (range(N) keeps the name N)
+
+
+def _int(ev, value, what):
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, np.integer)):
+        raise ev.fail(ev.node, f"{what} must be an int, got {value!r}")
+
+
+def try_roll(ev, stmt, bounds) -> bool:
+    """Roll ``stmt`` if the policy and the body allow; True when it was rolled."""
+    start, count, step, runtime = bounds
+    policy = _policy(ev.unroll, stmt.lineno)
+    count_text = count.value.name if isinstance(count, Scalar) else str(count)
+    if not runtime:
+        if policy is True:
+            ev.notes.append(LoopNote(stmt.lineno, False, count_text, "unroll= asks for it"))
+            return False
+        if policy is None and count < ROLL_MIN:
+            ev.notes.append(LoopNote(stmt.lineno, False, count_text,
+                                     f"a short loop ({count} < {ROLL_MIN} iterations)"))
+            return False
+    reason = ev.roll_failures.get(id(stmt))
+    if reason is None:
+        try:
+            _roll(ev, stmt, start, count, step)
+            ev.notes.append(LoopNote(stmt.lineno, True, count_text, "its iterations do the same work"))
+            return True
+        except CannotRoll as why:
+            reason = str(why)
+            ev.roll_failures[id(stmt)] = reason
+    if runtime:
+        raise ev.refuse(stmt, f"this loop's trip count `{count_text}` is a runtime value, so it must stay "
+                              f"a loop, but its body cannot be kept as one: {reason}")
+    ev.notes.append(LoopNote(stmt.lineno, False, count_text, reason))
+    return False
+
+
+def _names_loaded(body) -> list[str]:
+    seen, out = set(), []
+    for stmt in body:
+        for node in gast.walk(stmt):
+            if isinstance(node, gast.Name) and node.id not in seen:
+                seen.add(node.id)
+                out.append(node.id)
+    return out
+
+
+def _roll(ev, stmt, start, count, step):
+    frame = ev.frames[-1]
+    env = frame.env
+    target = stmt.target.id
+    assigned = assigned_names(stmt.body)
+    order = _names_loaded(stmt.body)
+    carried = [n for n in order if n != target and n in env
+               and (n in assigned or isinstance(env[n], (list, np.ndarray)))]
+    snapshot = ev.snapshot()
+    saved_env = dict(env)
+    outer_body, outer_where = ev.body, ev.where
+    loop_body: list = []
+    try:
+        carries, templates = [], {}
+        for name in carried:
+            placeholder, leaves = _placeholder(ev, env[name], name, stmt)
+            templates[name] = placeholder
+            env[name] = placeholder
+            carries += leaves
+        index = Value(ev.var_name(target), target, stmt.lineno)
+        env[target] = Scalar(index)
+        ev.body = loop_body
+        ev.where = outer_where + (("rolled", target, None),)
+        try:
+            ev.block(stmt.body)
+        except (_flow_errors()) as exc:
+            raise CannotRoll(f"'{type(exc).__name__.strip('_').lower()}' inside the loop body") from None
+        except (UnsupportedSyntaxError, EvaluationError) as exc:
+            raise CannotRoll(f"line {exc.lineno}: {exc.msg}") from None
+        results = []
+        for name in carried:
+            if name not in env:
+                raise CannotRoll(f"'{name}' is deleted inside the loop")
+            results += _match(ev, templates[name], env[name], name)
+    except CannotRoll:
+        ev.body, ev.where = outer_body, outer_where
+        env.clear()
+        env.update(saved_env)
+        ev.restore(snapshot)
+        raise
+    ev.body, ev.where = outer_body, outer_where
+    loop = Loop(index=index, start=start, step=step, count=ev.operand(count), carried=[],
+                body=loop_body, line=stmt.lineno, where=outer_where)
+    for (entry, var), result in zip(carries, results):
+        loop.carried.append(Carry(entry, var, result))
+    ev.body.append(loop)
+    ev.count_params |= ev.params_of(count)
+    for name in carried:                               # after the loop: the carried values
+        env[name] = templates[name]
+    for name in assigned - set(carried):
+        env.pop(name, None)
+        ev.rolled_locals[name] = stmt.lineno
+    if isinstance(count, int) and count > 0:
+        env[target] = start + step * (count - 1)
+    else:
+        env.pop(target, None)
+        ev.rolled_locals[target] = stmt.lineno
+
+
+def _flow_errors():
+    from .evaluate import _Break, _Continue, _Return
+    return (_Break, _Continue, _Return)
+
+
+def _placeholder(ev, value, name, stmt):
+    """A copy of ``value`` with every scalar replaced by a fresh runtime value; the
+    (entry operand, placeholder Value) of each, in order."""
+    leaves = []
+
+    def make(v, path):
+        if isinstance(v, Scalar) or (is_number(v) and not isinstance(v, (bool, np.bool_))):
+            entry = v.value if isinstance(v, Scalar) else ev.operand(v)
+            new = Value(ev.var_name(name) if path == name else ev.derived_name(path), path, stmt.lineno)
+            leaves.append((entry, new))
+            return Scalar(new)
+        if isinstance(v, list):
+            return [make(e, f"{path}_{i}") for i, e in enumerate(v)]
+        if isinstance(v, tuple):
+            return tuple(make(e, f"{path}_{i}") for i, e in enumerate(v))
+        if isinstance(v, np.ndarray):
+            out = np.empty(v.shape, dtype=object)
+            for idx in np.ndindex(v.shape):
+                out[idx] = make(v[idx], path + "".join(f"_{i}" for i in idx))
+            return out
+        raise CannotRoll(f"'{name}' holds {type(v).__name__} values, which a loop cannot carry")
+    return make(value, name), leaves
+
+
+def _match(ev, template, value, name) -> list:
+    """The operands of ``value`` leaf by leaf, checking it has the template's structure."""
+    out = []
+
+    def walk(t, v):
+        if isinstance(t, Scalar):
+            if isinstance(v, Scalar):
+                out.append(v.value)
+            elif is_number(v) and not isinstance(v, (bool, np.bool_)):
+                out.append(ev.operand(v))
+            else:
+                raise CannotRoll(f"'{name}' changes from a number to {type(v).__name__} in the loop")
+        elif isinstance(t, (list, tuple)):
+            if type(v) is not type(t) or len(v) != len(t):
+                raise CannotRoll(f"'{name}' changes its structure in the loop (a {type(t).__name__} of "
+                                 f"{len(t)} becomes {type(v).__name__})")
+            for a, b in zip(t, v):
+                walk(a, b)
+        elif isinstance(t, np.ndarray):
+            if not isinstance(v, np.ndarray) or v.shape != t.shape:
+                raise CannotRoll(f"'{name}' changes its shape in the loop")
+            for idx in np.ndindex(t.shape):
+                walk(t[idx], v[idx])
+    walk(template, value)
+    return out
