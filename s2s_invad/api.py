@@ -18,11 +18,11 @@ from __future__ import annotations
 
 import functools
 import os
-import tempfile
 import weakref
 
 import numpy as np
 
+from . import files
 from .back.compile import cache_path, load_module
 from .report.drift import DriftReport, drift_report
 from .errors import ArgumentError, NotInvertibleError
@@ -209,23 +209,7 @@ def slogdet(f, primals, wrt=None, *, schedule=True):
 
 def write_atomic(path: str, text: str) -> None:
     """Write ``text`` to ``path`` through a temporary file in the same folder."""
-    folder = os.path.dirname(os.path.abspath(path))
-    try:
-        mode = os.stat(path).st_mode & 0o777            # keep an existing file's mode
-    except FileNotFoundError:
-        umask = os.umask(0)
-        os.umask(umask)
-        mode = 0o666 & ~umask                           # what open() would have given
-    fd, tmp = tempfile.mkstemp(dir=folder, prefix=".s2s_invad-", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as handle:
-            handle.write(text)
-        os.chmod(tmp, mode)
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
+    files.write_atomic(path, text)
 
 
 def _memory(f, memory):
@@ -278,12 +262,20 @@ class Derivatives:
     def explain(self) -> str:
         return explain(self.__wrapped__, wrt=self.wrt, schedule=self.schedule)
 
-    def write(self, path: str, modes=MODES) -> str:
-        """Write a module with the generated ``modes`` to ``path``; return its text."""
+    def write(self, path: str, modes=MODES, force: bool = False) -> str:
+        """Write a module with the generated ``modes`` to ``path``; return its text.
+
+        As ``s2s-invad gen``: the function's own source is never replaced, and a file
+        whose first line is not the generated marker only with ``force=True``
+        (:class:`~s2s_invad.errors.OutputPathError` otherwise); a file already up to date
+        is not touched.
+        """
         for mode in modes:
             _check_mode(mode)
+        sources = files.source_files(self.__wrapped__)
+        files.check_target(path, sources)                      # before the transform
         text = render_module([(analysis_of(self.__wrapped__, self.wrt, schedule=self.schedule), tuple(modes))])
-        write_atomic(path, text)
+        files.write_generated(path, text, sources, force)
         return text
 
 
