@@ -90,11 +90,6 @@ class OutputPathError(S2SError):
     generate (pass ``force=True``, or ``--force`` on the command line, to replace that)."""
 
 
-class NameClashError(S2SError):
-    """Transform time: two generated functions of one module would get the same public
-    name (``a`` in mode ijvp and ``a_i`` in mode jvp are both ``a_ijvp``)."""
-
-
 class CacheWarning(UserWarning):
     """The cache folder of generated modules is not safe to use (another owner, writable
     by others, a symlink to someone else's folder) or cannot be written: generated code is

@@ -45,7 +45,7 @@ def emit_ivjp(em: Emitter, lumps: list[Lump]) -> list[str]:
     bars = [A.name(em.bar(o)) for o in prog.outputs]
     inner.stmt(A.return_(shaped(prog, bars)))
 
-    sweep = em.sweep_function(w, f"{prog.name}_ivjp_sweep", inner, [em.bar(p) for p in prog.wrt],
+    sweep = em.sweep_function(w, "ivjp_sweep", inner, [em.bar(p) for p in prog.wrt],
                                f"Reverse-inverse sweep of {prog.name}_ivjp, first lump to last.")
     outs = [em.expr(o.sym()) for o in prog.outputs]
     w.stmt(A.return_(A.tuple_([shaped(prog, outs), sweep])))

@@ -56,7 +56,7 @@ def emit_vjp(em: Emitter) -> list[str]:
     result = [A.name(em.bar(p)) if p in have else em.zero_like(p.sym()) for p in prog.wrt]
     inner.stmt(A.return_(A.tuple_(result)))
 
-    pullback = em.sweep_function(w, f"{prog.name}_vjp_bwd", inner, params,
+    pullback = em.sweep_function(w, "vjp_bwd", inner, params,
                                   f"Reverse sweep of {prog.name}_vjp, last step to first.")
     outs = [em.expr(o.sym()) for o in prog.outputs]
     w.stmt(A.return_(A.tuple_([shaped(prog, outs), pullback])))

@@ -12,16 +12,15 @@ from typing import TYPE_CHECKING
 from .._version import VERSION
 from ..files import marker_line
 from .emit_common import Emitter
+from .names import ModuleNames
 from .emit_ijvp import emit_ijvp
 from .emit_ivjp import emit_ivjp
 from .emit_jvp import emit_jvp
 from .emit_recompute import emit_drift, emit_ijvp_recompute, emit_vjp_recompute
 from .emit_slogdet import emit_slogdet
 from .emit_vjp import emit_vjp
-from ..ir import Const
 from ..analysis.memory import plan_memory
 from .registers import reuse_names
-from ..sym import Ref
 
 if TYPE_CHECKING:
     from ..pipeline import Analysis
@@ -46,11 +45,12 @@ def render_module(items: list[tuple["Analysis", tuple[str, ...]]], memory: str =
     ``memory="recompute"`` emits vjp and ijvp sweeps that rebuild the primal backwards
     instead of keeping every intermediate value (see :mod:`s2s_invad.emit_recompute`).
     """
-    headers, bodies, modules, constants = [], [], {}, {}
-    uses_runtime = uses_partial = False
+    names = ModuleNames([(analysis.program, analysis.graph, tuple(modes)) for analysis, modes in items])
+    headers, bodies, modules = [], [], {}
+    uses_runtime = uses_partial = uses_abs = False
     for analysis, modes in items:
         prog = analysis.program
-        em = Emitter(prog, analysis.graph)
+        em = Emitter(prog, analysis.graph, names)
         for mode in modes:
             if mode in ("vjp", "ijvp", "drift") and (memory == "recompute" or mode == "drift"):
                 lumps = analysis.require_lumps()
@@ -76,29 +76,28 @@ def render_module(items: list[tuple["Analysis", tuple[str, ...]]], memory: str =
         memo = ", memory recompute" if memory == "recompute" else ""
         headers.append(f"# {prog.name}: {src} line {prog.def_line}, modes {', '.join(modes)}{memo}, "
                        f"source hash {prog.digest}")
-        for alias in sorted(em.used_modules | set(prog.modules)):
-            modules[alias] = prog.modules.get(alias, "math")
-        for stmt in analysis.graph.order:
-            for arg in stmt.args:
-                if isinstance(arg, Const) and isinstance(arg.ref, Ref):
-                    constants[arg.ref.name] = arg.value
-        for out in prog.outputs:
-            if isinstance(out, Const) and isinstance(out.ref, Ref):
-                constants[out.ref.name] = out.value
+        for alias, kind in prog.modules.items():
+            em.module(alias, kind)                   # every module the source calls
+        modules.update(em.imports)
         uses_runtime |= em.uses_runtime
         uses_partial |= em.uses_partial
+        uses_abs |= em.uses_abs
     text = [marker_line(VERSION),
             *headers,
             "# Names: x_dot is the tangent of x, x_bar its cotangent, dz_dx the partial d z / d x.",
             ""]
     if uses_partial:
-        text.append("from functools import partial as _partial")
+        text.append(f"from functools import partial as {names.partial}")
     text += [_import_line(a, modules[a]) for a in sorted(modules)]
+    if uses_abs and names.abs != "abs":
+        text.append(f"from builtins import abs as {names.abs}")
     if uses_runtime:
-        text.append("from s2s_invad import runtime as _rt")
-    if constants:
+        text.append(f"from s2s_invad import runtime as {names.runtime}")
+    if names.constants:
         text.append("")
-        text += [f"{k} = {v!r}  # module constant of the source" for k, v in sorted(constants.items())]
+        for name, (value, source_name) in sorted(names.constants.items()):
+            what = "" if name == source_name else f" {source_name}"
+            text.append(f"{name} = {value!r}  # module constant{what} of the source")
     for body in bodies:
         text += ["", "", body]
     return "\n".join(text).lstrip("\n") + "\n"

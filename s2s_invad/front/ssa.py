@@ -56,7 +56,7 @@ class Namer:
 class _Lowering:
     def __init__(self, sf: SourceFunction):
         self.sf = sf
-        self.reserved = set(sf.names) | {sf.node.name, "_rt", "_partial", "_tape"}
+        self.reserved = set(sf.names) | {sf.node.name}
         self.namer = Namer(self.reserved)
         self.env: dict[str, object] = {}
         self.body: list[Stmt] = []
@@ -67,8 +67,11 @@ class _Lowering:
             return Value(self.namer.temp(), None, line)
         if var not in self.versions:
             self.versions.add(var)
-            self.namer.reserved.discard(var)
-            return Value(self.namer.take(var), var, line)
+            # A source variable's first binding keeps its name; an output's name hint
+            # ("out1") only when the user does not use that name for something else.
+            if var in self.sf.local_names or (var not in self.namer.reserved and var not in self.namer.used):
+                self.namer.reserved.discard(var)
+                return Value(self.namer.take(var), var, line)
         return Value(self.namer.fresh(var, first_plain=False), var, line)
 
     def emit(self, op, args, ns, line, var):
