@@ -17,13 +17,13 @@ instead of the scheduler's order (for debugging and comparison; SPEC section 4).
 from __future__ import annotations
 
 import functools
-import os
 import weakref
 
 import numpy as np
 
 from . import files
-from .back.compile import cache_path, load_module
+from .back import cache
+from .back.callspec import CallSpec
 from .report.drift import DriftReport, drift_report
 from .errors import ArgumentError, NotInvertibleError
 from .analysis.memory import describe as describe_memory
@@ -108,20 +108,30 @@ def drift(f, primals, wrt=None, *, schedule=True) -> DriftReport:
 
 
 def _compiled(f, wrt, mode, memory="store", schedule=True):
+    """(call spec, generated function) of ``mode`` for ``f``: from this process's memo, else
+    from the cache of generated modules (no transform at all), else transformed and stored.
+
+    The wrappers read only the spec (:class:`~s2s_invad.back.callspec.CallSpec`).
+    """
     schedule = _schedule(f, schedule)
     f, key = _unwrap(f, wrt)
-    analysis = analysis_of(f, key, schedule=schedule)
-    if memory != "store":
-        _check_memory(memory, analysis)
-    per_fn = _analyses[f]
+    if memory not in MEMORY:
+        _check_memory(memory, None)                       # unknown: raises before any analysis
+    per_fn = _analyses.setdefault(f, {})
     if (mode, key, memory, schedule) not in per_fn:
-        prog = analysis.program
-        text = generate(analysis, (mode,), memory)
-        stem = os.path.splitext(os.path.basename(prog.filename))[0]
-        suffix = "" if memory == "store" else f".{memory}"
-        filename = cache_path(f"{stem}.{prog.name}.{mode}{suffix}", text)
-        per_fn[(mode, key, memory, schedule)] = load_module(text, filename)[f"{prog.name}_{mode}"]
-    return analysis.program, per_fn[(mode, key, memory, schedule)]
+        per_fn[(mode, key, memory, schedule)] = _cached_or_generated(f, key, mode, memory, schedule)
+    return per_fn[(mode, key, memory, schedule)]
+
+
+def _cached_or_generated(f, key, mode, memory, schedule):
+    """Load the generated ``mode`` of ``f`` from the cache, or transform, store and load it."""
+    def make():
+        analysis = analysis_of(f, key, schedule=schedule)
+        if memory != "store":
+            _check_memory(memory, analysis)
+        return generate(analysis, (mode,), memory), CallSpec.of(analysis.program, mode)
+    spec, namespace = cache.fetch(f, {"mode": mode, "memory": memory, "schedule": schedule, "wrt": key}, make)
+    return spec, namespace[spec.entry]
 
 
 def _as_tuple(value, what: str, expected: int, names) -> tuple:

@@ -1,4 +1,4 @@
-"""The command line: ``s2s-invad gen | explain | graph`` (also ``python -m s2s_invad``).
+"""The command line: ``s2s-invad gen | explain | graph | cache`` (also ``python -m s2s_invad``).
 
 Source files are read as text and never imported or executed. Exit codes:
 
@@ -25,6 +25,7 @@ import tokenize
 import traceback
 
 from . import files
+from .back import cache
 from .front import loader
 from .report import dot
 from ._version import VERSION
@@ -305,6 +306,27 @@ def run_graph(args, argv: list[str]) -> int:
     return 0
 
 
+# -- cache ------------------------------------------------------------------------------
+
+def run_cache(args, argv: list[str]) -> int:
+    """Where the API's cache of generated modules is, what it holds; ``--clear`` empties it."""
+    info = cache.summary()
+    if not info["enabled"]:
+        print(f"cache: disabled ({cache.ENV}={os.environ.get(cache.ENV)!r}): generated code is kept in memory only")
+        return 0
+    if args.clear:
+        if info["problem"] is not None:
+            raise CommandError(f"not clearing {info['folder']}: {info['problem']} (s2s_invad does not use it)")
+        _note(f"removed {cache.clear()} entries from {info['folder']}")
+        return 0
+    state = "not created yet" if not os.path.lexists(info["folder"]) else (
+        f"NOT USED: {info['problem']}" if info["problem"] else
+        f"{info['entries']} entries, {info['bytes'] / 2**20:.1f} MiB")
+    print(f"cache: {info['folder']} ({state}; bound {info['max_entries']} entries, "
+          f"{info['max_bytes'] // 2**20} MiB, least recently used pruned first)")
+    return 0
+
+
 # -- the parser --------------------------------------------------------------------------
 
 GEN_EXAMPLES = f"""\
@@ -336,6 +358,13 @@ examples:
 Rows are program points (entry on top), columns registers; edges carry the partials
 a, b (jvp, vjp) or 1/a, -b/a (ijvp, ivjp); reverse sweeps (vjp, ijvp) point up.
 SVG and PNG need Graphviz's dot on PATH, or matplotlib.
+"""
+
+CACHE_EXAMPLES = f"""\
+examples:
+  {PROG} cache                         where the cache is and what it holds
+  {PROG} cache --clear                 remove every entry (each process then transforms again)
+  {cache.ENV}=off python model.py   run without the cache (nothing written)
 """
 
 
@@ -394,6 +423,14 @@ def build_parser() -> argparse.ArgumentParser:
     graph.add_argument("-o", "--output", metavar="FILE", required=True,
                        help="FILE.dot, FILE.gv, FILE.svg or FILE.png; - for DOT on stdout")
     graph.set_defaults(run=run_graph)
+
+    cached = verbs.add_parser("cache", formatter_class=raw, epilog=CACHE_EXAMPLES,
+                              help="show or clear the cache of generated modules the API uses",
+                              description="Show where s2s_invad's API caches generated modules "
+                                          f"(${cache.ENV}, else $XDG_CACHE_HOME/s2s_invad, else "
+                                          "~/.cache/s2s_invad) and how much it holds.")
+    cached.add_argument("--clear", action="store_true", help="remove every entry")
+    cached.set_defaults(run=run_cache)
     return parser
 
 

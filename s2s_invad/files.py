@@ -123,8 +123,9 @@ def file_mode(path: str) -> int:
         return 0o666 & ~umask
 
 
-def write_atomic(path: str, text: str, mode: int | None = None) -> None:
-    """Write ``text`` to ``path`` through a temporary file in the same folder and a rename.
+def write_atomic(path: str, text: str | bytes, mode: int | None = None) -> None:
+    """Write ``text`` (UTF-8, ``\\n`` line ends; or bytes) to ``path`` through a temporary
+    file in the same folder and a rename.
 
     ``mode``: the permission bits of the result (default: :func:`file_mode`). Readers see
     the old text or the new one, never a part.
@@ -133,7 +134,8 @@ def write_atomic(path: str, text: str, mode: int | None = None) -> None:
     folder = os.path.dirname(os.path.abspath(path))
     fd, tmp = tempfile.mkstemp(dir=folder, prefix=".s2s_invad-", suffix=".tmp")
     try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as handle:
+        with (os.fdopen(fd, "wb") if isinstance(text, bytes) else
+              os.fdopen(fd, "w", encoding="utf-8", newline="\n")) as handle:
             handle.write(text)
         os.chmod(tmp, mode)
         os.replace(tmp, path)
