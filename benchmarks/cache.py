@@ -67,7 +67,7 @@ def child(folder: str, mode: str, cache_setting: str, pythonpath: str | None) ->
         env["PYTHONPATH"] = pythonpath
         env["PYTHONDONTWRITEBYTECODE"] = "1"
     proc = subprocess.run([sys.executable, "-c", CHILD, folder, mode], capture_output=True, text=True,
-                          env=env, timeout=600)
+                          env=env, cwd=folder, timeout=600)     # not this checkout's folder: -c puts cwd first
     if proc.returncode != 0:
         raise SystemExit(proc.stderr)
     return json.loads(proc.stdout)
