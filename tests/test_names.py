@@ -172,7 +172,7 @@ ISSUE_G = ["math", "abs", "_rt", "np", "_partial", "g_vjp"]
 HINT_G = ["t1", "out1_1", "t2", "out", "out1", "g_vjp"]     # a constant named like g's output hint
 
 
-@settings(max_examples=12, deadline=None, derandomize=True)
+@settings(max_examples=25, deadline=None, derandomize=True)
 @example(names_f=ISSUE_F, names_g=ISSUE_G)
 @example(names_f=ISSUE_F, names_g=HINT_G)
 @example(names_f=["f_ivjp_sweep", "f_vjp_bwd", "t1", "x_dot", "det", "sign", "f_drift", "_rt"],
@@ -188,7 +188,7 @@ def test_api_modes_do_not_depend_on_user_names(program_dir, names_f, names_g):
         assert_same(results(names), want, f"{fname} with names {names}")
 
 
-@settings(max_examples=8, deadline=None, derandomize=True)
+@settings(max_examples=15, deadline=None, derandomize=True)
 @example(names_f=ISSUE_F, names_g=["math", "abs", "_tape", "f_jvp_1", "_partial", "g_jvp"])
 @example(names_f=ISSUE_F[::-1], names_g=HINT_G)
 @given(names_f=names_for(SLOTS_F, {"math", "abs", "f", "g"}),

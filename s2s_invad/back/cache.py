@@ -225,9 +225,9 @@ def _value(value, depth: int, seen: set):
         return ["module", value.__name__]
     if isinstance(value, types.FunctionType):
         return _function(value, depth, seen)
-    wrapped = getattr(value, "__wrapped__", None)
-    if isinstance(wrapped, types.FunctionType) and type(value).__name__ == "Derivatives":
-        return ["derivatives", _function(wrapped, depth, seen), _value(value.wrt, depth + 1, seen),
+    from ..api import Derivatives                     # imported on use: the API imports this module
+    if isinstance(value, Derivatives):
+        return ["derivatives", _function(value.__wrapped__, depth, seen), _value(value.wrt, depth + 1, seen),
                 value.memory, value.schedule]
     if isinstance(value, types.BuiltinFunctionType):
         return ["builtin", getattr(value, "__module__", None), value.__qualname__]
