@@ -56,7 +56,7 @@ from .compile import compile_module, load_module
 
 ENV = "S2S_INVAD_CACHE"
 OFF = ("", "off", "0")
-MAX_ENTRIES = 1000            # entries (two files each)
+MAX_ENTRIES = 1000            # entries (three files each)
 MAX_BYTES = 256 * 2**20       # 256 MiB
 PRUNE_TO = 0.75               # pruning stops at this fraction of both bounds
 FORMAT = 1                    # of the entry files; part of every key
@@ -340,10 +340,12 @@ def _load_code(path: str, text: str) -> types.CodeType | None:
 
 
 def _store_code(path: str, text: str, code: types.CodeType) -> None:
+    data = _code_header(path, text) + marshal.dumps(code)
     try:
-        files.write_atomic(path[:-3] + ".code", _code_header(path, text) + marshal.dumps(code), mode=0o600)
+        files.write_atomic(path[:-3] + ".code", data, mode=0o600)
     except OSError:
-        pass                                             # the text alone is enough
+        return                                           # the text alone is enough
+    _count(os.path.dirname(path), len(data), new_entry=False)
 
 
 def _store(key: str, name: str, text: str, spec: CallSpec) -> str | None:
@@ -371,10 +373,10 @@ def memory_name(name: str, text: str) -> str:
 
 # -- the bound --------------------------------------------------------------------------------------
 
-def _count(folder: str, added_bytes: int) -> None:
+def _count(folder: str, added_bytes: int, new_entry: bool = True) -> None:
     counted = _counts.get(folder)
     if counted is not None:
-        counted[0] += 1
+        counted[0] += new_entry
         counted[1] += added_bytes
         if counted[0] <= MAX_ENTRIES and counted[1] <= MAX_BYTES:
             return
