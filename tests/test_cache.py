@@ -247,6 +247,14 @@ def test_a_hit_makes_the_entry_recent_and_makes_nothing(folder, tmp_path):
     assert (folder / (name + ".json")).stat().st_mtime > 1000
 
 
+def test_dumping_the_stages_bypasses_the_cache(folder, tmp_path, monkeypatch, capsys):
+    first = load(tmp_path)
+    assert_jvp(first.model)
+    monkeypatch.setenv("S2S_INVAD_DUMP", "ssa")
+    assert_jvp(load(tmp_path, modname=first.__name__).model)
+    assert "== after ssa ==" in capsys.readouterr().err
+
+
 def test_a_damaged_entry_is_ignored_and_rewritten(folder, tmp_path):
     first = load(tmp_path)
     assert_jvp(first.model)
@@ -299,9 +307,9 @@ def test_a_second_process_skips_the_transform(tmp_path):
     env = dict(os.environ, S2S_INVAD_CACHE=str(tmp_path / "cache"),
                PYTHONPATH=os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")]))
     runs = {}
-    for which in ("cold", "warm"):
+    for which, seed in (("cold", "0"), ("warm", "12345")):        # the key does not hang on hashing
         proc = subprocess.run([sys.executable, "-c", CHILD, str(tmp_path), which], capture_output=True,
-                              text=True, env=env, timeout=120)
+                              text=True, env=dict(env, PYTHONHASHSEED=seed), timeout=120)
         assert proc.returncode == 0, proc.stderr
         runs[which] = json.loads(proc.stdout)
     assert runs["warm"] == runs["cold"]
