@@ -33,16 +33,16 @@ lengths where no argument does (``source``, ``explain``, ``@derivatives(...).wri
 from __future__ import annotations
 
 import functools
-import os
-import tempfile
 import types
 import weakref
 
 import numpy as np
 
+from . import files
+from .back import cache
+from .back.callspec import CallSpec
 from .analysis.memory import describe as describe_memory
 from .analysis.memory import plan_memory
-from .back.compile import cache_path, load_module
 from .back.render import EXTRA_MODES, INVERSE_MODES, MEMORY, MODES, render_module
 from .errors import ArgumentError, NotInvertibleError, ShapeError
 from .front.evaluate import ShapeProbe
@@ -210,27 +210,60 @@ def explain(f, wrt=None, *, schedule=True, shapes=None) -> str:
 
 def drift(f, primals, wrt=None, *, schedule=True) -> DriftReport:
     """How far memory="recompute" rebuilds values from the forward ones at ``primals``."""
-    prog, fn, primals = _compiled(f, wrt, "drift", primals, schedule=schedule)
-    forward, rebuilt = fn(*primals)
-    return drift_report(prog, forward, rebuilt)
+    *_, analysis, checked = _prepare(f, wrt, primals, schedule)
+    _check_memory("recompute", analysis)
+    _, fn, _ = _compiled(f, wrt, "drift", primals, schedule=schedule)
+    forward, rebuilt = fn(*checked)
+    return drift_report(analysis.program, forward, rebuilt)
 
 
 def _compiled(f, wrt, mode, primals, memory="store", schedule=True):
-    """(program, compiled function, checked primals) of ``mode`` for this call."""
+    """(call spec, generated function, checked primals) of ``mode`` for this call: from
+    this process's memo, else from the cache of generated modules (no transform at all),
+    else transformed (``_prepare``) and stored. The wrappers read only the spec
+    (:class:`~s2s_invad.back.callspec.CallSpec`)."""
     memory = _memory(f, memory)
-    f, key, schedule, skey, analysis, primals = _prepare(f, wrt, primals, schedule)
-    if memory != "store" or mode == "drift":
-        _check_memory("recompute" if mode == "drift" else memory, analysis)
-    record = _record(f)
-    ckey = (mode, key, memory, schedule, skey)
-    if ckey not in record.compiled:
-        prog = analysis.program
-        text = generate(analysis, (mode,), memory)
-        stem = os.path.splitext(os.path.basename(prog.filename))[0]
-        suffix = "" if memory == "store" else f".{memory}"
-        filename = cache_path(f"{stem}.{prog.name}.{mode}{suffix}", text)
-        record.compiled[ckey] = load_module(text, filename)[f"{prog.name}_{mode}"]
-    return analysis.program, record.compiled[ckey], primals
+    if memory not in MEMORY:
+        _check_memory(memory, None)                       # unknown: raises before any analysis
+    schedule, shapes = _schedule(f, schedule), _shapes(f, shapes=None)
+    g, key = _unwrap(f, wrt)
+    names = _param_names(g)
+    primals = _as_tuple(primals, f"primals of {g.__name__}", len(names), names)
+    record = _record(g)
+    lengths = _known_lengths(names, primals, record, shapes)
+    mkey = (mode, key, memory, schedule, tuple(sorted(lengths.items())))
+    if mkey not in record.compiled:
+        arrays = tuple((n, np.ndim(x), np.shape(x)[0]) for n, x in zip(names, primals)
+                       if n not in lengths and isinstance(x, np.ndarray) and x.ndim >= 1)
+
+        def make():
+            *_, analysis, _ = _prepare(f, wrt, primals, schedule)
+            if memory != "store" or mode == "drift":
+                _check_memory("recompute" if mode == "drift" else memory, analysis)
+            return generate(analysis, (mode,), memory), CallSpec.of(analysis.program, mode)
+        options = {"mode": mode, "memory": memory, "schedule": schedule, "wrt": key,
+                   "lengths": sorted(lengths.items()), "arrays": arrays}
+        spec, namespace = cache.fetch(g, options, make)
+        record.vectors |= spec.vectors
+        entry = (spec, namespace[spec.entry])
+        final = tuple(sorted((p.name, p.length) for p in spec.signature if p.is_vector))
+        record.compiled[mkey] = record.compiled[mkey[:4] + (final,)] = entry
+    spec, fn = record.compiled[mkey]
+    return spec, fn, _check_primals(spec, primals)
+
+
+def _known_lengths(names, primals, record: _Record, shapes) -> dict:
+    """The lengths of the vector parameters known before any analysis: given by shapes=,
+    a list or tuple argument, or an array for a parameter found to be a vector before."""
+    lengths = dict(_shapes_key(shapes))
+    for name, x in zip(names, primals):
+        if name in lengths:
+            continue
+        if isinstance(x, (list, tuple)):
+            lengths[name] = len(x)
+        elif isinstance(x, np.ndarray) and x.ndim >= 1 and name in record.vectors:
+            lengths[name] = x.shape[0]
+    return lengths
 
 
 # -- arguments ---------------------------------------------------------------------------
@@ -408,23 +441,7 @@ def from_source(text: str, name: str, namespace: dict | None = None):
 
 def write_atomic(path: str, text: str) -> None:
     """Write ``text`` to ``path`` through a temporary file in the same folder."""
-    folder = os.path.dirname(os.path.abspath(path))
-    try:
-        mode = os.stat(path).st_mode & 0o777            # keep an existing file's mode
-    except FileNotFoundError:
-        umask = os.umask(0)
-        os.umask(umask)
-        mode = 0o666 & ~umask                           # what open() would have given
-    fd, tmp = tempfile.mkstemp(dir=folder, prefix=".s2s_invad-", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as handle:
-            handle.write(text)
-        os.chmod(tmp, mode)
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
+    files.write_atomic(path, text)
 
 
 def _memory(f, memory):
@@ -486,12 +503,20 @@ class Derivatives:
     def explain(self, shapes=None) -> str:
         return explain(self, shapes=shapes)
 
-    def write(self, path: str, modes=MODES, shapes=None) -> str:
-        """Write a module with the generated ``modes`` to ``path``; return its text."""
+    def write(self, path: str, modes=MODES, shapes=None, force: bool = False) -> str:
+        """Write a module with the generated ``modes`` to ``path``; return its text.
+
+        As ``s2s-invad gen``: the function's own source is never replaced, and a file
+        whose first line is not the generated marker only with ``force=True``
+        (:class:`~s2s_invad.errors.OutputPathError` otherwise); a file already up to date
+        is not touched.
+        """
         for mode in modes:
             _check_mode(mode)
+        sources = files.source_files(self.__wrapped__)
+        files.check_target(path, sources)                      # before the transform
         text = render_module([(analysis_of(self, shapes=shapes), tuple(modes))])
-        write_atomic(path, text)
+        files.write_generated(path, text, sources, force)
         return text
 
 

@@ -9,6 +9,10 @@ Three moments, three families:
   :class:`NotInvertibleError`;
 * run time, the Jacobian is singular at the given point: :class:`SingularJacobianError`.
 
+Besides: :class:`ArgumentError` for wrong calls of the API, :class:`OutputPathError` when a
+generated file must not be written where asked, :class:`CacheWarning` (a warning) when the
+cache folder is not safe to use.
+
 Every message says what went wrong, where (file:line) and what to do instead.
 """
 
@@ -95,3 +99,15 @@ class ShapeError(ArgumentError):
 class DrawingError(S2SError):
     """``s2s-invad graph`` cannot draw: the graph is too big to read, or no program can
     render the asked format (SVG and PNG need Graphviz's ``dot`` or matplotlib)."""
+
+
+class OutputPathError(S2SError):
+    """A generated file must not or cannot be written where asked: the path is a folder or
+    has no folder, it is the function's own source, or it holds a file s2s_invad did not
+    generate (pass ``force=True``, or ``--force`` on the command line, to replace that)."""
+
+
+class CacheWarning(UserWarning):
+    """The cache folder of generated modules is not safe to use (another owner, writable
+    by others, a symlink to someone else's folder) or cannot be written: generated code is
+    then kept in memory only. Warned once per process and folder."""

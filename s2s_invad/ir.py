@@ -173,6 +173,16 @@ def iter_stmts(items):
             yield item
 
 
+def loop_values(items):
+    """The values loops define themselves: indices and carried values (nested too)."""
+    for item in items:
+        if isinstance(item, Loop):
+            yield item.index
+            for c in item.carried:
+                yield c.var
+            yield from loop_values(item.body)
+
+
 def iter_operands(items):
     """Every operand of ``items``: statement arguments, carry entries and results, counts."""
     for item in items:

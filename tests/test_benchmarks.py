@@ -51,3 +51,10 @@ def test_suite_runs_without_peers(tmp_path):
     assert "every direct result agrees" in text
     row = next(line for line in text.splitlines() if "every direct result agrees" in line)
     assert row.rstrip().endswith("| met |"), row
+
+
+def test_cache_benchmark_runs(tmp_path):
+    out = run("benchmarks/cache.py", "--statements", "20", "--runs", "1", "--out", str(tmp_path / "cache.md"))
+    assert out == (tmp_path / "cache.md").read_text()
+    row = next(line for line in out.splitlines() if line.startswith("| jvp |"))
+    assert len(row.split("|")) == 7, row

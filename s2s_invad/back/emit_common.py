@@ -7,8 +7,10 @@ Naming convention of the generated code (documented in the README):
 * ``dz_dx`` is the partial derivative d z / d x of a step or a lump;
 * ``det`` is the determinant of a lump's block A (unrolled solves, k <= 3).
 
-A derived name that would clash with a user's name gets a numeric suffix. Statements are
-built as ast nodes and printed with astor through :mod:`s2s_invad._astlib`.
+A derived name that would clash with a user's name gets a numeric suffix, and so does a
+module-level name the code reads (``_rt``, ``_partial``, ``abs``, the sweep functions...;
+see :mod:`s2s_invad.back.names`). Statements are built as ast nodes and printed with astor
+through :mod:`s2s_invad._astlib`.
 """
 
 from __future__ import annotations
@@ -23,7 +25,8 @@ from ..ir import Program, Stmt, Value, spec_size, where_text
 from ..analysis.lumps import Lump
 from ..primitives import spelling
 from ..naming import Namer
-from ..sym import ONE, ZERO, Op, Ref, Sym, is_atom, is_num, to_ast
+from ..sym import ONE, ZERO, Attr, Fn, Op, Ref, Sym, is_atom, is_num, to_ast
+from .names import ModuleNames
 
 UNROLL_MAX_K = 3          # lumps up to this k are solved by unrolled scalar code
 WIDTH = 100               # generated lines longer than this are wrapped inside brackets
@@ -110,20 +113,28 @@ class Writer:
 class Emitter:
     """Per-program helper: derived names and ast construction in the source's namespace."""
 
-    def __init__(self, program: Program, graph: LayeredGraph):
+    def __init__(self, program: Program, graph: LayeredGraph, names: ModuleNames | None = None):
+        """``names``: the module-level names of the module the code goes into (default: a
+        module of this program alone)."""
         self.program = program
         self.graph = graph
-        self.namer = Namer(program.reserved)
+        self.names = names if names is not None else ModuleNames([(program, graph, ())])
+        self.aliases = self.names.aliases(program)
+        self._constants = {k: v for k, v in self.names.constant_names(program).items() if k != v}
+        self._rename = bool(self._constants) or any(k != v for k, v in self.aliases.items())
+        self.namer = Namer(program.reserved | self.names.taken)
         self._derived: dict[tuple[str, str], str] = {}
-        self.used_modules: set[str] = set()
+        self.imports: dict[str, str] = {}       # module aliases the code emitted so far reads -> kind
         self.uses_runtime = False
+        self.uses_abs = False
         self.refs: set[str] = set()         # names the code emitted so far reads
         numpy_aliases = [a for a, kind in sorted(program.modules.items()) if kind == "numpy"]
         # Array mode: the source uses numpy, so the code must also run elementwise on arrays.
-        self.numpy = numpy_aliases[0] if numpy_aliases else None
+        self.numpy = self.aliases[numpy_aliases[0]] if numpy_aliases else None
         self.lines_after: list[list[str]] = []   # module-level sweep functions to append
         self.bound: list[str] = []               # names bind() has emitted, in order
         self.uses_partial = False
+        self._tape: str | None = None
 
     # names -------------------------------------------------------------------------
     def derived(self, value: Value | str, suffix: str) -> str:
@@ -241,17 +252,38 @@ class Emitter:
     # expressions -------------------------------------------------------------------
     def spell(self, fn: str, ns: str | None, args):
         if fn == "abs":
-            return A.call(A.name("abs"), args)
-        alias = ns or self.program.default_ns
-        kind = self.program.modules.get(alias, "math")
-        self.used_modules.add(alias)
+            self.uses_abs = True
+            return A.call(A.name(self.names.abs), args)
+        source_alias = ns or self.program.default_ns
+        kind = self.program.modules.get(source_alias, "math")
+        alias = self.module(source_alias, kind)
         attr = spelling(fn, kind)
         if attr is None and fn == "sign":                   # math has no sign()
             return A.call(A.attribute(alias, "copysign"), [A.const(1.0)] + list(args))
         return A.call(A.attribute(alias, attr), args)
 
+    def module(self, source_alias: str, kind: str) -> str:
+        """The alias the code uses for the source's module alias ``source_alias``."""
+        alias = self.aliases.get(source_alias, source_alias)
+        self.imports[alias] = kind
+        return alias
+
     def expr(self, e: Sym):
+        if self._rename:
+            e = self._renamed(e)
         return to_ast(e, self.spell, self.refs)
+
+    def _renamed(self, e: Sym) -> Sym:
+        """``e`` with the module constants and module attributes under their emitted names."""
+        if isinstance(e, Ref):
+            return Ref(self._constants.get(e.name, e.name))
+        if isinstance(e, Attr):
+            return Attr(self.module(e.module, self.program.modules.get(e.module, "math")), e.attr)
+        if isinstance(e, Op):
+            return Op(e.op, tuple(self._renamed(a) for a in e.args))
+        if isinstance(e, Fn):
+            return Fn(e.fn, tuple(self._renamed(a) for a in e.args), e.ns)
+        return e
 
     def primal(self, stmt: Stmt):
         """``target = op(args)`` exactly as the source computes it."""
@@ -282,9 +314,16 @@ class Emitter:
         self.bound.append(name)
         return Ref(name)
 
-    def sweep_function(self, w: Writer, name: str, inner: Writer, params: list[str], doc: str,
+    @property
+    def tape(self) -> str:
+        """The name of a sweep function's tape parameter (``_tape`` unless the user has one)."""
+        if self._tape is None:
+            self._tape = self.namer.fresh("_tape")
+        return self._tape
+
+    def sweep_function(self, w: Writer, role: str, inner: Writer, params: list[str], doc: str,
                        local: frozenset = frozenset(), defined: list[str] | None = None) -> str:
-        """Emit ``def name(_tape, *params)`` around ``inner`` after the primal in ``w``.
+        """Emit ``def <f>_<role>(_tape, *params)`` around ``inner`` after the primal in ``w``.
 
         The tape is the tuple of exactly the primal values the sweep reads, in definition
         order (a closure would do the same, but CPython compiles closures over thousands
@@ -295,15 +334,16 @@ class Emitter:
         if defined is None:
             defined = [p.name for p in self.program.params] + [s.target.name for s in self.graph.order]
         tape = [v for v in defined if v in self.refs and v not in local]
+        name = self.names.helper(self.program, role)
         head = Writer(level=1)
-        head.line(f'"""{doc} _tape holds the primal values it reads."""')
+        head.line(f'"""{doc} {self.tape} holds the primal values it reads."""')
         if tape:
-            head.stmt(A.assign(tape, A.name("_tape")) if len(tape) > 1 else
-                      A.assign(tape[0], A.subscript0("_tape")))
-        self.lines_after.append([f"def {name}({', '.join(['_tape'] + params)}):"] + head.lines
+            head.stmt(A.assign(tape, A.name(self.tape)) if len(tape) > 1 else
+                      A.assign(tape[0], A.subscript0(self.tape)))
+        self.lines_after.append([f"def {name}({', '.join([self.tape] + params)}):"] + head.lines
                                 + inner.lines)
         self.uses_partial = True
-        return A.call(A.name("_partial"), [A.name(name), A.tuple_([A.name(v) for v in tape])])
+        return A.call(A.name(self.names.partial), [A.name(name), A.tuple_([A.name(v) for v in tape])])
 
     def accumulate(self, w: Writer, target: str, op: str, e: Sym) -> None:
         """``target = target + e`` (op "add") or ``- e`` (op "sub"); ``+ -y`` is written ``- y``."""
@@ -315,7 +355,7 @@ class Emitter:
         """0.0, or in array mode zeros shaped like ``like``."""
         if self.numpy is None:
             return A.const(0.0)
-        self.used_modules.add(self.numpy)
+        self.imports[self.numpy] = "numpy"
         return A.call(A.attribute(self.numpy, "zeros_like"), [self.expr(like)])
 
     def check_nonzero(self, w: Writer, value: Sym, helper: str, args: list) -> None:
@@ -325,7 +365,7 @@ class Emitter:
         if self.numpy is None:
             test = A.compare_eq(self.expr(value), A.const(0.0))
         else:
-            self.used_modules.add(self.numpy)
+            self.imports[self.numpy] = "numpy"
             test = A.not_(A.call(A.attribute(self.numpy, "all"), [self.expr(value)]))
         w.stmt(A.if_(test, [A.expr_stmt(A.call(self.runtime(helper), args + [self.expr(value)]))]))
 
@@ -355,7 +395,7 @@ class Emitter:
 
     def runtime(self, fn: str):
         self.uses_runtime = True
-        return A.attribute("_rt", fn)
+        return A.attribute(self.names.runtime, fn)
 
     # lumps -------------------------------------------------------------------------
     def lump_jacobian(self, w: Writer, lump: Lump) -> dict[Value, dict[Value, Sym]]:

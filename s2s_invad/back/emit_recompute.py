@@ -153,7 +153,7 @@ def emit_vjp_recompute(em: Emitter, lumps: list[Lump], plan: MemoryPlan) -> list
            'pullback rebuilds the primal backwards."""')
     _forward(em, w, keep | {o.name for o in prog.outputs})
     em.refs = sweep_refs                      # the tape: what the sweep reads, not the forward
-    pullback = em.sweep_function(w, f"{prog.name}_vjp_bwd", inner, params,
+    pullback = em.sweep_function(w, "vjp_bwd", inner, params,
                                  f"Reverse sweep of {prog.name}_vjp, rebuilding the primal backwards.",
                                  frozenset(defined))
     outs = [em.expr(o.sym()) for o in prog.outputs]
@@ -170,12 +170,13 @@ def emit_drift(em: Emitter, lumps: list[Lump], plan: MemoryPlan) -> list[str]:
     for stmt in em.graph.order:
         w.stmt(em.primal(stmt))
     names = [p.name for p in prog.params] + [s.target.name for s in em.graph.order]
-    w.line("_forward = {" + ", ".join(f"{n!r}: {n}" for n in names) + "}")
+    forward, rebuilt_dict = em.namer.fresh("_forward"), em.namer.fresh("_rebuilt")
+    w.line(forward + " = {" + ", ".join(f"{n!r}: {n}" for n in names) + "}")
     rebuilt = []
     for index in range(len(lumps) - 1, -1, -1):
         if plan.recipes[index] is not None:
             made = rebuild_lump(em, w, index, lumps[index], plan)
             rebuilt += [v.name for v in made if v in lumps[index].killed or v.var is not None]
-    w.line("_rebuilt = {" + ", ".join(f"{n!r}: {n}" for n in rebuilt) + "}")
-    w.line("return _forward, _rebuilt")
+    w.line(rebuilt_dict + " = {" + ", ".join(f"{n!r}: {n}" for n in rebuilt) + "}")
+    w.line(f"return {forward}, {rebuilt_dict}")
     return [f"def {prog.name}_drift({', '.join(em.primal_args())}):"] + w.lines

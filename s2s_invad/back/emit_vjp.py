@@ -64,7 +64,7 @@ def emit_vjp(em: Emitter, structure: Structure) -> list[str]:
     inner.stmt(A.return_(A.tuple_(em.pack_inputs("bar", have))))
     L.Tapes.finish(tapes, [w, inner])
 
-    pullback = em.sweep_function(w, f"{prog.name}_vjp_bwd", inner, params,
+    pullback = em.sweep_function(w, "vjp_bwd", inner, params,
                                   f"Reverse sweep of {prog.name}_vjp, last step to first.",
                                   defined=L.outer_defined(prog, structure, tapes))
     outs = [em.expr(o.sym()) for o in prog.outputs]
