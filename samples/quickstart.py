@@ -43,7 +43,8 @@ def report(rows):
     for name, ours, dense in rows:
         err = float(np.max(np.abs(np.ravel(ours) - dense)))
         worst = max(worst, err)
-        print(f"{name:<8} {str(np.round(np.ravel(ours), 6)):<{width}} {str(np.round(dense, 6)):<{width}} {err:.1e}")
+        ours_text, dense_text = str(np.round(np.ravel(ours), 6)), str(np.round(dense, 6))
+        print(f"{name:<8} {ours_text:<{width}} {dense_text:<{width}} {err:.1e}")
     return worst
 
 
