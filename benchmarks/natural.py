@@ -67,6 +67,7 @@ MODES = ("jvp", "vjp", "ijvp", "ivjp")
 GENERATED_JVP = "jvp, generated code alone"     # without the API's argument handling
 TRANSFORM_TARGET = 1.5          # loop-form transform <= this multiple of the flat form's
 CHECK_RTOL = 1e-8
+BLAS_THREADS = ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS")
 RESULTS = os.path.join(ROOT, "benchmarks", "results", "natural.md")
 
 LAM = 1.0
@@ -333,9 +334,12 @@ def fmt_time(seconds: float) -> str:
 def report(programs, transforms, calls, errors, args) -> tuple[str, bool]:
     out = ["# The natural input language against its hand-flattened twin", ""]
     command = " ".join(["python benchmarks/natural.py", *args.argv])
+    threads = [f"{name}={os.environ[name]}" for name in BLAS_THREADS if name in os.environ]
     out.append(f"`{command}` on "
                f"{datetime.date.today()}, Python {platform.python_version()}, NumPy {np.__version__}, "
-               f"{os.cpu_count()} cores (shared with other jobs: ratios move by 10-30 % between runs).")
+               f"{os.cpu_count()} cores (shared with other jobs: ratios move by 10-30 % between runs), "
+               f"BLAS threads: {', '.join(threads) or 'the library default'} (the dense solves of large "
+               "lumps run in LAPACK, whose threads make them vary several-fold on a loaded machine).")
     out.append("")
     out.append(f"Transform: median of {args.transform_repeats} fresh processes per cell, `si.source(f, mode)`; "
                "compile: `compile()` of the generated text (paid once per mode and process, on the first "
