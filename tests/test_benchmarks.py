@@ -58,3 +58,19 @@ def test_cache_benchmark_runs(tmp_path):
     assert out == (tmp_path / "cache.md").read_text()
     row = next(line for line in out.splitlines() if line.startswith("| jvp |"))
     assert len(row.split("|")) == 7, row
+
+def test_natural_benchmark_runs_and_checks_its_results(tmp_path):
+    out_file = tmp_path / "natural.md"
+    out = run("benchmarks/natural.py", "--bratu", "6", "--rk4-steps", "2", "--repeats", "1",
+              "--transform-repeats", "1", "--min-sample", "0.001", "--out", str(out_file))
+    text = out_file.read_text()
+    assert text == out
+    for title in ("## Bratu residual, n = 6", "## RK4, damped pendulum, 2 steps", "## Targets"):
+        assert title in text
+    checks = [line for line in text.splitlines() if line.startswith(("| loop |", "| flat |"))]
+    assert len(checks) == 24                   # 2 programs x 2 forms x (primal, 4 modes, generated jvp)
+    for row in checks:
+        status = row.split("|")[-2].strip()
+        assert status == "-" or status.startswith("ok ("), row
+    row = next(line for line in text.splitlines() if "matches the dense reference" in line)
+    assert row.rstrip().endswith("| met |"), row

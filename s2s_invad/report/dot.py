@@ -103,6 +103,11 @@ def figure(analysis: Analysis, mode: str) -> Figure:
     DrawingError above :data:`MAX_CELLS` cells.
     """
     prog, graph = analysis.program, analysis.graph
+    if analysis.rolled:
+        lines = ", ".join(str(n.line) for n in prog.loop_notes if n.rolled)
+        raise DrawingError(f"{prog.name} keeps the loop at line {lines} as a loop, and the layered graph "
+                           "is drawn for straight-line code: unroll it to draw it (--unroll, or "
+                           "unroll=True), or see one iteration's regions and lumps with explain")
     inverse = mode in ("ijvp", "ivjp")
     lumps = analysis.require_lumps() if inverse else []
     column = registers(analysis)

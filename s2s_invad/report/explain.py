@@ -88,14 +88,90 @@ def _schedule_report(analysis: Analysis) -> list[str]:
             + _order_summary("source order", source, lumps, problem) + chosen)
 
 
+def loops_report(prog) -> list[str]:
+    """Which source loops stay loops and which are unrolled, and why (SPEC section 9)."""
+    if not prog.loop_notes:
+        return []
+    out = ["Loops:"]
+    for note in prog.loop_notes:
+        how = "kept as a loop" if note.rolled else "unrolled"
+        out.append(f"  line {note.line}: `{prog.source_line(note.line)}` ({note.count} iterations): "
+                   f"{how}: {note.reason}")
+    return out + [""]
+
+
+def _lumps_summary(lumps, indent: str, title: str = "lumps") -> list[str]:
+    ks = [l.k for l in lumps]
+    out = [f"{indent}{title}: {len(ks)} (k = 1: {ks.count(1)}, k >= 2: {len(ks) - ks.count(1)}); "
+           f"largest k = {max(ks, default=0)}; sum of k^3 = {sum(k ** 3 for k in ks)}"]
+    for l in [l for l in lumps if l.k >= 2][:20]:
+        out.append(f"{indent}  k = {l.k} at {_lines_text(l.lines)}: W = ({_short(l.killed)}), "
+                   f"R = ({_short(l.read)})")
+    return out
+
+
+def _short(values, limit: int = 8) -> str:
+    names = [v.name for v in values]
+    return ", ".join(names) if len(names) <= limit else f"{', '.join(names[:3])}, ... ({len(names)} values)"
+
+
+def _structure_report(structure, indent: str) -> list[str]:
+    from ..analysis.structure import Rolled
+    out = []
+    for i, region in enumerate(structure.regions):
+        width = len(structure.live[i])
+        if isinstance(region, Rolled):
+            loop = region.loop
+            out.append(f"{indent}loop at line {loop.line} ({len(loop.carried)} carried, "
+                       f"{len(region.carried)} active; invariants: {_short(region.invariants) or '-'}); "
+                       f"width {width} at entry; its body, once for every iteration:")
+            out += _structure_report(region.body, indent + "    ")
+            continue
+        steps = region.graph.steps
+        lines = sorted({s.line for s in steps})
+        what = _lines_text(lines) if lines else "no active steps"
+        out.append(f"{indent}straight region, {what}: widths {_widths_text(region.graph.widths)}")
+        if region.lumps is not None:
+            out += _lumps_summary(region.lumps, indent + "  ")
+        elif region.problem is not None:
+            out.append(f"{indent}  not invertible: {region.problem}")
+    return out
+
+
+def _rolled_report(analysis: Analysis) -> str:
+    prog = analysis.program
+    n = len(prog.wrt)
+    out = [f"s2s_invad report for {prog.name} ({prog.filename}:{prog.def_line})",
+           f"differentiated inputs (n = {n}): {', '.join(p.name for p in prog.wrt)}; "
+           f"outputs (m = {len(prog.outputs)}): {', '.join(map(repr, prog.outputs))}", ""]
+    out += loops_report(prog)
+    out += ["SSA (loops kept as loops are indented):", prog.dump(), "",
+            "Regions (the live width must be n between them for the inverse modes):"]
+    out += _structure_report(analysis.structure, "  ")
+    out.append("")
+    if analysis.lumps is None:
+        out.append(f"Inverse modes: not available: {analysis.not_invertible}")
+    else:
+        out += _lumps_summary(analysis.lumps, "", "Lumps (of one iteration, for loops kept as loops)") + [
+            "det J = product over the regions (and over each loop's iterations) of the pivots and "
+            "of det A of the lumps with k >= 2."]
+    return "\n".join(out)
+
+
 def explain(analysis: Analysis) -> str:
+    if analysis.rolled:
+        return _rolled_report(analysis)
+    return _flat_report(analysis)
+
+
+def _flat_report(analysis: Analysis) -> str:
     prog, graph = analysis.program, analysis.graph
     em = Emitter(prog, graph)
     n = len(prog.wrt)
     out = [f"s2s_invad report for {prog.name} ({prog.filename}:{prog.def_line})",
            f"differentiated inputs (n = {n}): {', '.join(p.name for p in prog.wrt)}; "
            f"outputs (m = {len(prog.outputs)}): {', '.join(map(repr, prog.outputs))}",
-           "", "SSA:", prog.dump(), "",
+           ""] + loops_report(prog) + ["SSA:", prog.dump(), "",
            "Live width at each program point (active steps only):",
            f"{'point':>6} {'width':>6}  {'step':<36} {'line':>5}  note"]
     lump_end = {}
