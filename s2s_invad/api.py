@@ -27,7 +27,10 @@ Conventions, the same in every mode:
 ``wrt`` names the differentiated parameters (default: all); ``shapes={"u": 512}`` gives
 lengths where no argument does (``source``, ``explain``, ``@derivatives(...).write``).
 ``schedule=False`` keeps the statements in source order instead of the scheduler's order
-(for debugging and comparison; SPEC section 4).
+(for debugging and comparison; SPEC section 4). ``unroll=`` says which loops to unroll:
+None (default: loops of at least 8 iterations whose iterations do the same work stay
+loops, shorter ones are unrolled), True (unroll every loop with a transform-time trip
+count), False (keep every loop that can be kept), or ``{line: bool}`` per source loop.
 """
 
 from __future__ import annotations
@@ -110,22 +113,47 @@ def _record(f) -> _Record:
         raise ArgumentError(f"cannot differentiate {f!r}") from None
 
 
-def _analysis(f, key, schedule, lengths: dict, probe=frozenset()) -> Analysis:
+def _unroll_key(unroll):
+    """A hashable form of the ``unroll=`` policy (checked)."""
+    if unroll is None or isinstance(unroll, bool):
+        return unroll
+    if isinstance(unroll, dict) and all(isinstance(k, int) and isinstance(v, bool) for k, v in unroll.items()):
+        return tuple(sorted(unroll.items()))
+    raise ArgumentError(f"unroll must be None, True, False or a dict of source line -> bool, got {unroll!r}")
+
+
+def _policy(opts):
+    """(schedule, unroll) as analyse() takes them."""
+    schedule, unroll = opts
+    return schedule, dict(unroll) if isinstance(unroll, tuple) else unroll
+
+
+def _analysis(f, key, opts, lengths: dict, probe=frozenset()) -> Analysis:
     record = _record(f)
-    akey = (key, schedule, tuple(sorted(lengths.items())))
+    akey = (key, opts, tuple(sorted(lengths.items())))
     if akey not in record.analyses:
-        record.analyses[akey] = analyse(f, key, schedule, lengths, frozenset(probe))
+        schedule, unroll = _policy(opts)
+        record.analyses[akey] = analyse(f, key, schedule, lengths, frozenset(probe), unroll)
     return record.analyses[akey]
 
 
-def analysis_of(f, wrt=None, *, schedule=True, shapes=None) -> Analysis:
+def _options(f, schedule, unroll) -> tuple:
+    """The transform options of a call: (schedule, unroll key), a @derivatives function's
+    defaults unless the call says otherwise."""
+    if isinstance(f, Derivatives):
+        schedule = f.schedule if schedule else schedule
+        unroll = f.unroll if unroll is None else unroll
+    return bool(schedule), _unroll_key(unroll)
+
+
+def analysis_of(f, wrt=None, *, schedule=True, shapes=None, unroll=None) -> Analysis:
     """The cached analysis of ``f`` (front end, SSA, schedule, graph, lumps)."""
-    schedule = _schedule(f, schedule)
+    opts = _options(f, schedule, unroll)
     shapes = _shapes(f, shapes)
     f, key = _unwrap(f, wrt)
     lengths = dict(_shapes_key(shapes))
     try:
-        return _analysis(f, key, schedule, lengths, frozenset(_param_names(f)) - set(lengths))
+        return _analysis(f, key, opts, lengths, frozenset(_param_names(f)) - set(lengths))
     except ShapeProbe as probe:
         raise probe.error(f"pass shapes={{{probe.param!r}: LENGTH}}") from None
 
@@ -139,9 +167,8 @@ def _is_vector_arg(x) -> bool:
     return isinstance(x, (list, tuple)) or (isinstance(x, np.ndarray) and x.ndim >= 1)
 
 
-def _prepare(f, wrt, primals, schedule, shapes=None):
+def _prepare(f, wrt, primals, opts, shapes=None):
     """(analysis, signature key, primals) for a call: lengths from the arguments."""
-    schedule = _schedule(f, schedule)
     shapes = _shapes(f, shapes)
     f, key = _unwrap(f, wrt)
     names = _param_names(f)
@@ -157,7 +184,7 @@ def _prepare(f, wrt, primals, schedule, shapes=None):
             lengths[name] = x.shape[0]
     while True:
         try:
-            analysis = _analysis(f, key, schedule, lengths, frozenset(names) - set(lengths))
+            analysis = _analysis(f, key, opts, lengths, frozenset(names) - set(lengths))
             break
         except ShapeProbe as found:
             x = primals[names.index(found.param)]
@@ -166,7 +193,7 @@ def _prepare(f, wrt, primals, schedule, shapes=None):
             record.vectors.add(found.param)
             lengths[found.param] = primals[names.index(found.param)].shape[0]
     skey = tuple(sorted(lengths.items()))
-    return f, key, schedule, skey, analysis, _check_primals(analysis.program, primals)
+    return f, key, opts, skey, analysis, _check_primals(analysis.program, primals)
 
 
 def _check_mode(mode: str) -> None:
@@ -185,22 +212,23 @@ def _check_memory(memory: str, analysis: Analysis) -> None:
             analysis.not_invertible.lineno)
 
 
-def source(f, mode: str, wrt=None, memory: str = "store", *, schedule=True, shapes=None) -> str:
+def source(f, mode: str, wrt=None, memory: str = "store", *, schedule=True, shapes=None,
+           unroll=None) -> str:
     """The generated Python source of ``mode`` ("jvp", "vjp", "ijvp", "ivjp" or "slogdet").
 
     ``memory="recompute"`` (vjp and ijvp) gives sweeps that rebuild the primal backwards;
     ``shapes={"u": n}`` gives the lengths of vector parameters.
     """
     _check_mode(mode)
-    analysis = analysis_of(f, wrt, schedule=schedule, shapes=shapes)
+    analysis = analysis_of(f, wrt, schedule=schedule, shapes=shapes, unroll=unroll)
     _check_memory(memory, analysis)
     return generate(analysis, (mode,), memory)
 
 
-def explain(f, wrt=None, *, schedule=True, shapes=None) -> str:
+def explain(f, wrt=None, *, schedule=True, shapes=None, unroll=None) -> str:
     """A readable report: SSA, live width at each point, pivots, lumps with k and lines, and
     the width profile and lumps of the source order against the chosen schedule."""
-    analysis = analysis_of(f, wrt, schedule=schedule, shapes=shapes)
+    analysis = analysis_of(f, wrt, schedule=schedule, shapes=shapes, unroll=unroll)
     report = _explain_report(analysis)
     if analysis.lumps:
         report += "\n" + "\n".join(describe_memory(plan_memory(analysis.graph, analysis.lumps),
@@ -208,16 +236,16 @@ def explain(f, wrt=None, *, schedule=True, shapes=None) -> str:
     return report
 
 
-def drift(f, primals, wrt=None, *, schedule=True) -> DriftReport:
+def drift(f, primals, wrt=None, *, schedule=True, unroll=None) -> DriftReport:
     """How far memory="recompute" rebuilds values from the forward ones at ``primals``."""
-    *_, analysis, checked = _prepare(f, wrt, primals, schedule)
+    *_, analysis, checked = _prepare(f, wrt, primals, _options(f, schedule, unroll))
     _check_memory("recompute", analysis)
-    _, fn, _ = _compiled(f, wrt, "drift", primals, schedule=schedule)
+    _, fn, _ = _compiled(f, wrt, "drift", primals, schedule=schedule, unroll=unroll)
     forward, rebuilt = fn(*checked)
     return drift_report(analysis.program, forward, rebuilt)
 
 
-def _compiled(f, wrt, mode, primals, memory="store", schedule=True):
+def _compiled(f, wrt, mode, primals, memory="store", schedule=True, unroll=None):
     """(call spec, generated function, checked primals) of ``mode`` for this call: from
     this process's memo, else from the cache of generated modules (no transform at all),
     else transformed (``_prepare``) and stored. The wrappers read only the spec
@@ -225,23 +253,23 @@ def _compiled(f, wrt, mode, primals, memory="store", schedule=True):
     memory = _memory(f, memory)
     if memory not in MEMORY:
         _check_memory(memory, None)                       # unknown: raises before any analysis
-    schedule, shapes = _schedule(f, schedule), _shapes(f, shapes=None)
+    opts, shapes = _options(f, schedule, unroll), _shapes(f, shapes=None)
     g, key = _unwrap(f, wrt)
     names = _param_names(g)
     primals = _as_tuple(primals, f"primals of {g.__name__}", len(names), names)
     record = _record(g)
     lengths = _known_lengths(names, primals, record, shapes)
-    mkey = (mode, key, memory, schedule, tuple(sorted(lengths.items())))
+    mkey = (mode, key, memory, opts, tuple(sorted(lengths.items())))
     if mkey not in record.compiled:
         arrays = tuple((n, np.ndim(x), np.shape(x)[0]) for n, x in zip(names, primals)
                        if n not in lengths and isinstance(x, np.ndarray) and x.ndim >= 1)
 
         def make():
-            *_, analysis, _ = _prepare(f, wrt, primals, schedule)
+            *_, analysis, _ = _prepare(f, wrt, primals, opts)
             if memory != "store" or mode == "drift":
                 _check_memory("recompute" if mode == "drift" else memory, analysis)
             return generate(analysis, (mode,), memory), CallSpec.of(analysis.program, mode)
-        options = {"mode": mode, "memory": memory, "schedule": schedule, "wrt": key,
+        options = {"mode": mode, "memory": memory, "schedule": opts[0], "unroll": opts[1], "wrt": key,
                    "lengths": sorted(lengths.items()), "arrays": arrays}
         spec, namespace = cache.fetch(g, options, make)
         record.vectors |= spec.vectors
@@ -385,19 +413,19 @@ def _outputs_like(prog, value, what: str) -> tuple:
 
 # -- the modes ---------------------------------------------------------------------------
 
-def jvp(f, primals, tangents, wrt=None, *, schedule=True):
+def jvp(f, primals, tangents, wrt=None, *, schedule=True, unroll=None):
     """``(f(*primals), J @ tangents)``; tangents one per differentiated parameter."""
-    prog, fn, primals = _compiled(f, wrt, "jvp", primals, schedule=schedule)
+    prog, fn, primals = _compiled(f, wrt, "jvp", primals, schedule=schedule, unroll=unroll)
     return fn(*primals, *_inputs(prog, tangents, "tangents"))
 
 
-def vjp(f, *primals, wrt=None, memory="store", schedule=True):
+def vjp(f, *primals, wrt=None, memory="store", schedule=True, unroll=None):
     """``(f(*primals), f_vjp)`` with ``f_vjp(y_bar) = J^T y_bar`` (a tuple, one per input).
 
     ``memory="recompute"``: the pullback rebuilds the primal backwards instead of keeping
     every intermediate value (square, invertible functions; see :func:`drift`).
     """
-    prog, fn, primals = _compiled(f, wrt, "vjp", primals, memory, schedule)
+    prog, fn, primals = _compiled(f, wrt, "vjp", primals, memory, schedule, unroll)
     y, bwd = fn(*primals)
 
     def f_vjp(y_bar):
@@ -405,18 +433,18 @@ def vjp(f, *primals, wrt=None, memory="store", schedule=True):
     return y, f_vjp
 
 
-def ijvp(f, primals, y_dot, wrt=None, memory="store", *, schedule=True):
+def ijvp(f, primals, y_dot, wrt=None, memory="store", *, schedule=True, unroll=None):
     """``(f(*primals), x_dot)`` where ``J x_dot = y_dot`` (x_dot a tuple, one per input).
 
     ``memory="recompute"``: the sweep rebuilds the primal backwards (constant memory).
     """
-    prog, fn, primals = _compiled(f, wrt, "ijvp", primals, memory, schedule)
+    prog, fn, primals = _compiled(f, wrt, "ijvp", primals, memory, schedule, unroll)
     return fn(*primals, *_outputs_like(prog, y_dot, "the output tangent y_dot"))
 
 
-def ivjp(f, *primals, wrt=None, schedule=True):
+def ivjp(f, *primals, wrt=None, schedule=True, unroll=None):
     """``(f(*primals), f_ivjp)`` with ``f_ivjp(x_bar) = J^-T x_bar``, shaped like f's result."""
-    prog, fn, primals = _compiled(f, wrt, "ivjp", primals, schedule=schedule)
+    prog, fn, primals = _compiled(f, wrt, "ivjp", primals, schedule=schedule, unroll=unroll)
     y, fwd = fn(*primals)
 
     def f_ivjp(x_bar):
@@ -424,9 +452,9 @@ def ivjp(f, *primals, wrt=None, schedule=True):
     return y, f_ivjp
 
 
-def slogdet(f, primals, wrt=None, *, schedule=True):
+def slogdet(f, primals, wrt=None, *, schedule=True, unroll=None):
     """``(f(*primals), (sign, logabsdet))`` of det J, from the pivots and lumps (no Jacobian)."""
-    prog, fn, primals = _compiled(f, wrt, "slogdet", primals, schedule=schedule)
+    prog, fn, primals = _compiled(f, wrt, "slogdet", primals, schedule=schedule, unroll=unroll)
     return fn(*primals)
 
 
@@ -451,13 +479,6 @@ def _memory(f, memory):
     return memory
 
 
-def _schedule(f, schedule):
-    """A @derivatives(schedule=False) function's default, unless the call says otherwise."""
-    if isinstance(f, Derivatives) and schedule:
-        return f.schedule
-    return schedule
-
-
 def _shapes(f, shapes):
     """A @derivatives(shapes=...) function's lengths, unless the call gives its own."""
     if isinstance(f, Derivatives) and shapes is None:
@@ -468,11 +489,13 @@ def _shapes(f, shapes):
 class Derivatives:
     """A function with its derivatives attached (see :func:`derivatives`)."""
 
-    def __init__(self, f, wrt=None, memory="store", schedule=True, shapes=None):
+    def __init__(self, f, wrt=None, memory="store", schedule=True, shapes=None, unroll=None):
         functools.update_wrapper(self, f)
         self.wrt = _wrt_key(wrt)
         self.memory = memory
         self.schedule = schedule
+        self.unroll = unroll
+        _unroll_key(unroll)
         _shapes_key(shapes)
         self.shapes = dict(shapes) if shapes else None
 
@@ -520,7 +543,7 @@ class Derivatives:
         return text
 
 
-def derivatives(f=None, *, wrt=None, memory="store", schedule=True, shapes=None):
+def derivatives(f=None, *, wrt=None, memory="store", schedule=True, shapes=None, unroll=None):
     """Decorator: ``@derivatives`` or ``@derivatives(wrt=("x", "y"), memory="recompute")``.
 
     The function stays callable as before and gains ``.jvp``, ``.vjp``, ``.ijvp``,
@@ -529,8 +552,8 @@ def derivatives(f=None, *, wrt=None, memory="store", schedule=True, shapes=None)
     (source, explain, write); ``schedule=False`` keeps the statements in source order.
     """
     if f is None:
-        return lambda g: Derivatives(g, wrt, memory, schedule, shapes)
-    return Derivatives(f, wrt, memory, schedule, shapes)
+        return lambda g: Derivatives(g, wrt, memory, schedule, shapes, unroll)
+    return Derivatives(f, wrt, memory, schedule, shapes, unroll)
 
 
 __all__ = ["jvp", "vjp", "ijvp", "ivjp", "slogdet", "drift", "source", "explain", "derivatives", "Derivatives",

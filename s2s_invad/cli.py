@@ -124,7 +124,7 @@ def _params(sf: loader.SourceFunction) -> list[str]:
 
 
 def analysis_of(sf: loader.SourceFunction, scheduled: bool = True, shapes: dict | None = None,
-                wrt: tuple | None = None) -> Analysis:
+                wrt: tuple | None = None, unroll=None) -> Analysis:
     """The analysis of one function with the vector lengths of ``--shape`` and the
     differentiated parameters of ``--wrt`` (those that name its parameters; without them,
     every parameter is differentiated); ``scheduled=False`` keeps the source order."""
@@ -136,7 +136,7 @@ def analysis_of(sf: loader.SourceFunction, scheduled: bool = True, shapes: dict 
                            f"(it has {', '.join(params)})")
     try:
         return analyse(sf, chosen, schedule=scheduled, shapes=lengths,
-                       probe=frozenset(params) - set(lengths))
+                       probe=frozenset(params) - set(lengths), unroll=unroll)
     except ShapeProbe as probe:
         raise CommandError(str(probe.error(f"give its length with --shape {probe.param}=LEN"))) from None
 
@@ -159,7 +159,7 @@ def _one_function(args, verb: str) -> Analysis:
                            f"(functions in {_shown(path)}: {names})")
     sf = find_function(path, functions, func)
     check_shapes([sf], args.shapes)
-    return analysis_of(sf, args.schedule, args.shapes, args.wrt)
+    return analysis_of(sf, args.schedule, args.shapes, args.wrt, args.unroll)
 
 
 # -- gen -------------------------------------------------------------------------------
@@ -177,7 +177,7 @@ def parse_modes(text: str) -> tuple[str, ...]:
 
 def plan(path: str, functions, func: str | None, modes: tuple[str, ...] | None,
          scheduled: bool = True, shapes: dict | None = None,
-         wrt: tuple | None = None) -> list[tuple[Analysis, tuple]]:
+         wrt: tuple | None = None, unroll=None) -> list[tuple[Analysis, tuple]]:
     """(analysis, modes) of every function to generate, with notes on what was skipped.
 
     ``modes`` None means the default: all four, or jvp and vjp alone for a function the
@@ -185,7 +185,7 @@ def plan(path: str, functions, func: str | None, modes: tuple[str, ...] | None,
     """
     check_shapes(functions if func is None else [find_function(path, functions, func)], shapes)
     if func is not None:
-        analysis = analysis_of(find_function(path, functions, func), scheduled, shapes, wrt)
+        analysis = analysis_of(find_function(path, functions, func), scheduled, shapes, wrt, unroll)
         if analysis.lumps is None and modes is not None and set(modes) & set(INVERSE_MODES):
             asked = ", ".join(m for m in modes if m in INVERSE_MODES)
             raise CommandError(f"cannot generate {asked} for {func}: {analysis.not_invertible}")
@@ -195,7 +195,7 @@ def plan(path: str, functions, func: str | None, modes: tuple[str, ...] | None,
     items = []
     for sf in functions:
         try:
-            analysis = analysis_of(sf, scheduled, shapes, wrt)
+            analysis = analysis_of(sf, scheduled, shapes, wrt, unroll)
         except UnsupportedSyntaxError as exc:
             _note(f"note: skipped {sf.name}: {exc.filename}:{exc.lineno}:{exc.offset}: {exc.msg}")
             continue
@@ -282,7 +282,7 @@ def run_gen(args, argv: list[str]) -> int:
     elif out is not None and os.path.isdir(out):
         raise CommandError(f"{out} is a directory: give the generated file's name with -o")
     functions = load_functions(path, read_source(path))
-    items = plan(path, functions, func, args.modes, args.schedule, args.shapes, args.wrt)
+    items = plan(path, functions, func, args.modes, args.schedule, args.shapes, args.wrt, args.unroll)
     if args.memory == "recompute":
         for analysis, modes in items:
             if analysis.lumps is None and {"vjp", "ijvp"} & set(modes):
@@ -435,6 +435,12 @@ def build_parser() -> argparse.ArgumentParser:
     common.add_argument("--shape", dest="shape_list", action="append", type=parse_shape, default=[],
                         metavar="NAME=LEN",
                         help="the length of a vector parameter (repeatable), e.g. --shape u=512")
+    loops = common.add_mutually_exclusive_group()
+    loops.add_argument("--unroll", dest="unroll", action="store_const", const=True, default=None,
+                       help="unroll every loop with a transform-time trip count (default: loops of "
+                            "at least 8 iterations whose iterations do the same work stay loops)")
+    loops.add_argument("--keep-loops", dest="unroll", action="store_const", const=False,
+                       help="keep every loop that can be kept as a loop, short ones too")
     common.add_argument("--wrt", type=parse_wrt, default=None, metavar="NAMES",
                         help="comma-separated parameters to differentiate (default: all); the "
                              "others are passive constants of the derivative code")
@@ -497,6 +503,7 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     args.shapes = dict(getattr(args, "shape_list", []))
     args.wrt = getattr(args, "wrt", None)
+    args.unroll = getattr(args, "unroll", None)
     try:
         return args.run(args, argv)
     except UnsupportedSyntaxError as exc:

@@ -85,8 +85,12 @@ def analyse(fn_or_source, wrt=None, schedule=True, shapes=None, probe=frozenset(
 def _analyse(fn_or_source, wrt, schedule, shapes, probe, unroll) -> Analysis:
     sf = fn_or_source if isinstance(fn_or_source, loader.SourceFunction) else loader.from_function(fn_or_source)
     _dump("loader", lambda: f"{sf.filename}: def {sf.name}")
+    why: dict[int, str] = {}                 # loops unrolled so that the inverse modes exist
     while True:
         program = evaluate(sf, wrt, shapes, probe, unroll)
+        for note in program.loop_notes:
+            if note.line in why and not note.rolled:
+                note.reason = why[note.line]
         _dump("evaluate", program.dump)
         program = activity(program)
         _dump("activity", program.dump)
@@ -96,6 +100,9 @@ def _analyse(fn_or_source, wrt, schedule, shapes, probe, unroll) -> Analysis:
         retry = _short_loop_to_unroll(analysis, unroll)
         if retry is None:
             return analysis
+        why[retry] = (f"kept as a loop, it would carry more than the active state across iterations "
+                      f"(a short loop: at most {UNROLL_SHORT} iterations, so it is unrolled to keep the "
+                      "inverse modes)")
         unroll = dict(unroll) if isinstance(unroll, dict) else {} if unroll is None else unroll
         unroll[retry] = True
 

@@ -204,6 +204,8 @@ def _point(primals):
     for x in primals:
         if isinstance(x, (list, tuple, np.ndarray)):
             out.append(np.array(x, dtype=complex))
+        elif isinstance(x, (int, np.integer)) and not isinstance(x, bool):
+            out.append(int(x))                      # a count stays an int (perturbed when asked)
         else:
             out.append(complex(float(x)))
     return out

@@ -45,12 +45,16 @@ def emit_ijvp(em: Emitter, structure: Structure) -> list[str]:
     tapes = L.Tapes()
     em.unpack_primals(w)
     L.primal_regions(em, w, structure, tapes)
+    outs = em.pack([em.expr(o.sym()) for o in prog.outputs])
+    if tapes.by_loop:                      # the reversed loops reuse the carried names
+        value = em.namer.fresh("value")
+        w.stmt(A.assign(value, outs))
+        outs = A.name(value)
     w.comment("inverse sweep, last lump to first")
     ijvp_regions(em, w, structure, tapes)
     L.Tapes.finish(tapes, [w])
-    outs = [em.expr(o.sym()) for o in prog.outputs]
     dots = A.tuple_(em.pack_inputs("dot"))
-    w.stmt(A.return_(A.tuple_([em.pack(outs), dots])))
+    w.stmt(A.return_(A.tuple_([outs, dots])))
     return [f"def {prog.name}_ijvp({', '.join(args)}):"] + w.lines
 
 

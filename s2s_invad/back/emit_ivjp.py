@@ -34,7 +34,7 @@ def emit_ivjp(em: Emitter, structure: Structure) -> list[str]:
     local = set()
     for region in structure.regions:
         if isinstance(region, Rolled):
-            local |= L.iteration_locals(None, region.loop)
+            local |= L.iteration_locals(region.loop)
     sweep = em.sweep_function(w, "ivjp_sweep", inner, em.input_args("bar"),
                                f"Reverse-inverse sweep of {prog.name}_ivjp, first lump to last.",
                                frozenset(local), L.outer_defined(prog, structure))

@@ -89,20 +89,10 @@ def zero_or(em: Emitter, name_of, value, like):
     return em.zero_like(like.sym())
 
 
-def iteration_locals(structure: Structure, loop: Loop) -> set[str]:
+def iteration_locals(loop: Loop, tapes: "Tapes | None" = None) -> set[str]:
     """Names whose value changes from one iteration to the next: the index, the carried
     values and everything the body defines (nested loops' values and tapes too)."""
-    names = {loop.index.name} | {c.var.name for c in loop.carried}
-    for stmt in iter_stmts(loop.body):
-        names.add(stmt.target.name)
-    stack = list(loop.body)
-    while stack:
-        item = stack.pop()
-        if isinstance(item, Loop):
-            names.add(item.index.name)
-            names.update(c.var.name for c in item.carried)
-            stack.extend(item.body)
-    return names
+    return set(definition_order(loop, tapes))
 
 
 @dataclass
@@ -189,8 +179,9 @@ def reversed_loop(em: Emitter, w: Writer, region: Rolled, tapes: Tapes, body) ->
     w.lines.append(None)                         # the tape row, once known
     outer_refs, em.refs = em.refs, set()
     body()
-    locals_ = iteration_locals(None, loop)
-    row = [n for n in definition_order(loop) if n in em.refs and n in locals_]
+    order = definition_order(loop, tapes)
+    locals_ = set(order)
+    row = [n for n in order if n in em.refs and n in locals_]
     em.refs = outer_refs | {n for n in em.refs if n not in locals_} | {tape.name}
     if isinstance(loop.count, Value):
         em.refs.add(loop.count.name)
@@ -210,13 +201,15 @@ def copy_pairs(em: Emitter, w: Writer, pairs: list, name) -> set:
     return {a for a, _ in pairs}
 
 
-def definition_order(loop: Loop) -> list[str]:
+def definition_order(loop: Loop, tapes: "Tapes | None" = None) -> list[str]:
     """Iteration-local names in the order the forward body defines them."""
     out = [loop.index.name] + [c.var.name for c in loop.carried]
 
     def walk(items):
         for item in items:
             if isinstance(item, Loop):
+                if tapes is not None and id(item) in tapes.by_loop:
+                    out.append(tapes[item].name)
                 out.append(item.index.name)
                 out.extend(c.var.name for c in item.carried)
                 walk(item.body)

@@ -143,22 +143,85 @@ def _names_loaded(body) -> list[str]:
     return out
 
 
+class _Reshaped(CannotRoll):
+    """A carried list comes back as an array, or an array as a list (of the same size)."""
+
+    def __init__(self, message, changed: dict):
+        super().__init__(message)
+        self.changed = changed            # name -> the value the body left
+
+
 def _roll(ev, stmt, start, count, step):
-    frame = ev.frames[-1]
-    env = frame.env
+    env = ev.frames[-1].env
     target = stmt.target.id
     assigned = assigned_names(stmt.body)
     order = _names_loaded(stmt.body)
     carried = [n for n in order if n != target and n in env
                and (n in assigned or isinstance(env[n], (list, np.ndarray)))]
-    snapshot = ev.snapshot()
-    saved_env = dict(env)
+    entries = {name: env[name] for name in carried}
+    try:
+        attempt = _attempt(ev, stmt, carried, entries)
+    except _Reshaped as first:
+        # ``u = np.array(...)`` then ``u = [...]`` in the body: the first iteration starts
+        # from an array, the others from a list. Evaluate the body from a list too and keep
+        # the loop only if both evaluations are the same statements.
+        body1 = first.body
+        converted = dict(entries)
+        for name, value in first.changed.items():
+            converted[name] = _like(entries[name], value)
+        second = _attempt(ev, stmt, carried, converted)
+        if not _same_body(body1, second.body, first.placeholders, second.placeholders):
+            ev.discard(second)
+            raise CannotRoll(str(first)) from None
+        attempt = second
+    loop = Loop(index=attempt.index, start=start, step=step, count=ev.operand(count), carried=[],
+                body=attempt.body, line=stmt.lineno, where=ev.where)
+    for (entry, var), result in zip(attempt.carries, attempt.results):
+        loop.carried.append(Carry(entry, var, result))
+    ev.body.append(loop)
+    ev.count_params |= ev.params_of(count)
+    for name in carried:                               # after the loop: the carried values
+        env[name] = attempt.templates[name]
+    for name in assigned - set(carried):
+        env.pop(name, None)
+        ev.rolled_locals[name] = stmt.lineno
+    if isinstance(count, int) and count > 0:
+        env[target] = start + step * (count - 1)
+    else:
+        env.pop(target, None)
+        ev.rolled_locals[target] = stmt.lineno
+
+
+@dataclasses.dataclass
+class _Attempt:
+    body: list
+    index: Value
+    carries: list                 # (entry operand, placeholder Value)
+    results: list                 # operands, one per carry
+    templates: dict               # name -> the placeholder structure
+    placeholders: list            # the placeholder Values, in order
+    state: tuple                  # the evaluator's state before the attempt (to undo it)
+    env: dict
+
+
+def _attempt(ev, stmt, carried, entries) -> _Attempt:
+    """Evaluate the body once from placeholders of ``entries``; undone on failure (a
+    reshaped carry raises _Reshaped, with the body it evaluated)."""
+    env = ev.frames[-1].env
+    target = stmt.target.id
+    state, saved_env = ev.snapshot(), dict(env)
     outer_body, outer_where = ev.body, ev.where
     loop_body: list = []
+    carries, templates = [], {}
+
+    def undo():
+        ev.body, ev.where = outer_body, outer_where
+        env.clear()
+        env.update(saved_env)
+        ev.restore(state)
     try:
-        carries, templates = [], {}
         for name in carried:
-            placeholder, leaves = _placeholder(ev, env[name], name, stmt)
+            placeholder, leaves = _placeholder(ev, entries[name], name, stmt)
             templates[name] = placeholder
             env[name] = placeholder
             carries += leaves
@@ -172,34 +235,67 @@ def _roll(ev, stmt, start, count, step):
             raise CannotRoll(f"'{type(exc).__name__.strip('_').lower()}' inside the loop body") from None
         except (UnsupportedSyntaxError, EvaluationError) as exc:
             raise CannotRoll(f"line {exc.lineno}: {exc.msg}") from None
-        results = []
+        results, changed = [], {}
         for name in carried:
             if name not in env:
                 raise CannotRoll(f"'{name}' is deleted inside the loop")
+            if _reshaped(templates[name], env[name]):
+                changed[name] = env[name]
+                continue
             results += _match(ev, templates[name], env[name], name)
+        if changed:
+            name = next(iter(changed))
+            error = _Reshaped(f"'{name}' starts as a {type(templates[name]).__name__} and becomes a "
+                              f"{type(changed[name]).__name__} in the loop", changed)
+            error.body, error.placeholders = loop_body, [v for _, v in carries]
+            raise error
     except CannotRoll:
-        ev.body, ev.where = outer_body, outer_where
-        env.clear()
-        env.update(saved_env)
-        ev.restore(snapshot)
+        undo()
         raise
     ev.body, ev.where = outer_body, outer_where
-    loop = Loop(index=index, start=start, step=step, count=ev.operand(count), carried=[],
-                body=loop_body, line=stmt.lineno, where=outer_where)
-    for (entry, var), result in zip(carries, results):
-        loop.carried.append(Carry(entry, var, result))
-    ev.body.append(loop)
-    ev.count_params |= ev.params_of(count)
-    for name in carried:                               # after the loop: the carried values
-        env[name] = templates[name]
-    for name in assigned - set(carried):
-        env.pop(name, None)
-        ev.rolled_locals[name] = stmt.lineno
-    if isinstance(count, int) and count > 0:
-        env[target] = start + step * (count - 1)
-    else:
-        env.pop(target, None)
-        ev.rolled_locals[target] = stmt.lineno
+    return _Attempt(loop_body, index, carries, results, templates, [v for _, v in carries], state, saved_env)
+
+
+def _reshaped(template, value) -> bool:
+    """A 1-D array became a list or tuple of the same length, or the other way round."""
+    arrays = (isinstance(template, np.ndarray), isinstance(value, np.ndarray))
+    if arrays[0] == arrays[1]:
+        return False
+    seq = value if arrays[0] else template
+    arr = template if arrays[0] else value
+    return isinstance(seq, (list, tuple)) and arr.ndim == 1 and len(seq) == len(arr)
+
+
+def _like(entry, shape_of):
+    """``entry``'s elements in the container kind of ``shape_of`` (list, tuple or array)."""
+    items = list(entry)
+    if isinstance(shape_of, np.ndarray):
+        out = np.empty(len(items), dtype=object)
+        for i, item in enumerate(items):
+            out[i] = item
+        return out
+    return type(shape_of)(items)
+
+
+def _same_body(a: list, b: list, pa: list, pb: list) -> bool:
+    """The two evaluations of a body built the same statements (up to the names of the
+    placeholders and of the values they define)."""
+    if len(a) != len(b):
+        return False
+    mapping = {id(x): y for x, y in zip(pa, pb)}
+    for s, t in zip(a, b):
+        if isinstance(s, Loop) or isinstance(t, Loop):
+            return False
+        if s.op != t.op or s.ns != t.ns or len(s.args) != len(t.args):
+            return False
+        for x, y in zip(s.args, t.args):
+            if isinstance(x, Value):
+                if mapping.get(id(x), x) is not y:
+                    return False
+            elif isinstance(y, Value) or x != y:
+                return False
+        mapping[id(s.target)] = t.target
+    return True
 
 
 def _flow_errors():
@@ -217,7 +313,7 @@ def _placeholder(ev, value, name, stmt):
             entry = v.value if isinstance(v, Scalar) else ev.operand(v)
             new = Value(ev.var_name(name) if path == name else ev.derived_name(path), path, stmt.lineno)
             leaves.append((entry, new))
-            return Scalar(new)
+            return Scalar(new, v.param if isinstance(v, Scalar) else None)   # (a vector use asks for it)
         if isinstance(v, list):
             return [make(e, f"{path}_{i}") for i, e in enumerate(v)]
         if isinstance(v, tuple):
