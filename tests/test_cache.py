@@ -243,7 +243,7 @@ def test_a_hit_makes_the_entry_recent_and_makes_nothing(folder, tmp_path):
     def make():
         raise AssertionError("transformed although the entry is there")
     spec, namespace = cache.fetch(again.model, {"mode": "jvp", "memory": "store", "schedule": True,
-                                                "wrt": None, "lengths": [], "arrays": ()}, make)
+                                                "unroll": None, "wrt": None, "lengths": [], "arrays": ()}, make)
     assert spec.entry == "model_jvp" and namespace["model_jvp"].__code__.co_filename.endswith(name + ".py")
     assert (folder / (name + ".json")).stat().st_mtime > 1000
 
