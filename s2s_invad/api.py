@@ -413,10 +413,73 @@ def _outputs_like(prog, value, what: str) -> tuple:
 
 # -- the modes ---------------------------------------------------------------------------
 
+# -- the fast path: a call like the previous one skips every check but the cheapest ------------
+
+_NUMBERS = frozenset({float, int})
+
+
+class _Fast:
+    """A generated function called directly when every argument is a Python float or int
+    (no vectors, no batches): the checks are three type tests, not the general ones."""
+    __slots__ = ("fn", "n", "k", "m", "tuple_output")
+
+    def __init__(self, fn, spec):
+        self.fn = fn
+        self.n, self.k = len(spec.signature), len(spec.wrt_params)
+        self.tuple_output = spec.tuple_output
+        self.m = len(spec.out_spec) if spec.tuple_output else 1
+
+    def primals(self, primals) -> bool:
+        return type(primals) is tuple and len(primals) == self.n and _NUMBERS.issuperset(map(type, primals))
+
+    def inputs(self, value):
+        if type(value) is tuple:
+            return value if len(value) == self.k and _NUMBERS.issuperset(map(type, value)) else None
+        return (value,) if self.k == 1 and type(value) in _NUMBERS else None
+
+    def outputs(self, value):
+        if self.tuple_output:
+            ok = type(value) is tuple and len(value) == self.m and _NUMBERS.issuperset(map(type, value))
+            return value if ok else None
+        return (value,) if type(value) in _NUMBERS else None
+
+
+_fast_table: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()
+
+
+def _fast(f, key) -> _Fast | None:
+    table = _fast_table.get(f)
+    if table is None:
+        return None
+    try:
+        return table.get(key)
+    except TypeError:                          # an unhashable wrt: the general path
+        return None
+
+
+def _remember(f, key, spec, fn) -> None:
+    """Keep the direct call for functions of scalars with scalar results."""
+    flat = spec.out_spec is None or (isinstance(spec.out_spec, tuple) and all(s is None for s in spec.out_spec))
+    if flat and not spec.vectors:
+        try:
+            _fast_table.setdefault(f, {})[key] = _Fast(fn, spec)
+        except TypeError:
+            pass
+
+
+# -- the modes ---------------------------------------------------------------------------
+
 def jvp(f, primals, tangents, wrt=None, *, schedule=True, unroll=None):
     """``(f(*primals), J @ tangents)``; tangents one per differentiated parameter."""
-    prog, fn, primals = _compiled(f, wrt, "jvp", primals, schedule=schedule, unroll=unroll)
-    return fn(*primals, *_inputs(prog, tangents, "tangents"))
+    key = ("jvp", wrt, schedule, unroll)
+    fast = _fast(f, key)
+    if fast is not None and fast.primals(primals):
+        v = fast.inputs(tangents)
+        if v is not None:
+            return fast.fn(*primals, *v)
+    spec, fn, primals = _compiled(f, wrt, "jvp", primals, schedule=schedule, unroll=unroll)
+    _remember(f, key, spec, fn)
+    return fn(*primals, *_inputs(spec, tangents, "tangents"))
 
 
 def vjp(f, *primals, wrt=None, memory="store", schedule=True, unroll=None):
@@ -425,11 +488,22 @@ def vjp(f, *primals, wrt=None, memory="store", schedule=True, unroll=None):
     ``memory="recompute"``: the pullback rebuilds the primal backwards instead of keeping
     every intermediate value (square, invertible functions; see :func:`drift`).
     """
-    prog, fn, primals = _compiled(f, wrt, "vjp", primals, memory, schedule, unroll)
-    y, bwd = fn(*primals)
+    key = ("vjp", wrt, memory, schedule, unroll)
+    fast = _fast(f, key)
+    if fast is not None and fast.primals(primals):
+        y, bwd = fast.fn(*primals)
+        spec = None
+    else:
+        spec, fn, primals = _compiled(f, wrt, "vjp", primals, memory, schedule, unroll)
+        _remember(f, key, spec, fn)
+        y, bwd = fn(*primals)
 
     def f_vjp(y_bar):
-        return bwd(*_outputs_like(prog, y_bar, "the output cotangent y_bar"))
+        if fast is not None:
+            w = fast.outputs(y_bar)
+            if w is not None:
+                return bwd(*w)
+        return bwd(*_outputs_like(spec or _spec_of(f, key), y_bar, "the output cotangent y_bar"))
     return y, f_vjp
 
 
@@ -438,24 +512,56 @@ def ijvp(f, primals, y_dot, wrt=None, memory="store", *, schedule=True, unroll=N
 
     ``memory="recompute"``: the sweep rebuilds the primal backwards (constant memory).
     """
-    prog, fn, primals = _compiled(f, wrt, "ijvp", primals, memory, schedule, unroll)
-    return fn(*primals, *_outputs_like(prog, y_dot, "the output tangent y_dot"))
+    key = ("ijvp", wrt, memory, schedule, unroll)
+    fast = _fast(f, key)
+    if fast is not None and fast.primals(primals):
+        v = fast.outputs(y_dot)
+        if v is not None:
+            return fast.fn(*primals, *v)
+    spec, fn, primals = _compiled(f, wrt, "ijvp", primals, memory, schedule, unroll)
+    _remember(f, key, spec, fn)
+    return fn(*primals, *_outputs_like(spec, y_dot, "the output tangent y_dot"))
 
 
 def ivjp(f, *primals, wrt=None, schedule=True, unroll=None):
     """``(f(*primals), f_ivjp)`` with ``f_ivjp(x_bar) = J^-T x_bar``, shaped like f's result."""
-    prog, fn, primals = _compiled(f, wrt, "ivjp", primals, schedule=schedule, unroll=unroll)
-    y, fwd = fn(*primals)
+    key = ("ivjp", wrt, schedule, unroll)
+    fast = _fast(f, key)
+    if fast is not None and fast.primals(primals):
+        y, fwd = fast.fn(*primals)
+        spec = None
+    else:
+        spec, fn, primals = _compiled(f, wrt, "ivjp", primals, schedule=schedule, unroll=unroll)
+        _remember(f, key, spec, fn)
+        y, fwd = fn(*primals)
 
     def f_ivjp(x_bar):
-        return fwd(*_inputs(prog, x_bar, "the input cotangent x_bar"))
+        if fast is not None:
+            w = fast.inputs(x_bar)
+            if w is not None:
+                return fwd(*w)
+        return fwd(*_inputs(spec or _spec_of(f, key), x_bar, "the input cotangent x_bar"))
     return y, f_ivjp
 
 
 def slogdet(f, primals, wrt=None, *, schedule=True, unroll=None):
     """``(f(*primals), (sign, logabsdet))`` of det J, from the pivots and lumps (no Jacobian)."""
-    prog, fn, primals = _compiled(f, wrt, "slogdet", primals, schedule=schedule, unroll=unroll)
+    key = ("slogdet", wrt, schedule, unroll)
+    fast = _fast(f, key)
+    if fast is not None and fast.primals(primals):
+        return fast.fn(*primals)
+    spec, fn, primals = _compiled(f, wrt, "slogdet", primals, schedule=schedule, unroll=unroll)
+    _remember(f, key, spec, fn)
     return fn(*primals)
+
+
+def _spec_of(f, key):
+    """The call spec behind a fast entry (for the general checks of a pullback's argument)."""
+    record = _record(_unwrap(f, key[1])[0])
+    for spec, fn in record.compiled.values():
+        if fn is _fast(f, key).fn:
+            return spec
+    raise ArgumentError("internal: no call spec for this function")
 
 
 def from_source(text: str, name: str, namespace: dict | None = None):
