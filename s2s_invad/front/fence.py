@@ -114,31 +114,56 @@ def fence(sf: SourceFunction, helper: bool = False) -> SourceFunction:
     body = list(fn.body)
     if not body:
         raise refuse(sf, fn, f"def {fn.name} has an empty body")
-    for stmt in body:
-        for node in gast.walk(stmt):
-            _check(sf, node)
-    sf.local_names = assigned_names(body) | {a.id for a in params}
+    sf.local_names = _walk(sf, body) | {a.id for a in params}
     sf.fenced = True
     return sf
 
 
-def _check(sf: SourceFunction, node) -> None:
-    kind = _construct(node)
-    if isinstance(node, gast.Name):
-        sf.names.add(node.id)
-        return
-    if isinstance(node, gast.stmt):
-        if kind not in STATEMENTS:
-            raise refuse(sf, node, f"{kind} statement: " + ADVICE.get(kind, "not supported"))
-        _statement(sf, node)
-        return
-    if isinstance(node, gast.expr):
-        if kind not in EXPRESSIONS:
-            raise refuse(sf, node, f"{kind} expression: " + ADVICE.get(kind, "not supported"))
-        _expression(sf, node)
-        return
-    if isinstance(node, gast.comprehension) and node.is_async:
-        raise refuse(sf, node.iter, "async comprehensions are not supported")
+_STATEMENT_TYPES = {getattr(gast, name) for name in STATEMENTS}
+_EXPRESSION_TYPES = {getattr(gast, name) for name in EXPRESSIONS}
+_FIELDS: dict = {}
+
+
+def _walk(sf: SourceFunction, body) -> set[str]:
+    """Check every node (depth first, in source order); collect the identifiers in
+    ``sf.names`` and return the names the body binds (Python's local variables;
+    comprehension variables stay local to their comprehension). One pass, no recursion."""
+    names, local, comprehension_targets = sf.names, set(), set()
+    stack = list(reversed(body))
+    name_type, stmt_type, expr_type = gast.Name, gast.stmt, gast.expr
+    while stack:
+        node = stack.pop()
+        cls = type(node)
+        if cls is name_type:
+            names.add(node.id)
+            if type(node.ctx) is not gast.Load and id(node) not in comprehension_targets:
+                local.add(node.id)
+            continue
+        if cls in _STATEMENT_TYPES:
+            _statement(sf, node)
+        elif cls in _EXPRESSION_TYPES:
+            if cls is gast.Constant or cls is gast.Call:
+                _expression(sf, node)
+        elif isinstance(node, (stmt_type, expr_type)):
+            kind = cls.__name__
+            what = "statement" if isinstance(node, stmt_type) else "expression"
+            raise refuse(sf, node, f"{kind} {what}: " + ADVICE.get(kind, "not supported"))
+        elif cls is gast.comprehension:
+            if node.is_async:
+                raise refuse(sf, node.iter, "async comprehensions are not supported")
+            comprehension_targets.update(id(n) for n in gast.walk(node.target) if type(n) is name_type)
+        fields = _FIELDS.get(cls)
+        if fields is None:
+            fields = _FIELDS[cls] = cls._fields
+        children = []
+        for field in fields:
+            value = getattr(node, field, None)
+            if type(value) is list:
+                children.extend(v for v in value if isinstance(v, gast.AST))
+            elif isinstance(value, gast.AST):
+                children.append(value)
+        stack.extend(reversed(children))
+    return local
 
 
 def _statement(sf: SourceFunction, stmt) -> None:
