@@ -11,6 +11,8 @@ import math
 import numpy as np
 
 from .errors import SingularJacobianError
+from .runtime_lu import (NAN, Pattern, isfinite, lu_checked, lu_slogdet,  # noqa: F401 (for generated code)
+                         pattern_slogdet, pattern_solve)
 
 
 def _first_zero(value):
@@ -38,10 +40,15 @@ def zero_pivot(filename: str, line: int, text: str, what: str, value) -> None:
 
 def singular_lump(filename: str, line: int, text: str, k: int, det) -> None:
     index, bad = _first_zero(det)
+    singular_block(filename, line, text, k, bad, index)
+
+
+def singular_block(filename: str, line: int, text: str, k: int, det: float, index) -> None:
+    """Raise for the lump at ``line`` whose block A is singular at batch ``index``."""
     raise SingularJacobianError(
         f"{filename}:{line}: the lump starting at `{text}` (k = {k}) has a singular block A "
-        f"(det A = {bad!r}){_where(index)}: the Jacobian is singular at this point, so J^-1 v "
-        "and J^-T w do not exist here", filename, line, bad, index)
+        f"(det A = {det!r}){_where(index)}: the Jacobian is singular at this point, so J^-1 v "
+        "and J^-T w do not exist here", filename, line, det, index)
 
 
 def _point_solver():

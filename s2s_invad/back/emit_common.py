@@ -17,11 +17,13 @@ from .. import _astlib as A
 from ..analysis.graph import LayeredGraph
 from ..ir import Program, Stmt, Value
 from ..analysis.lumps import Lump
+from ..analysis import pattern
+from ..analysis.pattern import Structure, structure
 from ..primitives import spelling
 from ..front.ssa import Namer
 from ..sym import ONE, ZERO, Op, Ref, Sym, is_atom, is_num, to_ast
 
-UNROLL_MAX_K = 3          # lumps up to this k are solved by unrolled scalar code
+UNROLL_MAX_K = pattern.UNROLL_MAX_K   # lumps up to this k are solved by unrolled scalar code
 
 
 class Writer:
@@ -63,6 +65,8 @@ class Emitter:
         self.lines_after: list[list[str]] = []   # module-level sweep functions to append
         self.bound: list[str] = []               # names bind() has emitted, in order
         self.uses_partial = False
+        self._structures: dict[tuple[int, int], Structure] = {}
+        self.structured_names: dict[tuple, str] = {}   # module-level names of back/structured.py
 
     # names -------------------------------------------------------------------------
     def derived(self, value: Value | str, suffix: str) -> str:
@@ -193,6 +197,13 @@ class Emitter:
         return A.attribute("_rt", fn)
 
     # lumps -------------------------------------------------------------------------
+    def structure(self, lump: Lump) -> Structure:
+        """The patterns of the lump's blocks and how A is solved (analysis/pattern.py)."""
+        key = (lump.start, lump.stop)
+        if key not in self._structures:
+            self._structures[key] = structure(self.graph, lump, array_mode=self.numpy is not None)
+        return self._structures[key]
+
     def lump_jacobian(self, w: Writer, lump: Lump) -> dict[Value, dict[Value, Sym]]:
         """Emit the partials of the lump's new values w.r.t. its inputs (W and R).
 

@@ -8,6 +8,7 @@ The primal runs first; the returned closure walks the lumps first to last: for k
 from __future__ import annotations
 
 from .. import _astlib as A
+from . import structured
 from .emit_common import Emitter, Writer, transpose
 from .emit_jvp import shaped
 from ..analysis.lumps import Lump
@@ -32,6 +33,8 @@ def emit_ivjp(em: Emitter, lumps: list[Lump]) -> list[str]:
             inner.stmt(A.assign(em.bar(new), em.expr(Ref(em.bar(lump.killed[0])) / a)))
             for r, b in bs.items():
                 em.accumulate(inner, em.bar(r), "sub", b * Ref(em.bar(new)))
+        elif structured.handles(em, lump):          # k > 3 with a sparse block A
+            structured.ivjp_lump(em, inner, lump, jac)
         else:
             amat, bmat = em.matrices(inner, lump, jac)
             em.solve(inner, lump, transpose(amat), [Ref(em.bar(u)) for u in lump.killed],
