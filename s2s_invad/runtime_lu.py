@@ -33,22 +33,39 @@ import math
 import numpy as np
 
 MULTIPLIER_BOUND = 10.0          # 1 / tau of threshold partial pivoting
-DENSE_MAX_K = 200                # pivoting solves up to this k use LAPACK on a dense A
+DENSE_MAX_K = 64                 # pivoting solves up to this k use LAPACK on a dense A
 NAN = math.nan
 isfinite = math.isfinite
 
 
 class Pattern:
     """The nonzero pattern of a lump's block A (rows: new values, columns: killed values),
-    in compressed-row form; generated code passes A's entries in this order."""
+    in compressed-row form; generated code passes A's entries in this order.
 
-    def __init__(self, k: int, starts, columns):
+    ``order`` and ``rows`` (position t -> column and row of A), when given, are the static
+    ordering chosen at transform time: SuperLU then factorises M' = P A Q in that order
+    (``permc_spec="NATURAL"``) instead of ordering A itself on every call.
+    """
+
+    def __init__(self, k: int, starts, columns, order=None, rows=None):
         self.k = k
         self.indptr = np.asarray(starts, dtype=np.intp)
         self.indices = np.asarray(columns, dtype=np.intp)
         self.rows = np.repeat(np.arange(k, dtype=np.intp), np.diff(self.indptr))
         if len(self.indptr) != k + 1 or self.indptr[-1] != len(self.indices):
             raise ValueError("inconsistent pattern")
+        self.order = None if order is None else np.asarray(order, dtype=np.intp)
+        self.row_of = None if rows is None else np.asarray(rows, dtype=np.intp)
+        if self.order is not None:
+            pos_col = np.empty(k, dtype=np.intp)
+            pos_col[self.order] = np.arange(k)
+            pos_row = np.empty(k, dtype=np.intp)
+            pos_row[self.row_of] = np.arange(k)
+            t, c = pos_row[self.rows], pos_col[self.indices]
+            self._gather = np.lexsort((t, c))          # CSC of M': column c, then row t
+            self._csc_rows = t[self._gather]
+            self._csc_ptr = np.concatenate(([0], np.cumsum(np.bincount(c, minlength=k))))
+            self.sign = permutation_sign(self.order.tolist()) * permutation_sign(self.row_of.tolist())
 
     @property
     def nnz(self) -> int:
@@ -60,10 +77,43 @@ class Pattern:
         out[:, self.rows, self.indices] = values
         return out
 
-    def sparse(self, values: np.ndarray):
-        """One block as a scipy CSC matrix, from its (nnz,) entries."""
+    def superlu(self, values: np.ndarray) -> "_SuperLU":
+        """SuperLU's factorisation of one block from its (nnz,) entries (float64); raises
+        RuntimeError when a pivot is exactly zero."""
         from scipy import sparse
-        return sparse.csr_matrix((values, self.indices, self.indptr), shape=(self.k, self.k)).tocsc()
+        from scipy.sparse.linalg import splu
+        if self.order is None:
+            a = sparse.csr_matrix((values, self.indices, self.indptr), shape=(self.k, self.k)).tocsc()
+            lu = splu(a, permc_spec="MMD_AT_PLUS_A", diag_pivot_thresh=1.0 / MULTIPLIER_BOUND,
+                      options=dict(SymmetricMode=True))
+            return _SuperLU(lu, None, None, 1)
+        m = sparse.csc_matrix((values[self._gather], self._csc_rows, self._csc_ptr), shape=(self.k, self.k))
+        lu = splu(m, permc_spec="NATURAL", diag_pivot_thresh=1.0 / MULTIPLIER_BOUND,
+                  options=dict(SymmetricMode=True))
+        return _SuperLU(lu, self.order, self.row_of, self.sign)
+
+
+class _SuperLU:
+    """A factorised block: solves with A or A^T in A's own numbering, and its slogdet."""
+
+    def __init__(self, lu, order, row_of, sign: int):
+        self.lu, self.order, self.row_of, self.sign = lu, order, row_of, sign
+
+    def solve(self, b: np.ndarray, transposed: bool) -> np.ndarray:
+        if self.order is None:
+            return self.lu.solve(b, trans="T" if transposed else "N")
+        x = np.empty_like(b)
+        if transposed:                                 # M'^T z' = Q^T s, z = P^T z'
+            x[self.row_of] = self.lu.solve(b[self.order], trans="T")
+        else:                                          # M' x' = P b, x = Q x'
+            x[self.order] = self.lu.solve(b[self.row_of])
+        return x
+
+    def slogdet(self) -> tuple[float, float]:
+        diag = self.lu.U.diagonal()
+        sign = (self.sign * permutation_sign(self.lu.perm_r.tolist())
+                * permutation_sign(self.lu.perm_c.tolist()) * np.prod(np.sign(diag)))
+        return float(sign), float(np.sum(np.log(np.abs(diag))))
 
 
 def _dtype(values) -> np.dtype:
@@ -75,20 +125,27 @@ def _dtype(values) -> np.dtype:
     return np.dtype(np.float64)
 
 
-def _stack(values, shape: tuple | None = None) -> np.ndarray:
-    """(len(values), *shape) array of scalars and arrays of one batch shape."""
-    if shape is None:
-        try:
-            out = np.asarray(values)
-            if out.dtype != object:
-                return out
-        except ValueError:                      # scalars mixed with arrays
-            pass
-        shape = np.broadcast_shapes(*(np.shape(v) for v in values))
-    out = np.empty((len(values),) + tuple(shape), dtype=np.result_type(*values) if values else float)
+def _stack(values: tuple) -> np.ndarray:
+    """(len(values), *shape): scalars and arrays of one batch shape, stacked (one NumPy
+    call when all have the same shape, the common case; else broadcast)."""
+    try:
+        out = np.asarray(values)
+        if out.dtype.kind == "f":
+            return out
+    except ValueError:                          # scalars mixed with arrays
+        pass
+    shape = np.broadcast_shapes(*(np.shape(v) for v in values))
+    out = np.empty((len(values),) + shape, dtype=_dtype(values))
     for i, v in enumerate(values):
         out[i] = v
     return out
+
+
+def _flat(stack: np.ndarray, shape: tuple, where=None) -> np.ndarray:
+    """(points, len) from a (len, *part of shape) stack broadcast to the batch ``shape``;
+    only the flat positions ``where`` when given."""
+    full = np.broadcast_to(stack, stack.shape[:1] + shape).reshape(stack.shape[0], -1)
+    return (full if where is None else full[:, where]).T
 
 
 def _site_error(filename: str, line: int, text: str, k: int, index, det: float):
@@ -123,13 +180,10 @@ def _solve_points(pattern: Pattern, values: np.ndarray, rhs: np.ndarray, transpo
         for p in np.flatnonzero(failed):
             _site_error(*site, k, points[p], float(np.linalg.det(a[p])) if np.all(np.isfinite(a[p])) else 0.0)
         return out
-    from scipy.sparse.linalg import splu
     for p in range(m):
         try:
             with np.errstate(all="ignore"):
-                lu = splu(pattern.sparse(values[p].astype(float)), permc_spec="MMD_AT_PLUS_A",
-                          diag_pivot_thresh=1.0 / MULTIPLIER_BOUND)
-                out[p] = lu.solve(rhs[p].astype(float), trans="T" if transposed else "N")
+                out[p] = pattern.superlu(values[p].astype(float)).solve(rhs[p].astype(float), transposed)
             ok = bool(np.all(np.isfinite(out[p])))
         except RuntimeError:                          # "Factor is exactly singular"
             ok = False
@@ -152,12 +206,11 @@ def pattern_solve(pattern: Pattern, entries: tuple, rhs: tuple, filename: str, l
                   transposed: bool = False) -> tuple:
     """Solve A u = rhs (A^T u = rhs when ``transposed``) by a pivoting solve at every point;
     A's ``entries`` follow ``pattern``. Scalars give floats, batches arrays."""
-    dtype = _dtype(entries + rhs)
-    shape = np.broadcast_shapes(*(np.shape(v) for v in entries + rhs))
-    values = _stack(entries, shape).reshape(pattern.nnz, -1).T
-    b = _stack(rhs, shape).reshape(pattern.k, -1).T
-    flat = np.arange(values.shape[0])
-    x = _solve_points(pattern, values, b, transposed, _points(shape, flat), (filename, line, text))
+    a, b = _stack(entries), _stack(rhs)
+    shape = np.broadcast_shapes(a.shape[1:], b.shape[1:])
+    dtype = np.result_type(a.dtype, b.dtype)
+    points = _points(shape, np.arange(int(np.prod(shape))))
+    x = _solve_points(pattern, _flat(a, shape), _flat(b, shape), transposed, points, (filename, line, text))
     if not shape:
         return tuple(x[0].tolist()) if dtype == np.float64 else tuple(x[0].astype(dtype))
     return tuple(x.T.reshape((pattern.k,) + shape).astype(dtype, copy=False))
@@ -167,26 +220,23 @@ def lu_checked(pattern: Pattern, multipliers: tuple, results: tuple, entries: tu
                filename: str, line: int, text: str, transposed: bool = False) -> tuple:
     """``results`` of a generated static-pivot LU solve, where every multiplier passed the
     pivot test and every result is finite; the other batch elements solved again."""
+    x = _stack(results)
     with np.errstate(invalid="ignore"):
-        bad = ~np.isfinite(_stack(results)).all(axis=0)
+        bad = ~np.isfinite(x).all(axis=0)
         if multipliers:
-            bad |= ~(np.abs(_stack(multipliers)) <= MULTIPLIER_BOUND).all(axis=0)
+            bad = bad | ~(np.abs(_stack(multipliers)) <= MULTIPLIER_BOUND).all(axis=0)
     if not bad.any():
         return results
-    dtype = _dtype(entries + rhs + results)
-    shape = np.broadcast_shapes(*(np.shape(v) for v in entries + rhs + results))
+    a, b = _stack(entries), _stack(rhs)
+    shape = np.broadcast_shapes(bad.shape, x.shape[1:], a.shape[1:], b.shape[1:])
     flat = np.flatnonzero(np.broadcast_to(bad, shape))
-    values = _stack(entries, shape).reshape(pattern.nnz, -1)[:, flat].T
-    b = _stack(rhs, shape).reshape(pattern.k, -1)[:, flat].T
-    x = _solve_points(pattern, values, b, transposed, _points(shape, flat), (filename, line, text))
+    fixed = _solve_points(pattern, _flat(a, shape, flat), _flat(b, shape, flat), transposed,
+                          _points(shape, flat), (filename, line, text))
+    out = np.array(np.broadcast_to(x, x.shape[:1] + shape)).reshape(len(results), -1)
+    out[:, flat] = fixed.T
     if not shape:
-        return tuple(x[0].astype(dtype))
-    out = []
-    for i, r in enumerate(results):
-        full = np.array(np.broadcast_to(r, shape), dtype=dtype)
-        full.reshape(-1)[flat] = x[:, i]
-        out.append(full)
-    return tuple(out)
+        return tuple(out[:, 0].tolist()) if out.dtype == np.float64 else tuple(out[:, 0])
+    return tuple(out.reshape((len(results),) + shape))
 
 
 def _slogdet_points(pattern: Pattern, values: np.ndarray, points: list, site: tuple):
@@ -196,18 +246,13 @@ def _slogdet_points(pattern: Pattern, values: np.ndarray, points: list, site: tu
         with np.errstate(all="ignore"):
             sign, logabs = np.linalg.slogdet(pattern.dense(values.astype(float)))
     else:
-        from scipy.sparse.linalg import splu
         sign, logabs = np.zeros(m), np.full(m, -np.inf)
         for p in range(m):
             try:
                 with np.errstate(all="ignore"):
-                    lu = splu(pattern.sparse(values[p].astype(float)), permc_spec="MMD_AT_PLUS_A",
-                              diag_pivot_thresh=1.0 / MULTIPLIER_BOUND)
+                    sign[p], logabs[p] = pattern.superlu(values[p].astype(float)).slogdet()
             except RuntimeError:
                 continue
-            diag = lu.U.diagonal()
-            sign[p] = permutation_sign(lu.perm_r) * permutation_sign(lu.perm_c) * np.prod(np.sign(diag))
-            logabs[p] = np.sum(np.log(np.abs(diag)))
     for p in np.flatnonzero((sign == 0) | ~np.isfinite(logabs)):
         _site_error(*site, k, points[p], 0.0)
     return sign, logabs
@@ -232,14 +277,13 @@ def permutation_sign(perm) -> int:
 
 def pattern_slogdet(pattern: Pattern, entries: tuple, filename: str, line: int, text: str):
     """(sign, log|det A|) by a pivoting factorisation at every point."""
-    dtype = _dtype(entries)
-    shape = np.broadcast_shapes(*(np.shape(v) for v in entries))
-    values = _stack(entries, shape).reshape(pattern.nnz, -1).T
-    sign, logabs = _slogdet_points(pattern, values, _points(shape, np.arange(values.shape[0])),
+    a = _stack(entries)
+    shape = a.shape[1:]
+    sign, logabs = _slogdet_points(pattern, _flat(a, shape), _points(shape, np.arange(int(np.prod(shape)))),
                                    (filename, line, text))
     if not shape:
         return float(sign[0]), float(logabs[0])
-    return sign.reshape(shape).astype(dtype), logabs.reshape(shape).astype(dtype)
+    return sign.reshape(shape).astype(a.dtype), logabs.reshape(shape).astype(a.dtype)
 
 
 def lu_slogdet(pattern: Pattern, pivots: tuple, multipliers: tuple, parity: float, entries: tuple,
@@ -251,15 +295,15 @@ def lu_slogdet(pattern: Pattern, pivots: tuple, multipliers: tuple, parity: floa
     with np.errstate(all="ignore"):
         bad = ~(np.isfinite(p) & (p != 0)).all(axis=0)
         if multipliers:
-            bad |= ~(np.abs(_stack(multipliers)) <= MULTIPLIER_BOUND).all(axis=0)
+            bad = bad | ~(np.abs(_stack(multipliers)) <= MULTIPLIER_BOUND).all(axis=0)
         sign = parity * np.prod(np.sign(p), axis=0)
         logabs = np.sum(np.log(np.abs(p)), axis=0)
     if bad.any():
-        shape = np.broadcast_shapes(*(np.shape(v) for v in entries + pivots))
+        a = _stack(entries)
+        shape = np.broadcast_shapes(bad.shape, p.shape[1:], a.shape[1:])
         flat = np.flatnonzero(np.broadcast_to(bad, shape))
-        values = _stack(entries, shape).reshape(pattern.nnz, -1)[:, flat].T
-        s, la = _slogdet_points(pattern, values, _points(shape, flat), (filename, line, text))
-        sign = np.array(np.broadcast_to(sign, shape), dtype=float)
+        s, la = _slogdet_points(pattern, _flat(a, shape, flat), _points(shape, flat), (filename, line, text))
+        sign = np.array(np.broadcast_to(sign, shape), dtype=p.dtype)
         logabs = np.array(np.broadcast_to(logabs, shape), dtype=p.dtype)
         sign.reshape(-1)[flat] = s
         logabs.reshape(-1)[flat] = la

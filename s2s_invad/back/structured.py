@@ -38,7 +38,7 @@ from __future__ import annotations
 
 from .. import _astlib as A
 from ..analysis.lumps import Lump
-from ..analysis.pattern import UNROLL_MAX_K, Structure
+from ..analysis.pattern import UNROLL_MAX_K, Structure, describe
 from ..runtime_lu import MULTIPLIER_BOUND
 from ..sym import ZERO, Num, Ref, Sym, is_atom, is_num
 
@@ -160,12 +160,19 @@ class _Block:
                      f"{name} = {self.runtime('Pattern')}(",
                      f"    {st.k},",
                      f"    {_tuple([str(s) for s in starts], '     ')},",
-                     f"    {_tuple(columns, '     ')})"]
+                     f"    {_tuple(columns, '     ')}"]
+            if st.order is not None:
+                lines[-1] += ","
+                lines += [f"    # the {st.ordering} order: position -> column (killed value), row (new value)",
+                          f"    {_tuple([str(j) for j in st.order], '     ')},",
+                          f"    {_tuple([str(i) for i in st.row_of], '     ')}"]
+            lines[-1] += ")"
             em.lines_after.append(lines)
         return em.structured_names[key]
 
     def comment(self) -> None:
-        self.w.comment(describe(self.st))
+        for line in describe(self.st):
+            self.w.comment(line)
 
     def bind_entries(self) -> list[str]:
         """The atoms of A's nonzeros, row by row; expressions bound once to ``dv_du``."""
@@ -279,22 +286,6 @@ class _Block:
         deletes them after the lump."""
         keep = set(results) | set(self.em.bound)
         self.em.bound.extend(n for n in self.made if n not in keep)
-
-
-def describe(st: Structure) -> str:
-    """One line: the patterns of A and B and how A is solved (comments and explain)."""
-    k = st.k
-    head = (f"A: {st.nnz_a} nonzeros of {k} x {k} ({100 * st.nnz_a / (k * k):.1f} %), bandwidth "
-            f"{st.bandwidth}; B: {st.nnz_b} nonzeros")
-    sym = st.symbolic
-    if st.method == "generated":
-        return (f"{head}; sparse LU generated for this pattern, {sym.name} order: L + U {sym.fill} "
-                f"entries (fill-in {sym.fill - st.nnz_a}), {sym.n_terms} multiply-adds")
-    if st.method == "runtime":
-        return f"{head}; {st.reason}"
-    if st.method == "dense":
-        return f"{head}; dense: {st.reason}"
-    return f"{head}; {st.reason}"
 
 
 def _span(lines: list[int]) -> str:

@@ -1,4 +1,5 @@
-"""The explain report: SSA, live width at each point, each step's pivot, and the lumps."""
+"""The explain report: SSA, live width at each point, each step's pivot, and the lumps (for each
+lump with k >= 2 the pattern of its blocks A and B and how A is solved: analysis/pattern.py)."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ from ..back.emit_common import Emitter
 from ..errors import NotInvertibleError
 from ..analysis.graph import LayeredGraph, build_graph
 from ..analysis.lumps import Lump, check_invertible, lumpify
+from ..analysis.pattern import describe as describe_structure
 from ..pipeline import Analysis
 
 
@@ -35,6 +37,14 @@ def _widths_text(widths: list[int]) -> str:
     hist = Counter(widths)
     return (f"{len(runs)} runs, widths {min(widths)}..{max(widths)}; points per width: "
             + ", ".join(f"{w}: {hist[w]}" for w in sorted(hist)))
+
+
+def _names(values, most: int = 12) -> str:
+    """The names of ``values``, the middle elided beyond ``most``."""
+    names = [v.name for v in values]
+    if len(names) > most:
+        names = names[:most // 2] + [f"... {len(names) - most} more ..."] + names[-(most // 2):]
+    return ", ".join(names)
 
 
 def _lines_text(lines: list[int]) -> str:
@@ -117,7 +127,8 @@ def explain(analysis: Analysis) -> str:
                f"sum of k^3 = {sum(k ** 3 for k in ks)}")
     for l in big:
         lines = f"line {l.lines[0]}" if len(l.lines) == 1 else f"lines {l.lines[0]}-{l.lines[-1]}"
-        out.append(f"  k = {l.k} at {lines}: W = ({', '.join(v.name for v in l.killed)}), "
-                   f"R = ({', '.join(v.name for v in l.read)}), new = ({', '.join(v.name for v in l.new)})")
+        out.append(f"  k = {l.k} at {lines}: W = ({_names(l.killed)}), R = ({_names(l.read)}), "
+                   f"new = ({_names(l.new)})")
+        out += ["      " + line for line in describe_structure(em.structure(l))]
     out.append("det J = product of the pivots x product of det A over the lumps with k >= 2.")
     return "\n".join(out)
