@@ -11,6 +11,7 @@ import math
 import numpy as np
 
 from .errors import SingularJacobianError
+from .runtime_lu import _dtype  # float32 batches stay float32
 from .runtime_lu import (NAN, Pattern, isfinite, lu_checked, lu_slogdet,  # noqa: F401 (for generated code)
                          pattern_slogdet, pattern_solve)
 
@@ -89,9 +90,10 @@ def solve(rows, rhs, filename: str, line: int, text: str) -> tuple:
             _singular(a, filename, line, text)
         return tuple(u)
     k = len(rhs)
-    shape = np.broadcast_shapes(*(np.shape(x) for x in [x for row in rows for x in row] + list(rhs)))
-    a = _stacked(rows, shape)
-    b = _stacked([[x] for x in rhs], shape)
+    entries = [x for row in rows for x in row] + list(rhs)
+    shape = np.broadcast_shapes(*(np.shape(x) for x in entries))
+    a = _stacked(rows, shape, _dtype(entries))
+    b = _stacked([[x] for x in rhs], shape, a.dtype)
     try:
         u = np.linalg.solve(a, b)[..., 0]
         ok = bool(np.all(np.isfinite(u)))
@@ -102,10 +104,10 @@ def solve(rows, rhs, filename: str, line: int, text: str) -> tuple:
     return tuple(u[..., i] for i in range(k))
 
 
-def _stacked(rows, shape: tuple) -> np.ndarray:
+def _stacked(rows, shape: tuple, dtype=np.float64) -> np.ndarray:
     """The (*shape, len(rows), len(rows[0])) stack of entries ``rows[i][j]``, each a scalar
     or an array broadcast to ``shape``."""
-    out = np.empty(shape + (len(rows), len(rows[0])))
+    out = np.empty(shape + (len(rows), len(rows[0])), dtype=dtype)
     for i, row in enumerate(rows):
         for j, x in enumerate(row):
             out[..., i, j] = x
@@ -120,8 +122,9 @@ def _singular(a, filename: str, line: int, text: str) -> None:
 
 def slogdet(rows, filename: str, line: int, text: str) -> tuple:
     """(sign, log|det|) of a lump's k x k block (k > 3); batches are stacked."""
-    shape = np.broadcast_shapes(*(np.shape(x) for row in rows for x in row))
-    a = _stacked(rows, shape)
+    entries = [x for row in rows for x in row]
+    shape = np.broadcast_shapes(*(np.shape(x) for x in entries))
+    a = _stacked(rows, shape, _dtype(entries))
     sign, logabsdet = np.linalg.slogdet(a)
     if np.any(sign == 0):
         singular_lump(filename, line, text, len(rows), np.where(sign == 0, 0.0, 1.0))

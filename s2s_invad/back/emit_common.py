@@ -181,8 +181,7 @@ class Emitter:
             return
         span = f"line {lines[0]}" if len(lines) == 1 else f"lines {lines[0]}-{lines[-1]}"
         w.comment(f"{span}: lump with k = {lump.k} "
-                  f"(W = {', '.join(v.name for v in lump.killed)}; "
-                  f"R = {', '.join(v.name for v in lump.read) or '-'})")
+                  f"(W = {names_text(lump.killed)}; R = {names_text(lump.read) or '-'})")
         for ln in lines:
             w.comment(f"  {ln}: {self.program.source_line(ln)}")
 
@@ -258,6 +257,14 @@ class Emitter:
         rows = A.tuple_([A.tuple_([self.expr(x) for x in row]) for row in amat])
         call = A.call(self.runtime("solve"), [rows, A.tuple_([self.expr(r) for r in rhs])] + self.site(lump))
         w.stmt(A.assign(list(unknowns), call))
+
+
+def names_text(values, most: int = 12) -> str:
+    """The values' names, comma separated, the middle elided beyond ``most`` (long lumps)."""
+    names = [v.name for v in values]
+    if len(names) > most:
+        names = names[:most // 2] + [f"... {len(names) - most} more ..."] + names[-(most // 2):]
+    return ", ".join(names)
 
 
 def _det(m: list[list[Sym]]) -> Sym:

@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections import Counter
 
 from .. import _astlib as A
-from ..back.emit_common import Emitter
+from ..back.emit_common import Emitter, names_text
 from ..errors import NotInvertibleError
 from ..analysis.graph import LayeredGraph, build_graph
 from ..analysis.lumps import Lump, check_invertible, lumpify
@@ -37,14 +37,6 @@ def _widths_text(widths: list[int]) -> str:
     hist = Counter(widths)
     return (f"{len(runs)} runs, widths {min(widths)}..{max(widths)}; points per width: "
             + ", ".join(f"{w}: {hist[w]}" for w in sorted(hist)))
-
-
-def _names(values, most: int = 12) -> str:
-    """The names of ``values``, the middle elided beyond ``most``."""
-    names = [v.name for v in values]
-    if len(names) > most:
-        names = names[:most // 2] + [f"... {len(names) - most} more ..."] + names[-(most // 2):]
-    return ", ".join(names)
 
 
 def _lines_text(lines: list[int]) -> str:
@@ -127,8 +119,8 @@ def explain(analysis: Analysis) -> str:
                f"sum of k^3 = {sum(k ** 3 for k in ks)}")
     for l in big:
         lines = f"line {l.lines[0]}" if len(l.lines) == 1 else f"lines {l.lines[0]}-{l.lines[-1]}"
-        out.append(f"  k = {l.k} at {lines}: W = ({_names(l.killed)}), R = ({_names(l.read)}), "
-                   f"new = ({_names(l.new)})")
+        out.append(f"  k = {l.k} at {lines}: W = ({names_text(l.killed)}), R = ({names_text(l.read)}), "
+                   f"new = ({names_text(l.new)})")
         out += ["      " + line for line in describe_structure(em.structure(l))]
     out.append("det J = product of the pivots x product of det A over the lumps with k >= 2.")
     return "\n".join(out)
