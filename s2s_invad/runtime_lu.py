@@ -183,7 +183,8 @@ def _solve_points(pattern: Pattern, values: np.ndarray, rhs: np.ndarray, transpo
     for p in range(m):
         try:
             with np.errstate(all="ignore"):
-                out[p] = pattern.superlu(values[p].astype(float)).solve(rhs[p].astype(float), transposed)
+                out[p] = pattern.superlu(values[p].astype(float, copy=False)).solve(
+                    rhs[p].astype(float, copy=False), transposed)
             ok = bool(np.all(np.isfinite(out[p])))
         except RuntimeError:                          # "Factor is exactly singular"
             ok = False
@@ -207,10 +208,14 @@ def pattern_solve(pattern: Pattern, entries: tuple, rhs: tuple, filename: str, l
     """Solve A u = rhs (A^T u = rhs when ``transposed``) by a pivoting solve at every point;
     A's ``entries`` follow ``pattern``. Scalars give floats, batches arrays."""
     a, b = _stack(entries), _stack(rhs)
+    site = (filename, line, text)
+    if a.ndim == 1 and b.ndim == 1:                  # one point (scalar code): no batch to map
+        x = _solve_points(pattern, a[None, :], b[None, :], transposed, [None], site)[0]
+        return tuple(x.tolist()) if x.dtype == np.float64 else tuple(x)
     shape = np.broadcast_shapes(a.shape[1:], b.shape[1:])
     dtype = np.result_type(a.dtype, b.dtype)
     points = _points(shape, np.arange(int(np.prod(shape))))
-    x = _solve_points(pattern, _flat(a, shape), _flat(b, shape), transposed, points, (filename, line, text))
+    x = _solve_points(pattern, _flat(a, shape), _flat(b, shape), transposed, points, site)
     if not shape:
         return tuple(x[0].tolist()) if dtype == np.float64 else tuple(x[0].astype(dtype))
     return tuple(x.T.reshape((pattern.k,) + shape).astype(dtype, copy=False))

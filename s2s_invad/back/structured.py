@@ -90,15 +90,9 @@ class _Block:
         if name not in self.made:
             self.made.append(name)
 
-    def combination(self, name: str, first: str | None, terms: list[tuple[str, str]],
-                    scale: str | None = None) -> str:
-        """Assign ``name = (first - sum a * b) * scale``; return what stands for it.
-
-        ``first`` is an atom or None (0, for fill); terms are pairs of factor texts, where
-        factors 1 and 0 simplify away; a long sum continues over several assignments of
-        TERMS_PER_LINE terms. Without terms or scale nothing is assigned: ``first`` itself
-        stands for the value.
-        """
+    @staticmethod
+    def _parts(terms: list[tuple[str, str]]) -> list[str]:
+        """`` - a * b`` for each pair of factor texts; factors 1 and 0 simplify away."""
         parts: list[str] = []
         for pair in terms:
             sign, factors = 1, []
@@ -110,6 +104,24 @@ class _Block:
             if any(f in ("0", "0.0") for f in factors):
                 continue
             parts.append((" + " if sign < 0 else " - ") + (" * ".join(factors) or "1.0"))
+        return parts
+
+    @staticmethod
+    def _joined(head: str | None, parts: list[str]) -> str:
+        text = "".join(parts)
+        if head is None:                               # fill: the sum alone, sign first
+            return ("-" if text.startswith(" - ") else "") + text[3:]
+        return head + text
+
+    def combination(self, name: str, first: str | None, terms: list[tuple[str, str]],
+                    scale: str | None = None) -> str:
+        """Assign ``name = (first - sum a * b) * scale``; return what stands for it.
+
+        ``first`` is an atom or None (0, for fill); terms are pairs of factor texts; a long
+        sum continues over several assignments of TERMS_PER_LINE terms. Without terms or
+        scale nothing is assigned: ``first`` itself stands for the value.
+        """
+        parts = self._parts(terms)
         if scale in ("1", "1.0"):
             scale = None
         if not parts:
@@ -120,11 +132,7 @@ class _Block:
         head = first
         chunks = [parts[i:i + TERMS_PER_LINE] for i in range(0, len(parts), TERMS_PER_LINE)]
         for n, chunk in enumerate(chunks):
-            text = "".join(chunk)
-            if head is None:                           # fill: the sum alone, sign first
-                text = ("-" if text.startswith(" - ") else "") + text[3:]
-            else:
-                text = head + text
+            text = self._joined(head, chunk)
             if scale is not None and n == len(chunks) - 1:
                 text = f"({text}) * {scale}"
             self.assign(name, text)
@@ -190,8 +198,10 @@ class _Block:
         return out
 
     # -- the static LU ----------------------------------------------------------------------
-    def factor(self, check: bool) -> None:
-        """Emit L and U of M' = P A Q; with ``check``, scalar pivot tests into ``lu_ok``."""
+    def factor(self, check: bool, pivots: bool = False) -> None:
+        """Emit L and U of M' = P A Q: with ``check``, scalar pivot tests into ``lu_ok``;
+        without ``pivots`` a short pivot is computed inside its reciprocal (only the
+        reciprocal is used), with them each pivot is named (slogdet needs them)."""
         em, lump = self.em, self.lump
         sym = self.st.symbolic
         new, killed = lump.new, lump.killed
@@ -200,36 +210,50 @@ class _Block:
         self.inv: list[str] = []
         self.pivots: list[str] = []
         self.multipliers: list[str] = []
+        pending: list[str] = []
         if check:
             self.ok = em.derived("lu", "ok")
             self.assign(self.ok, "True")
         for t in range(self.st.k):
             i = sym.row_of[t]
             row = sym.terms[t]
-
             a = {c: self.entry.get((i, sym.order[c])) for c in row}
-            names = []
             for c in sym.lower[t]:
                 name = em.derived(f"L_{new[i].name}", killed[sym.order[c]].name)
                 terms = [(self.L[(t, s)], self.U[(s, c)]) for s in row[c]]
                 self.L[(t, c)] = self.combination(name, a[c], terms, self.inv[c])
-                names.append(self.L[(t, c)])
-            self.multipliers += names
-            if check and names:
-                for g in range(0, len(names), 3):
-                    tests = " and ".join(f"-{MULTIPLIER_BOUND} <= {x} <= {MULTIPLIER_BOUND}"
-                                         for x in names[g:g + 3])
-                    self.line(f"if not ({tests}):")
-                    self.line(f"    {self.ok} = False")
-            for c in [t] + sym.upper[t]:
+                self.multipliers.append(self.L[(t, c)])
+                pending.append(self.L[(t, c)])
+            if check and len(pending) >= 4:
+                self.test(pending)
+            inv_name = em.derived(f"U_{new[i].name}", f"{killed[sym.order[t]].name}_inv")
+            parts = self._parts([(self.L[(t, s)], self.U[(s, t)]) for s in row[t]])
+            if parts and not pivots and len(parts) <= TERMS_PER_LINE:
+                self.inv.append(self.reciprocal(self._joined(a[t], parts), inv_name, compound=True))
+            else:
+                name = em.derived(f"U_{new[i].name}", killed[sym.order[t]].name)
+                self.U[(t, t)] = self.combination(name, a[t], [(self.L[(t, s)], self.U[(s, t)]) for s in row[t]])
+                self.pivots.append(self.U[(t, t)])
+                self.inv.append(self.reciprocal(self.U[(t, t)], inv_name))
+            for c in sym.upper[t]:
                 name = em.derived(f"U_{new[i].name}", killed[sym.order[c]].name)
                 terms = [(self.L[(t, s)], self.U[(s, c)]) for s in row[c]]
                 self.U[(t, c)] = self.combination(name, a[c], terms)
-            pivot = self.U[(t, t)]
-            self.pivots.append(pivot)
-            self.inv.append(self.reciprocal(pivot, em.derived(f"U_{new[i].name}", f"{killed[sym.order[t]].name}_inv")))
+        if check and pending:
+            self.test(pending)
 
-    def reciprocal(self, pivot: str, name: str) -> str:
+    def test(self, pending: list[str]) -> None:
+        """``if not (-10.0 <= L <= 10.0 and ...): lu_ok = False`` for the multipliers in
+        ``pending`` (emptied), four to a test; NaN fails it."""
+        while pending:
+            group, pending[:] = pending[:4], pending[4:]
+            tests = " and ".join(f"-{MULTIPLIER_BOUND} <= {x} <= {MULTIPLIER_BOUND}" for x in group)
+            self.line(f"if not ({tests}):")
+            self.line(f"    {self.ok} = False")
+
+    def reciprocal(self, pivot: str, name: str, compound: bool = False) -> str:
+        """``name = 1 / pivot`` (a constant pivot folds); a zero pivot gives NaN or inf,
+        never ZeroDivisionError. ``compound``: ``pivot`` is an expression, not a name."""
         try:
             value = float(pivot)
         except ValueError:
@@ -239,7 +263,7 @@ class _Block:
         if self.array:
             self.assign(name, f"{self.np('divide')}(1.0, {pivot})")
         else:
-            self.assign(name, f"1.0 / ({pivot} or {self.runtime('NAN')})")
+            self.assign(name, f"1.0 / ({f'({pivot})' if compound else pivot} or {self.runtime('NAN')})")
         return name
 
     def substitute(self, rhs: list[str], unknowns: list[str], transposed: bool) -> list[str]:
@@ -395,10 +419,10 @@ def slogdet_lump(em, w, lump: Lump, jac) -> tuple[str, str]:
     if block.array:
         w.line(f"with {block.np('errstate')}(all='ignore'):    # a failed pivot gives inf or nan here")
         w.level += 1
-        block.factor(check=False)
+        block.factor(check=False, pivots=True)
         w.level -= 1
     else:
-        block.factor(check=False)
+        block.factor(check=False, pivots=True)
     _emit_call(block, [sign, logdet], "lu_slogdet",
                [pattern, _tuple(block.pivots, pad + " "),
                 _tuple(block.multipliers, pad + " ") if block.multipliers else "()",
