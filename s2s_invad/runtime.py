@@ -1,7 +1,10 @@
 """Helpers the generated code imports (as ``_rt``): the singularity errors and dense solves.
 
-Only lumps with k > 3 call :func:`solve` at run time; everything else in the generated
-code is inline scalar (or, for NumPy sources, elementwise array) arithmetic.
+Only lumps with k > 3 call in here at run time: :func:`solve` and :func:`slogdet` for
+(nearly) dense blocks, and the structured-lump helpers of :mod:`s2s_invad.runtime_lu`
+(re-exported below: the batch pivot test, the pivoting fallback, SuperLU on a pattern);
+everything else in the generated code is inline scalar (or, for NumPy sources,
+elementwise array) arithmetic. Float32 batches stay float32.
 """
 
 from __future__ import annotations
