@@ -229,7 +229,7 @@ def jnp_residual(kind: str, program, jnp):
     return F
 
 
-def jax_routes(kind: str, program, peers: Peers, x, v, w) -> dict:
+def jax_routes(kind: str, program, peers: Peers, x, v, w, dense_max_n: int) -> dict:
     """name -> (ijvp callable, ivjp callable), each returning (f(x), product)."""
     jax, scipy = peers.jax, peers.scipy
     jnp = jax.numpy
@@ -245,8 +245,11 @@ def jax_routes(kind: str, program, peers: Peers, x, v, w) -> dict:
     @jax.jit
     def dense_ivjp(x, w):
         return F(x), jnp.linalg.solve(jax.jacfwd(F)(x).T, w)
-    routes["JAX jacfwd + solve"] = (lambda: jax.block_until_ready(dense_ijvp(xj, vj)),
-                                    lambda: jax.block_until_ready(dense_ivjp(xj, wj)))
+    # Above dense_max_n this O(n^3) route takes seconds a call, and its threads slow what runs
+    # after it: it is timed apart ("alone"), after the interleaved rounds.
+    name = "JAX jacfwd + solve" + ("" if n <= dense_max_n else " (alone)")
+    routes[name] = (lambda: jax.block_until_ready(dense_ijvp(xj, vj)),
+                    lambda: jax.block_until_ready(dense_ivjp(xj, wj)))
     if scipy is None:
         return routes
     b = bandwidth_of(kind, program)
@@ -400,7 +403,7 @@ def run_config(kind: str, program: families.Program, si, peers: Peers, args, tmp
             cfg.errors[m] = rel(ours[m], want[m])
     routes = {}
     if peers.jax is not None:
-        routes.update({f"{name} {m}": fn for name, pair in jax_routes(kind, program, peers, x, v, w).items()
+        routes.update({f"{name} {m}": fn for name, pair in jax_routes(kind, program, peers, x, v, w, args.dense_max_n).items()
                        for m, fn in zip(("ijvp", "ivjp"), pair)})
     if peers.casadi is not None and program.n <= args.casadi_max_n:
         made, setup = casadi_routes(program, f, peers, x, v, w)
@@ -419,7 +422,10 @@ def run_config(kind: str, program: families.Program, si, peers: Peers, args, tmp
     for name, fn in routes.items():                    # warm up (jit) and check against ours
         got = fn()[1]
         cfg.errors[name] = rel(got, ours["ijvp" if name.endswith("ijvp") else "ivjp"])
-    cfg.times = interleaved({**calls, **routes}, args.repeats, args.min_sample)
+    apart = {name: fn for name, fn in routes.items() if "(alone)" in name}
+    cfg.times = interleaved({**calls, **{k: fn for k, fn in routes.items() if k not in apart}},
+                            args.repeats, args.min_sample)
+    cfg.times.update(interleaved(apart, 2, 0.0))
     return cfg
 
 
@@ -566,6 +572,8 @@ def parse_args(argv=None):
     p.add_argument("--repeats", type=int, default=None)
     p.add_argument("--min-sample", type=float, default=0.05)
     p.add_argument("--casadi-max-n", type=int, default=4096)
+    p.add_argument("--dense-max-n", type=int, default=1024,
+                   help="largest n at which JAX jacfwd + dense solve is interleaved with the rest")
     p.add_argument("--cases", default=None,
                    help="comma-separated family:size, e.g. bratu:512,grid:16,euler:512 (grid size is m)")
     p.add_argument("--out", default=os.path.join(ROOT, "benchmarks", "results", "structured.md"))
