@@ -10,12 +10,16 @@ bit sets, in time linear in the lump's steps times the words of a bit set.
 
 ``unrolled``   k <= 3: Cramer's rule in scalar code (emit_common).
 ``generated``  straight-line sparse LU for exactly this pattern (back/structured.py):
-               A = P^T L U Q^T with static permutations chosen here, numeric values per
-               point, cost O(terms + nnz(L + U)).
-``dense``      a (nearly) dense block with k > DENSE_GENERATED_MAX_K: LAPACK at run time
-               (runtime.solve), where generated code would be no faster.
-``runtime``    the factors would exceed the code bounds below: SuperLU at run time on
-               the pattern (runtime_structured), no n x n literal.
+               P A Q = L U with permutations chosen here, numeric values per point, cost
+               O(multiply-adds + nnz(L + U)) a point, elementwise on batches.
+``dense``      L + U at least DENSE_FRACTION dense and k > DENSE_GENERATED_MAX_K (k > 3 on
+               batches): LAPACK at run time (runtime.solve), where generated code would be
+               no faster.
+``runtime``    SuperLU at run time on the pattern (runtime_lu.pattern_solve), in the
+               order chosen here: when the factors exceed the code bounds below, or, in
+               scalar code, when :func:`superlu_cost` is SUPERLU_MARGIN times below
+               :func:`generated_cost` (2-D grids from about 12 x 12). Batches always get
+               generated code within the bounds (SuperLU would run once per element).
 
 How the static factorisation is chosen:
 
@@ -32,9 +36,10 @@ How the static factorisation is chosen:
    s in row t of L (in increasing order), row s of U. Every entry's list of terms
    l_ts u_sc is recorded: the emitter writes exactly these.
 
-Code bounds (``generated`` only within both): GENERATED_MAX_FILL entries of L + U (one
-statement each) and GENERATED_MAX_TERMS multiply-adds (the code's size in characters is
-proportional to entries + terms). Above them the symbolic factorisation stops early, so
+Code bounds (``generated`` only within both): GENERATED_MAX_FILL = 40,000 entries of
+L + U (one statement each) and GENERATED_MAX_TERMS = 60,000 multiply-adds (the code's size
+in characters is proportional to entries + terms). Above them the symbolic factorisation
+stops early and the minimum degree elimination gives the (upper bound) fill reported, so
 the transform stays near-linear in the pattern.
 
 Pivots are not known at transform time: the generated code checks them at run time (see
@@ -129,6 +134,7 @@ class Structure:
     row_of: list[int] | None = None      # position t -> row of A
     fill: int | None = None      # nnz(L + U) of that ordering (an upper bound for "runtime")
     n_terms: int | None = None   # multiply-adds of the factorisation (likewise)
+    estimated: bool = False      # fill and n_terms bound those of A's own pattern from above
 
     @property
     def nnz_a(self) -> int:
@@ -377,7 +383,7 @@ def _structure(graph, lump, array_mode, max_fill, max_terms) -> Structure:
     if md is not None:
         st.ordering, st.order = "minimum degree", md[0]
         st.row_of = [row_for_col[j] for j in md[0]]
-        st.fill, st.n_terms = md[1], md[2]
+        st.fill, st.n_terms, st.estimated = md[1], md[2], True
     else:
         st.reason += "; SuperLU orders A itself (MMD on A + A^T)"
     return st
@@ -389,8 +395,7 @@ def describe(st: Structure) -> list[str]:
     lines = [f"A: {st.nnz_a:,} nonzeros of {k} x {k} ({100 * st.nnz_a / (k * k):.1f} %), "
              f"bandwidth {st.bandwidth}; B: {st.nnz_b:,} nonzeros"]
     if st.fill is not None:
-        bound = "<= " if st.method == "runtime" and st.symbolic is None and st.ordering == "minimum degree" \
-            and st.fill > GENERATED_MAX_FILL else ""
+        bound = "<= " if st.estimated else ""
         lines.append(f"{st.method}: {st.reason}; {st.ordering} order: L + U {bound}{st.fill:,} entries "
                      f"(fill-in {bound}{st.fill - st.nnz_a:,}), {bound}{st.n_terms:,} multiply-adds")
     else:

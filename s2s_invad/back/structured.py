@@ -36,13 +36,16 @@ symmetric permutation's signs cancel), taken by ``_rt.lu_slogdet`` with the same
 
 from __future__ import annotations
 
+import re
+
 from .. import _astlib as A
 from ..analysis.lumps import Lump
 from ..analysis.pattern import UNROLL_MAX_K, Structure, describe
 from ..runtime_lu import MULTIPLIER_BOUND
-from ..sym import ZERO, Num, Ref, Sym, is_atom, is_num
+from ..sym import ZERO, Ref, Sym, is_atom, is_num
 
 TERMS_PER_LINE = 6           # terms of one assignment before it continues on the next
+_NUMBER = re.compile(r"-?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?")   # a numeric literal
 ITEMS_PER_LINE = 12          # names in one line of a tuple
 
 
@@ -254,11 +257,8 @@ class _Block:
     def reciprocal(self, pivot: str, name: str, compound: bool = False) -> str:
         """``name = 1 / pivot`` (a constant pivot folds); a zero pivot gives NaN or inf,
         never ZeroDivisionError. ``compound``: ``pivot`` is an expression, not a name."""
-        try:
+        if _NUMBER.fullmatch(pivot):                   # a constant pivot: fold
             value = float(pivot)
-        except ValueError:
-            value = None
-        if value is not None:                          # a constant pivot: fold
             return repr(1.0 / value) if value != 0 else self.runtime("NAN")
         if self.array:
             self.assign(name, f"{self.np('divide')}(1.0, {pivot})")
