@@ -144,6 +144,8 @@ def _stack(values: tuple) -> np.ndarray:
 def _flat(stack: np.ndarray, shape: tuple, where=None) -> np.ndarray:
     """(points, len) from a (len, *part of shape) stack broadcast to the batch ``shape``;
     only the flat positions ``where`` when given."""
+    lead = (1,) * (len(shape) - (stack.ndim - 1))       # scalars beside arrays: align the batch axes
+    stack = stack.reshape(stack.shape[:1] + lead + stack.shape[1:])
     full = np.broadcast_to(stack, stack.shape[:1] + shape).reshape(stack.shape[0], -1)
     return (full if where is None else full[:, where]).T
 
@@ -237,7 +239,7 @@ def lu_checked(pattern: Pattern, multipliers: tuple, results: tuple, entries: tu
     flat = np.flatnonzero(np.broadcast_to(bad, shape))
     fixed = _solve_points(pattern, _flat(a, shape, flat), _flat(b, shape, flat), transposed,
                           _points(shape, flat), (filename, line, text))
-    out = np.array(np.broadcast_to(x, x.shape[:1] + shape)).reshape(len(results), -1)
+    out = _flat(x, shape).T.copy()
     out[:, flat] = fixed.T
     if not shape:
         return tuple(out[:, 0].tolist()) if out.dtype == np.float64 else tuple(out[:, 0])

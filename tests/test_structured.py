@@ -211,8 +211,14 @@ def test_modes_match_oracle_on_batches(name, program_dir):
 
 
 def test_recompute_ijvp_with_a_structured_lump(program_dir):
-    for ns in ("math", "np"):
-        f, n = load(program_dir, "pentadiagonal", ns)
+    """memory="recompute" deletes the lump's temporaries; generated, SuperLU and fallback."""
+    zero = sp.zero_diagonal(8)
+    g = programs.load_source(zero[0], zero[1], program_dir)
+    want, _ = dense_answers(g, (0.0,) * 8, np.arange(1.0, 9.0))
+    got = si.ijvp(g, (0.0,) * 8, tuple(np.arange(1.0, 9.0)), memory="recompute")[1]
+    np.testing.assert_allclose(got, want["ijvp"], rtol=1e-12, atol=1e-12)
+    for name, ns in (("pentadiagonal", "math"), ("pentadiagonal", "np"), ("grid_12x12", "math")):
+        f, n = load(program_dir, name, ns)
         x = point(n, 5)
         v = np.random.default_rng(6).normal(size=n)
         want, _ = dense_answers(f, x, v)
@@ -341,6 +347,19 @@ def test_float32_batches_stay_float32(name, program_dir):
         assert all(np.asarray(o).dtype == np.float32 for o in out), mode
         want = np.array(run(f, mode, tuple(c.astype(float) for c in x), tuple(c.astype(float) for c in v)))
         np.testing.assert_allclose(np.array(out, dtype=float), want, rtol=2e-3, atol=2e-3)
+
+
+def test_batch_beside_scalar_tangents_through_the_fallback(program_dir):
+    """A batch of points with one scalar tangent (it broadcasts), element 0 repaired."""
+    src, funcname, n = sp.zero_diagonal(8, "np")
+    f = programs.load_source(src, funcname, program_dir)
+    x = tuple(np.array([0.0, 0.3]) for _ in range(n))
+    v = tuple(float(i + 1) for i in range(n))
+    for mode in ("ijvp", "ivjp"):
+        got = np.array(run(f, mode, x, v), dtype=float)
+        for b in range(2):
+            want, _ = dense_answers(f, tuple(float(c[b]) for c in x), np.array(v))
+            np.testing.assert_allclose(got[:, b], want[mode], rtol=1e-10, atol=1e-12)
 
 
 def test_float32_batches_stay_float32_through_the_fallback(program_dir):

@@ -27,7 +27,7 @@ How the static factorisation is chosen:
    so A's natural diagonal is (new_i, killed_i). Where that entry is structurally zero,
    a maximum bipartite matching (augmenting paths from the natural diagonal) picks a row
    permutation; no perfect matching means det A is identically 0 (structurally
-   singular): the lump is left to the dense run-time solve, which reports it.
+   singular): the lump is left to the run-time pivoting solve, which reports it.
 2. A fill-reducing symmetric ordering of the row-permuted matrix M, on the graph of
    M + M^T: the natural order, reverse Cuthill-McKee and minimum degree are each
    factorised symbolically and the cheapest (multiply-adds + entries of L + U) wins, the
@@ -320,8 +320,9 @@ def _structure(graph, lump, array_mode, max_fill, max_terms) -> Structure:
     if k <= UNROLL_MAX_K:
         return st
     row_for_col = _matching(a_rows, k)
-    if row_for_col is None:
-        st.method, st.reason = "dense", "structurally singular (no zero-free diagonal): LAPACK at run time"
+    if row_for_col is None:            # det A is 0 at every point: the pivoting solve reports it
+        st.method = "runtime"
+        st.reason = "structurally singular (no zero-free diagonal): every point raises SingularJacobianError"
         return st
     st.parity = permutation_sign(row_for_col)
     m_rows = [a_rows[row_for_col[j]] for j in range(k)]      # row j of M = row row_for_col[j] of A
