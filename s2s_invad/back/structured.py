@@ -247,12 +247,16 @@ class _Block:
 
     def test(self, pending: list[str]) -> None:
         """``if not (-10.0 <= L <= 10.0 and ...): lu_ok = False`` for the multipliers in
-        ``pending`` (emptied), four to a test; NaN fails it."""
-        while pending:
-            group, pending[:] = pending[:4], pending[4:]
-            tests = " and ".join(f"-{MULTIPLIER_BOUND} <= {x} <= {MULTIPLIER_BOUND}" for x in group)
-            self.line(f"if not ({tests}):")
+        ``pending`` (emptied), up to four (and about 120 characters) to a test; NaN fails it."""
+        tests = [f"-{MULTIPLIER_BOUND} <= {x} <= {MULTIPLIER_BOUND}" for x in pending]
+        pending.clear()
+        while tests:
+            n = 1
+            while n < min(4, len(tests)) and len(" and ".join(tests[:n + 1])) <= 120:
+                n += 1
+            self.line(f"if not ({' and '.join(tests[:n])}):")
             self.line(f"    {self.ok} = False")
+            del tests[:n]
 
     def reciprocal(self, pivot: str, name: str, compound: bool = False) -> str:
         """``name = 1 / pivot`` (a constant pivot folds); a zero pivot gives NaN or inf,
