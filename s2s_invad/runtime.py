@@ -1,7 +1,10 @@
 """Helpers the generated code imports (as ``_rt``): the singularity errors and dense solves.
 
-Only lumps with k > 3 call :func:`solve` at run time; everything else in the generated
-code is inline scalar (or, for NumPy sources, elementwise array) arithmetic.
+Only lumps with k > 3 call in here at run time: :func:`solve` and :func:`slogdet` for
+(nearly) dense blocks, and the structured-lump helpers of :mod:`s2s_invad.runtime_lu`
+(re-exported below: the batch pivot test, the pivoting fallback, SuperLU on a pattern);
+everything else in the generated code is inline scalar (or, for NumPy sources,
+elementwise array) arithmetic. Float32 batches stay float32.
 """
 
 from __future__ import annotations
@@ -11,6 +14,9 @@ import math
 import numpy as np
 
 from .errors import SingularJacobianError
+from .runtime_lu import _dtype  # float32 batches stay float32
+from .runtime_lu import (NAN, Pattern, isfinite, lu_checked, lu_slogdet,  # noqa: F401 (for generated code)
+                         pattern_slogdet, pattern_solve)
 
 
 def vector(*elts) -> np.ndarray:
@@ -55,10 +61,15 @@ def zero_pivot(filename: str, line: int, text: str, what: str, value) -> None:
 
 def singular_lump(filename: str, line: int, text: str, k: int, det) -> None:
     index, bad = _first_zero(det)
+    singular_block(filename, line, text, k, bad, index)
+
+
+def singular_block(filename: str, line: int, text: str, k: int, det: float, index) -> None:
+    """Raise for the lump at ``line`` whose block A is singular at batch ``index``."""
     raise SingularJacobianError(
         f"{filename}:{line}: the lump starting at `{text}` (k = {k}) has a singular block A "
-        f"(det A = {bad!r}){_where(index)}: the Jacobian is singular at this point, so J^-1 v "
-        "and J^-T w do not exist here", filename, line, bad, index)
+        f"(det A = {det!r}){_where(index)}: the Jacobian is singular at this point, so J^-1 v "
+        "and J^-T w do not exist here", filename, line, det, index)
 
 
 def _point_solver():
@@ -99,9 +110,10 @@ def solve(rows, rhs, filename: str, line: int, text: str) -> tuple:
             _singular(a, filename, line, text)
         return tuple(u)
     k = len(rhs)
-    shape = np.broadcast_shapes(*(np.shape(x) for x in [x for row in rows for x in row] + list(rhs)))
-    a = _stacked(rows, shape)
-    b = _stacked([[x] for x in rhs], shape)
+    entries = [x for row in rows for x in row] + list(rhs)
+    shape = np.broadcast_shapes(*(np.shape(x) for x in entries))
+    a = _stacked(rows, shape, _dtype(entries))
+    b = _stacked([[x] for x in rhs], shape, a.dtype)
     try:
         u = np.linalg.solve(a, b)[..., 0]
         ok = bool(np.all(np.isfinite(u)))
@@ -112,10 +124,10 @@ def solve(rows, rhs, filename: str, line: int, text: str) -> tuple:
     return tuple(u[..., i] for i in range(k))
 
 
-def _stacked(rows, shape: tuple) -> np.ndarray:
+def _stacked(rows, shape: tuple, dtype=np.float64) -> np.ndarray:
     """The (*shape, len(rows), len(rows[0])) stack of entries ``rows[i][j]``, each a scalar
     or an array broadcast to ``shape``."""
-    out = np.empty(shape + (len(rows), len(rows[0])))
+    out = np.empty(shape + (len(rows), len(rows[0])), dtype=dtype)
     for i, row in enumerate(rows):
         for j, x in enumerate(row):
             out[..., i, j] = x
@@ -130,8 +142,9 @@ def _singular(a, filename: str, line: int, text: str) -> None:
 
 def slogdet(rows, filename: str, line: int, text: str) -> tuple:
     """(sign, log|det|) of a lump's k x k block (k > 3); batches are stacked."""
-    shape = np.broadcast_shapes(*(np.shape(x) for row in rows for x in row))
-    a = _stacked(rows, shape)
+    entries = [x for row in rows for x in row]
+    shape = np.broadcast_shapes(*(np.shape(x) for x in entries))
+    a = _stacked(rows, shape, _dtype(entries))
     sign, logabsdet = np.linalg.slogdet(a)
     if np.any(sign == 0):
         singular_lump(filename, line, text, len(rows), np.where(sign == 0, 0.0, 1.0))

@@ -74,3 +74,16 @@ def test_natural_benchmark_runs_and_checks_its_results(tmp_path):
         assert status == "-" or status.startswith("ok ("), row
     row = next(line for line in text.splitlines() if "matches the dense reference" in line)
     assert row.rstrip().endswith("| met |"), row
+
+
+def test_structured_benchmark_runs_and_checks_its_results(tmp_path):
+    out_file = tmp_path / "structured.md"
+    out = run("benchmarks/structured.py", "--cases", "bratu:16,grid:4,euler:12", "--no-peers",
+              "--repeats", "1", "--min-sample", "0.001", "--out", str(out_file))
+    text = out_file.read_text()
+    assert text.strip() == out.strip()
+    rows = [line for line in text.splitlines() if line.startswith(("| Bratu", "| 2-D", "| Euler"))]
+    assert len(rows) == 3
+    for row in rows:
+        assert "generated" in row
+        assert float(row.rstrip(" |").rsplit("|", 1)[1]) < 1e-10     # checked against complex step

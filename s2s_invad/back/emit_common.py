@@ -23,12 +23,14 @@ from .. import _astlib as A
 from ..analysis.graph import LayeredGraph
 from ..ir import Program, Stmt, Value, spec_size, where_text
 from ..analysis.lumps import Lump
+from ..analysis import pattern
+from ..analysis.pattern import Structure, structure
 from ..primitives import spelling
 from ..naming import Namer
 from ..sym import ONE, ZERO, Attr, Fn, Op, Ref, Sym, is_atom, is_num, to_ast
 from .names import ModuleNames
 
-UNROLL_MAX_K = 3          # lumps up to this k are solved by unrolled scalar code
+UNROLL_MAX_K = pattern.UNROLL_MAX_K   # lumps up to this k are solved by unrolled scalar code
 WIDTH = 100               # generated lines longer than this are wrapped inside brackets
 
 
@@ -135,6 +137,8 @@ class Emitter:
         self.bound: list[str] = []               # names bind() has emitted, in order
         self.uses_partial = False
         self._tape: str | None = None
+        self._structures: dict[tuple[int, int], Structure] = {}
+        self.structured_names: dict[tuple, str] = {}   # module-level names of back/structured.py
 
     # names -------------------------------------------------------------------------
     def derived(self, value: Value | str, suffix: str) -> str:
@@ -383,7 +387,7 @@ class Emitter:
             return
         span = f"line {lines[0]}" if len(lines) == 1 else f"lines {lines[0]}-{lines[-1]}"
         w.comment(f"{span}{where}: lump with k = {lump.k} "
-                  f"(W = {_names(lump.killed)}; R = {_names(lump.read) or '-'})")
+                  f"(W = {names_text(lump.killed)}; R = {names_text(lump.read) or '-'})")
         for ln in lines:
             w.comment(f"  {ln}: {self.program.source_line(ln)}")
 
@@ -398,6 +402,13 @@ class Emitter:
         return A.attribute(self.names.runtime, fn)
 
     # lumps -------------------------------------------------------------------------
+    def structure(self, lump: Lump) -> Structure:
+        """The patterns of the lump's blocks and how A is solved (analysis/pattern.py)."""
+        key = (lump.start, lump.stop)
+        if key not in self._structures:
+            self._structures[key] = structure(self.graph, lump, array_mode=self.numpy is not None)
+        return self._structures[key]
+
     def lump_jacobian(self, w: Writer, lump: Lump) -> dict[Value, dict[Value, Sym]]:
         """Emit the partials of the lump's new values w.r.t. its inputs (W and R).
 
@@ -454,12 +465,12 @@ class Emitter:
         w.stmt(A.assign(list(unknowns), call))
 
 
-def _names(values, limit: int = 8) -> str:
-    """``a, b, c``, or ``u_0, u_1, ..., u_59 (60 values)`` for long lists (comments)."""
+def names_text(values, most: int = 12) -> str:
+    """The values' names, comma separated, the middle elided beyond ``most`` (long lumps)."""
     names = [v.name for v in values]
-    if len(names) <= limit:
-        return ", ".join(names)
-    return f"{', '.join(names[:2])}, ..., {names[-1]} ({len(names)} values)"
+    if len(names) > most:
+        names = names[:most // 2] + [f"... {len(names) - most} more ..."] + names[-(most // 2):]
+    return ", ".join(names)
 
 
 def _nested_target(spec, names) -> str:

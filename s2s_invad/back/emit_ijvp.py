@@ -7,6 +7,7 @@ The primal runs first; then the lumps are undone last to first: for k = 1,
 from __future__ import annotations
 
 from .. import _astlib as A
+from . import structured
 from .emit_common import Emitter, Writer
 from ..analysis.lumps import Lump
 from ..analysis.structure import Rolled, Structure
@@ -24,6 +25,9 @@ def ijvp_lump(em: Emitter, w: Writer, lump: Lump) -> None:
         for r, b in bs.items():
             rhs = rhs - b * Ref(em.dot(r))
         w.stmt(A.assign(em.dot(lump.killed[0]), em.expr(rhs / a)))
+        return
+    if structured.handles(em, lump):                # k > 3 with a sparse block A
+        structured.ijvp_lump(em, w, lump, jac)
         return
     amat, bmat = em.matrices(w, lump, jac)
     rhs = []

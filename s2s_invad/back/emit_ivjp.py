@@ -8,6 +8,7 @@ The primal runs first; the returned closure walks the lumps first to last: for k
 from __future__ import annotations
 
 from .. import _astlib as A
+from . import structured
 from .emit_common import Emitter, Writer, transpose
 from ..analysis.lumps import Lump
 from ..analysis.structure import Rolled, Structure
@@ -64,6 +65,9 @@ def ivjp_lump(em: Emitter, w: Writer, lump: Lump) -> None:
         w.stmt(A.assign(em.bar(new), em.expr(Ref(em.bar(lump.killed[0])) / a)))
         for r, b in bs.items():
             em.accumulate(w, em.bar(r), "sub", b * Ref(em.bar(new)))
+        return
+    if structured.handles(em, lump):                # k > 3 with a sparse block A
+        structured.ivjp_lump(em, w, lump, jac)
         return
     amat, bmat = em.matrices(w, lump, jac)
     em.solve(w, lump, transpose(amat), [Ref(em.bar(u)) for u in lump.killed],

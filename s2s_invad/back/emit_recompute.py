@@ -23,9 +23,10 @@ from ..analysis.memory import MemoryPlan
 from ..primitives import inverse
 
 
-def _delete(w: Writer, names: list[str]) -> None:
-    if names:
-        w.line("del " + ", ".join(names))
+def _delete(w: Writer, names: list[str], per_line: int = 16) -> None:
+    """``del`` the names, ``per_line`` to a statement (a structured lump frees thousands)."""
+    for i in range(0, len(names), per_line):
+        w.line("del " + ", ".join(names[i:i + per_line]))
 
 
 def rebuild_lump(em: Emitter, w: Writer, index: int, lump: Lump, plan: MemoryPlan) -> list[Value]:

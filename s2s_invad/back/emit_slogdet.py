@@ -9,6 +9,7 @@ A zero pivot or singular lump raises SingularJacobianError (det J = 0) like the 
 from __future__ import annotations
 
 from .. import _astlib as A
+from . import structured
 from .emit_common import UNROLL_MAX_K, Emitter, Writer, _det
 from ..analysis.lumps import Lump
 from ..analysis.structure import Rolled, Straight, Structure
@@ -127,10 +128,13 @@ def _lump_logdet(em: Emitter, w: Writer, lump: Lump, sign: str, logdet: str) -> 
         det = em.bind(w, em.namer.fresh("det"), _det(amat))
         em.check_nonzero(w, det, "singular_lump", em.site(lump) + [A.const(lump.k)])
     else:
-        amat, _ = em.matrices(w, lump, jac)
-        part_sign, part_log = em.namer.fresh("lump_sign"), em.namer.fresh("lump_logabsdet")
-        rows = A.tuple_([A.tuple_([em.expr(x) for x in row]) for row in amat])
-        w.stmt(A.assign([part_sign, part_log], A.call(em.runtime("slogdet"), [rows] + em.site(lump))))
+        if structured.handles(em, lump):            # a sparse block A
+            part_sign, part_log = structured.slogdet_lump(em, w, lump, jac)
+        else:
+            amat, _ = em.matrices(w, lump, jac)
+            part_sign, part_log = em.namer.fresh("lump_sign"), em.namer.fresh("lump_logabsdet")
+            rows = A.tuple_([A.tuple_([em.expr(x) for x in row]) for row in amat])
+            w.stmt(A.assign([part_sign, part_log], A.call(em.runtime("slogdet"), [rows] + em.site(lump))))
         w.stmt(A.accumulate(sign, "mul", A.name(part_sign)))
         w.stmt(A.accumulate(logdet, "add", A.name(part_log)))
         return

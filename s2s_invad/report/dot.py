@@ -14,7 +14,8 @@ layer's map in each mode:
 
 In the inverse modes a lump with k >= 2 (or a one-register lump of several steps) is
 solved as a block, not edge by edge: its edges are dashed and keep J's partials (the
-entries of A and B), and its rows say so.
+entries of A and B), and its rows say so; for k > 3 they also say how its block A is
+solved (``structured`` for a sparse LU generated for its pattern or SuperLU on it).
 
 :func:`figure` computes the picture; :func:`to_dot` prints it as Graphviz DOT (no
 dependency); :func:`render` writes SVG or PNG with Graphviz ``dot`` when it is on PATH,
@@ -30,6 +31,8 @@ import tempfile
 from dataclasses import dataclass, field
 
 from .. import _astlib as A
+from ..analysis.pattern import UNROLL_MAX_K
+from ..analysis.pattern import label as structure_label
 from ..back.emit_common import Emitter
 from ..errors import DrawingError
 from ..ir import Value
@@ -126,8 +129,9 @@ def figure(analysis: Analysis, mode: str) -> Figure:
         if lump.k == 1 and len(lump.steps) == 1:
             equasive[lump.stop] = lump.killed[0]
             continue
+        how = f", {structure_label(em.structure(lump))}" if lump.k > UNROLL_MAX_K else ""
         for p in range(lump.start + 1, lump.stop + 1):
-            rows[p] += f"  [block: lump {n}, k = {lump.k}]"
+            rows[p] += f"  [block: lump {n}, k = {lump.k}{how}]"
     title = f"{prog.name}: layered data-flow graph, {mode} ({MODE_TITLES[mode]})"
     if len(equasive) < len(lumps):
         title += "\ndashed: a lump inverted as one block (its edges show the partials of J)"

@@ -1,14 +1,16 @@
-"""The explain report: SSA, live width at each point, each step's pivot, and the lumps."""
+"""The explain report: SSA, live width at each point, each step's pivot, and the lumps (for each
+lump with k >= 2 the pattern of its blocks A and B and how A is solved: analysis/pattern.py)."""
 
 from __future__ import annotations
 
 from collections import Counter
 
 from .. import _astlib as A
-from ..back.emit_common import Emitter
+from ..back.emit_common import Emitter, names_text
 from ..errors import NotInvertibleError
 from ..analysis.graph import LayeredGraph, build_graph
 from ..analysis.lumps import Lump, check_invertible, lumpify
+from ..analysis.pattern import describe as describe_structure
 from ..pipeline import Analysis
 
 
@@ -193,7 +195,8 @@ def _flat_report(analysis: Analysis) -> str:
                f"sum of k^3 = {sum(k ** 3 for k in ks)}")
     for l in big:
         lines = f"line {l.lines[0]}" if len(l.lines) == 1 else f"lines {l.lines[0]}-{l.lines[-1]}"
-        out.append(f"  k = {l.k} at {lines}: W = ({', '.join(v.name for v in l.killed)}), "
-                   f"R = ({', '.join(v.name for v in l.read)}), new = ({', '.join(v.name for v in l.new)})")
+        out.append(f"  k = {l.k} at {lines}: W = ({names_text(l.killed)}), R = ({names_text(l.read)}), "
+                   f"new = ({names_text(l.new)})")
+        out += ["      " + line for line in describe_structure(em.structure(l))]
     out.append("det J = product of the pivots x product of det A over the lumps with k >= 2.")
     return "\n".join(out)
