@@ -1,7 +1,7 @@
 """The whole compiler as one ordered list of passes.
 
     loader -> evaluate (fence, transform-time evaluation to SSA) -> activity
-           -> [structure: cut at loops kept as loops; per region:] schedule -> graph
+           -> [regions: cut at loops kept as loops; per region:] schedule -> graph
            -> (check_invertible, lumpify) -> emit_<mode> -> render -> compile
 
 :func:`analyse` runs the passes up to the lumps (once per function and wrt, cached by the
@@ -24,7 +24,7 @@ from .errors import NotInvertibleError
 from .analysis.graph import LayeredGraph, build_graph
 from .ir import Program, Value, has_loops
 from .analysis.lumps import Lump, check_invertible, check_signature, lumpify
-from .analysis.structure import Structure, analyse_structure, single
+from .analysis.regions import Regions, analyse_regions, single
 from .back.render import render_module
 from .analysis.schedule import schedule as choose_order
 from .front.evaluate import evaluate
@@ -40,7 +40,7 @@ class Analysis:
     lumps: list[Lump] | None            # None when the inverse modes cannot exist
     not_invertible: NotInvertibleError | None
     scheduled: bool = True              # False: the statements keep their source order
-    structure: Structure | None = None  # the regions (one for a program without loops)
+    regions: Regions | None = None  # the regions (one for a program without loops)
 
     @property
     def invertible(self) -> bool:
@@ -117,11 +117,11 @@ def _rolled(program: Program, schedule) -> Analysis:
         problem = exc
     inputs = [p for p in program.wrt if p.active]
     outputs = [o for o in program.outputs if isinstance(o, Value) and o.active]
-    structure = analyse_structure(program, program.body, inputs, outputs, order)
-    problem = problem or structure.problem
-    structure.problem = problem
-    _dump("lumps", lambda: "\n".join(f"k={l.k} lines {l.lines}" for l in structure.lumps) or str(problem))
-    return Analysis(program, None, structure.lumps if problem is None else None, problem, schedule, structure)
+    regions = analyse_regions(program, program.body, inputs, outputs, order)
+    problem = problem or regions.problem
+    regions.problem = problem
+    _dump("lumps", lambda: "\n".join(f"k={l.k} lines {l.lines}" for l in regions.lumps) or str(problem))
+    return Analysis(program, None, regions.lumps if problem is None else None, problem, schedule, regions)
 
 
 def _short_loop_to_unroll(analysis: Analysis, unroll) -> int | None:

@@ -10,7 +10,7 @@ from .. import _astlib as A
 from . import structured
 from .emit_common import Emitter, Writer
 from ..analysis.lumps import Lump
-from ..analysis.structure import Rolled, Structure
+from ..analysis.regions import Rolled, Regions
 from ..ir import Value
 from ..sym import Ref
 from . import emit_loops as L
@@ -39,7 +39,7 @@ def ijvp_lump(em: Emitter, w: Writer, lump: Lump) -> None:
     em.solve(w, lump, amat, rhs, [em.dot(u) for u in lump.killed])
 
 
-def emit_ijvp(em: Emitter, structure: Structure) -> list[str]:
+def emit_ijvp(em: Emitter, regions: Regions) -> list[str]:
     prog = em.program
     args = em.primal_args() + em.output_args("dot")
     w = Writer()
@@ -48,23 +48,23 @@ def emit_ijvp(em: Emitter, structure: Structure) -> list[str]:
     em.unpack_outputs(w, "dot", [em.dot(o) for o in prog.outputs])
     tapes = L.Tapes()
     em.unpack_primals(w)
-    L.primal_regions(em, w, structure, tapes)
+    L.primal_regions(em, w, regions, tapes)
     outs = em.pack([em.expr(o.sym()) for o in prog.outputs])
     if tapes.by_loop:                      # the reversed loops reuse the carried names
         value = em.namer.fresh("value")
         w.stmt(A.assign(value, outs))
         outs = A.name(value)
     w.comment("inverse sweep, last lump to first")
-    ijvp_regions(em, w, structure, tapes)
+    ijvp_regions(em, w, regions, tapes)
     L.Tapes.finish(tapes, [w])
     dots = A.tuple_(em.pack_inputs("dot"))
     w.stmt(A.return_(A.tuple_([outs, dots])))
     return [f"def {prog.name}_ijvp({', '.join(args)}):"] + w.lines
 
 
-def ijvp_regions(em: Emitter, w: Writer, structure: Structure, tapes: L.Tapes) -> None:
+def ijvp_regions(em: Emitter, w: Writer, regions: Regions, tapes: L.Tapes) -> None:
     """The inverse sweep of every region, last to first."""
-    for region in reversed(structure.regions):
+    for region in reversed(regions.parts):
         if isinstance(region, Rolled):
             ijvp_loop(em, w, region, tapes, lambda: ijvp_regions(em, w, region.body, tapes))
             continue

@@ -11,42 +11,42 @@ from .. import _astlib as A
 from . import structured
 from .emit_common import Emitter, Writer, transpose
 from ..analysis.lumps import Lump
-from ..analysis.structure import Rolled, Structure
+from ..analysis.regions import Rolled, Regions
 from ..ir import Value
 from ..sym import Ref, ZERO
 from . import emit_loops as L
 
 
-def emit_ivjp(em: Emitter, structure: Structure) -> list[str]:
+def emit_ivjp(em: Emitter, regions: Regions) -> list[str]:
     prog = em.program
     w = Writer()
     w.line(f'"""J^-T w for {prog.name}: returns (f(x), sweep); '
            f'sweep(x_bar) gives y_bar with J^T y_bar = x_bar."""')
     em.unpack_primals(w)
-    L.primal_regions(em, w, structure)
+    L.primal_regions(em, w, regions)
 
     em.refs.clear()
     inner = Writer(level=1)
     em.unpack_inputs(inner, "bar")
-    ivjp_regions(em, inner, structure)
+    ivjp_regions(em, inner, regions)
     bars = [A.name(em.bar(o)) for o in prog.outputs]
     inner.stmt(A.return_(em.pack(bars)))
 
     local = set()
-    for region in structure.regions:
+    for region in regions.parts:
         if isinstance(region, Rolled):
             local |= L.iteration_locals(region.loop)
     sweep = em.sweep_function(w, "ivjp_sweep", inner, em.input_args("bar"),
                                f"Reverse-inverse sweep of {prog.name}_ivjp, first lump to last.",
-                               frozenset(local), L.outer_defined(prog, structure))
+                               frozenset(local), L.outer_defined(prog, regions))
     outs = [em.expr(o.sym()) for o in prog.outputs]
     w.stmt(A.return_(A.tuple_([em.pack(outs), sweep])))
     return [f"def {prog.name}_ivjp({', '.join(em.primal_args())}):"] + w.lines
 
 
-def ivjp_regions(em: Emitter, w: Writer, structure: Structure) -> None:
+def ivjp_regions(em: Emitter, w: Writer, regions: Regions) -> None:
     """The reverse-inverse sweep of every region, first to last."""
-    for region in structure.regions:
+    for region in regions.parts:
         if isinstance(region, Rolled):
             _ivjp_loop(em, w, region)
             continue

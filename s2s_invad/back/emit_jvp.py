@@ -5,21 +5,21 @@ Loops kept as loops become one forward loop carrying the tangents along."""
 from __future__ import annotations
 
 from .. import _astlib as A
-from ..analysis.structure import Rolled, Structure
+from ..analysis.regions import Rolled, Regions
 from ..ir import Value
 from ..sym import Ref, ZERO
 from . import emit_loops as L
 from .emit_common import Emitter, Writer
 
 
-def emit_jvp(em: Emitter, structure: Structure) -> list[str]:
+def emit_jvp(em: Emitter, regions: Regions) -> list[str]:
     prog = em.program
     args = em.primal_args() + em.input_args("dot")
     w = Writer()
     w.line(f'"""J v for {prog.name}: returns (f(x), J x_dot) for tangents of ({em.wrt_text()})."""')
     em.unpack_primals(w)
     em.unpack_inputs(w, "dot")
-    jvp_regions(em, w, structure)
+    jvp_regions(em, w, regions)
     outs = [em.expr(o.sym()) for o in prog.outputs]
     dots = [A.name(em.dot(o)) if isinstance(o, Value) and o.active else em.zero_like(o.sym())
             for o in prog.outputs]
@@ -27,8 +27,8 @@ def emit_jvp(em: Emitter, structure: Structure) -> list[str]:
     return [f"def {prog.name}_jvp({', '.join(args)}):"] + w.lines
 
 
-def jvp_regions(em: Emitter, w: Writer, structure: Structure) -> None:
-    for region in structure.regions:
+def jvp_regions(em: Emitter, w: Writer, regions: Regions) -> None:
+    for region in regions.parts:
         if isinstance(region, Rolled):
             _jvp_loop(em, w, region)
             continue

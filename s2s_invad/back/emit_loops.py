@@ -1,6 +1,6 @@
 """Back end: loops kept as loops, in every mode (SPEC section 9).
 
-A rolled loop's body was analysed once (:mod:`s2s_invad.analysis.structure`); each mode
+A rolled loop's body was analysed once (:mod:`s2s_invad.analysis.regions`); each mode
 wraps the body's code in a loop:
 
 * jvp runs one forward loop carrying the tangents along; slogdet one forward loop
@@ -22,7 +22,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from .. import _astlib as A
-from ..analysis.structure import Rolled, Structure
+from ..analysis.regions import Rolled, Regions
 from ..ir import Loop, Value, iter_stmts, where_text
 from .emit_common import Emitter, Writer
 
@@ -139,9 +139,9 @@ class Tapes:
             w.lines[:] = [line for line in w.lines if line is not None]
 
 
-def primal_regions(em: Emitter, w: Writer, structure: Structure, tapes: Tapes | None = None) -> None:
+def primal_regions(em: Emitter, w: Writer, regions: Regions, tapes: Tapes | None = None) -> None:
     """The primal of every region in order; loops kept as loops (recording for ``tapes``)."""
-    for region in structure.regions:
+    for region in regions.parts:
         if isinstance(region, Rolled):
             primal_loop(em, w, region, tapes)
         else:
@@ -219,10 +219,10 @@ def definition_order(loop: Loop, tapes: "Tapes | None" = None) -> list[str]:
     return out
 
 
-def outer_defined(program, structure: Structure, tapes: Tapes | None = None) -> list[str]:
+def outer_defined(program, regions: Regions, tapes: Tapes | None = None) -> list[str]:
     """Names the outer level of a generated function defines, in order (for its tape)."""
     out = [p.name for p in program.params]
-    for region in structure.regions:
+    for region in regions.parts:
         if isinstance(region, Rolled):
             if tapes is not None and id(region.loop) in tapes.by_loop:
                 out.append(tapes[region.loop].name)

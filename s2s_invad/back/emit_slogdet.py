@@ -12,7 +12,7 @@ from .. import _astlib as A
 from . import structured
 from .emit_common import UNROLL_MAX_K, Emitter, Writer, _det
 from ..analysis.lumps import Lump
-from ..analysis.structure import Rolled, Straight, Structure
+from ..analysis.regions import Rolled, Straight, Regions
 from ..sym import Fn
 from . import emit_loops as L
 
@@ -41,34 +41,34 @@ def register_parity(prog, lumps: list[Lump]) -> int:
     return parity
 
 
-def emit_slogdet(em: Emitter, structure: Structure) -> list[str]:
+def emit_slogdet(em: Emitter, regions: Regions) -> list[str]:
     prog = em.program
     w = Writer()
     w.line(f'"""sign and log|det J| for {prog.name}: returns (f(x), (sign, logabsdet))."""')
     sign, logdet = em.namer.fresh("sign"), em.namer.fresh("logabsdet")
-    flat = len(structure.regions) == 1 and isinstance(structure.regions[0], Straight)
+    flat = len(regions.parts) == 1 and isinstance(regions.parts[0], Straight)
     em.unpack_primals(w)
     if flat:                                     # the primal, then the pivots
-        L.primal_regions(em, w, structure)
+        L.primal_regions(em, w, regions)
     w.comment("det J = (sign of the register permutation) x product of the pivots and of det A")
-    w.stmt(A.assign(sign, A.const(float(static_parity(structure)))))
+    w.stmt(A.assign(sign, A.const(float(static_parity(regions)))))
     w.stmt(A.assign(logdet, A.const(0.0)))
-    slogdet_regions(em, w, structure, sign, logdet, primal=not flat)
+    slogdet_regions(em, w, regions, sign, logdet, primal=not flat)
     outs = [em.expr(o.sym()) for o in prog.outputs]
     w.stmt(A.return_(A.tuple_([em.pack(outs), A.tuple_([A.name(sign), A.name(logdet)])])))
     return [f"def {prog.name}_slogdet({', '.join(em.primal_args())}):"] + w.lines
 
 
-def static_parity(structure: Structure) -> int:
-    """The sign of the register permutations of a structure, outside its loops' bodies:
+def static_parity(regions: Regions) -> int:
+    """The sign of the register permutations of a regions, outside its loops' bodies:
     each straight region's, and for each loop, how its entry and exit orders sit in the
     boundaries (each iteration's own parity is applied inside the loop)."""
     parity = 1
-    for i, region in enumerate(structure.regions):
+    for i, region in enumerate(regions.parts):
         if isinstance(region, Straight):
             parity *= register_parity(region.program, region.lumps)
             continue
-        before, after = structure.live[i], structure.live[i + 1]
+        before, after = regions.live[i], regions.live[i + 1]
         inner = [c.entry for c in region.carried] + region.invariants
         rest = [v for v in before if all(v is not u for u in inner)]
         parity *= _order_parity(before, inner + rest)
@@ -93,9 +93,9 @@ def _order_parity(a: list, b: list) -> int:
     return parity
 
 
-def slogdet_regions(em: Emitter, w: Writer, structure: Structure, sign: str, logdet: str,
+def slogdet_regions(em: Emitter, w: Writer, regions: Regions, sign: str, logdet: str,
                     primal: bool) -> None:
-    for region in structure.regions:
+    for region in regions.parts:
         if isinstance(region, Rolled):
             loop = region.loop
             L.loop_comment(em, w, loop, ", accumulating log|det| per iteration")

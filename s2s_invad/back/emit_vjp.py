@@ -7,7 +7,7 @@ backward sweep reads (into a list made once), then the sweep runs it in reverse.
 from __future__ import annotations
 
 from .. import _astlib as A
-from ..analysis.structure import Rolled, Structure
+from ..analysis.regions import Rolled, Regions
 from ..ir import Value
 from ..sym import Ref
 from . import emit_loops as L
@@ -47,34 +47,34 @@ def output_cotangents(em: Emitter, w: Writer, have: set) -> list[str]:
     return em.output_args("bar")
 
 
-def emit_vjp(em: Emitter, structure: Structure) -> list[str]:
+def emit_vjp(em: Emitter, regions: Regions) -> list[str]:
     prog = em.program
     w = Writer()
     w.line(f'"""J^T w for {prog.name}: returns (f(x), pullback); '
            f'pullback(y_bar) gives the cotangents of ({em.wrt_text()})."""')
     tapes = L.Tapes()
     em.unpack_primals(w)
-    L.primal_regions(em, w, structure, tapes)
+    L.primal_regions(em, w, regions, tapes)
 
     em.refs.clear()
     inner = Writer(level=1)
     have: set[Value] = set()
     params = output_cotangents(em, inner, have)
-    vjp_regions(em, inner, structure, have, tapes)
+    vjp_regions(em, inner, regions, have, tapes)
     inner.stmt(A.return_(A.tuple_(em.pack_inputs("bar", have))))
     L.Tapes.finish(tapes, [w, inner])
 
     pullback = em.sweep_function(w, "vjp_bwd", inner, params,
                                   f"Reverse sweep of {prog.name}_vjp, last step to first.",
-                                  defined=L.outer_defined(prog, structure, tapes))
+                                  defined=L.outer_defined(prog, regions, tapes))
     outs = [em.expr(o.sym()) for o in prog.outputs]
     w.stmt(A.return_(A.tuple_([em.pack(outs), pullback])))
     return [f"def {prog.name}_vjp({', '.join(em.primal_args())}):"] + w.lines
 
 
-def vjp_regions(em: Emitter, w: Writer, structure: Structure, have: set, tapes: L.Tapes) -> None:
+def vjp_regions(em: Emitter, w: Writer, regions: Regions, have: set, tapes: L.Tapes) -> None:
     """The reverse sweep of every region, last to first."""
-    for region in reversed(structure.regions):
+    for region in reversed(regions.parts):
         if isinstance(region, Rolled):
             vjp_loop(em, w, region, have, tapes, lambda body_have: vjp_regions(em, w, region.body,
                                                                                  body_have, tapes))

@@ -63,13 +63,13 @@ def render_module(items: list[tuple["Analysis", tuple[str, ...]]], memory: str =
                     em.lines_after.clear()
                     continue
             elif mode == "jvp":
-                lines = emit_jvp(em, analysis.structure)
+                lines = emit_jvp(em, analysis.regions)
             elif mode == "vjp":
-                lines = emit_vjp(em, analysis.structure)
+                lines = emit_vjp(em, analysis.regions)
             else:
                 analysis.require_lumps()
                 emitter = {"ijvp": emit_ijvp, "ivjp": emit_ivjp, "slogdet": emit_slogdet}[mode]
-                lines = emitter(em, analysis.structure)
+                lines = emitter(em, analysis.regions)
             bodies.append("\n".join(lines))
             bodies += ["\n".join(extra) for extra in em.lines_after]
             em.lines_after.clear()

@@ -117,17 +117,17 @@ def _short(values, limit: int = 8) -> str:
     return ", ".join(names) if len(names) <= limit else f"{', '.join(names[:3])}, ... ({len(names)} values)"
 
 
-def _structure_report(structure, indent: str) -> list[str]:
-    from ..analysis.structure import Rolled
+def _regions_report(regions, indent: str) -> list[str]:
+    from ..analysis.regions import Rolled
     out = []
-    for i, region in enumerate(structure.regions):
-        width = len(structure.live[i])
+    for i, region in enumerate(regions.parts):
+        width = len(regions.live[i])
         if isinstance(region, Rolled):
             loop = region.loop
             out.append(f"{indent}loop at line {loop.line} ({len(loop.carried)} carried, "
                        f"{len(region.carried)} active; invariants: {_short(region.invariants) or '-'}); "
                        f"width {width} at entry; its body, once for every iteration:")
-            out += _structure_report(region.body, indent + "    ")
+            out += _regions_report(region.body, indent + "    ")
             continue
         steps = region.graph.steps
         lines = sorted({s.line for s in steps})
@@ -149,7 +149,7 @@ def _rolled_report(analysis: Analysis) -> str:
     out += loops_report(prog)
     out += ["SSA (loops kept as loops are indented):", prog.dump(), "",
             "Regions (the live width must be n between them for the inverse modes):"]
-    out += _structure_report(analysis.structure, "  ")
+    out += _regions_report(analysis.regions, "  ")
     out.append("")
     if analysis.lumps is None:
         out.append(f"Inverse modes: not available: {analysis.not_invertible}")

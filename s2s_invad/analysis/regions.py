@@ -37,17 +37,17 @@ class Straight:
 
 @dataclass
 class Rolled:
-    """A loop kept as a loop; its body is a structure of its own."""
+    """A loop kept as a loop; its body is cut into regions of its own."""
     loop: Loop
-    body: "Structure"
+    body: "Regions"
     carried: list[Carry]         # the active carried values
     invariants: list[Value]      # active values the body reads from outside
 
 
 @dataclass
-class Structure:
-    regions: list                # Straight | Rolled
-    live: list[list[Value]]      # active values live at each boundary: len(regions) + 1 lists
+class Regions:
+    parts: list                  # Straight | Rolled, in order
+    live: list[list[Value]]      # active values live at each boundary: len(parts) + 1 lists
     n: int
     problem: NotInvertibleError | None = None
     lumps: list[Lump] = field(default_factory=list)   # every lump of every straight region
@@ -58,7 +58,7 @@ class Structure:
 
     def straight(self):
         """Every straight region, loop bodies included, in order."""
-        for region in self.regions:
+        for region in self.parts:
             if isinstance(region, Rolled):
                 yield from region.body.straight()
             else:
@@ -94,8 +94,8 @@ def _runs(items) -> list:
     return runs
 
 
-def analyse_structure(program: Program, items, inputs: list[Value], outputs: list[Value],
-                      schedule) -> Structure:
+def analyse_regions(program: Program, items, inputs: list[Value], outputs: list[Value],
+                      schedule) -> Regions:
     """Cut ``items`` into regions and analyse each; ``inputs`` and ``outputs`` are the
     active values live at the start and at the end, ``n`` their number.
 
@@ -116,30 +116,30 @@ def analyse_structure(program: Program, items, inputs: list[Value], outputs: lis
                 if v.active:
                     current[id(v)] = v
         live[i] = _ordered(current, live[i + 1], inputs, members)
-    structure = Structure([], live, n)
+    regions = Regions([], live, n)
     for i, run in enumerate(runs):
         if isinstance(run, Loop):
             region = _rolled(program, run, live[i + 1], n, schedule)
             problem = region.body.problem
-            structure.lumps += region.body.lumps
+            regions.lumps += region.body.lumps
         else:
             region = _straight(program, run, live[i], live[i + 1], schedule)
             problem = region.problem
-            structure.lumps += region.lumps or []
-        structure.regions.append(region)
-        if structure.problem is None:
+            regions.lumps += region.lumps or []
+        regions.parts.append(region)
+        if regions.problem is None:
             if len(live[i + 1]) != n and not isinstance(run, Loop):
-                structure.problem = _width_problem(program, run, len(live[i + 1]), n)
+                regions.problem = _width_problem(program, run, len(live[i + 1]), n)
             elif problem is not None:
-                structure.problem = problem
-    return structure
+                regions.problem = problem
+    return regions
 
 
-def single(program: Program, graph: LayeredGraph, lumps, problem) -> Structure:
-    """The structure of a program without loops: one straight region."""
+def single(program: Program, graph: LayeredGraph, lumps, problem) -> Regions:
+    """The regions of a program without loops: one straight region."""
     inputs = [p for p in program.wrt if p.active]
     outputs = [o for o in program.outputs if isinstance(o, Value) and o.active]
-    return Structure([Straight(program, graph, lumps, problem)], [inputs, outputs], len(program.wrt),
+    return Regions([Straight(program, graph, lumps, problem)], [inputs, outputs], len(program.wrt),
                      problem, list(lumps or []))
 
 
@@ -180,7 +180,7 @@ def _rolled(program, loop: Loop, live_out, n: int, schedule) -> Rolled:
     invariants = [v for v in loop.free_values() if v.active]
     inputs = [c.var for c in carried] + invariants
     outputs = [c.result for c in carried] + invariants
-    body = analyse_structure(program, loop.body, inputs, [o for o in outputs if isinstance(o, Value)],
+    body = analyse_regions(program, loop.body, inputs, [o for o in outputs if isinstance(o, Value)],
                              schedule)
     problem = body.problem
     if problem is None:
