@@ -8,6 +8,7 @@ the small constructors below; the front end reads ``gast`` trees.
 from __future__ import annotations
 
 import ast
+import math
 
 import astor
 import gast
@@ -65,6 +66,9 @@ def _expr(node) -> tuple[str, int]:
     if kind is ast.Name:
         return node.id, _ATOM
     if kind is ast.Constant:
+        if type(node.value) is float and not math.isfinite(node.value):
+            # repr gives the names inf and nan, unbound in generated code; as astor does:
+            return ("1e1000" if node.value > 0 else "(1e1000-1e1000)"), _ATOM
         if type(node.value) in (int, float, str) and not (type(node.value) is not str and node.value < 0):
             return repr(node.value), _ATOM
         raise _Unknown

@@ -20,6 +20,7 @@ from ..analysis.lumps import Lump
 from ..primitives import spelling
 from ..front.ssa import Namer
 from ..sym import ONE, ZERO, Op, Ref, Sym, is_atom, is_num, to_ast
+from .text import comment
 
 UNROLL_MAX_K = 3          # lumps up to this k are solved by unrolled scalar code
 
@@ -39,7 +40,7 @@ class Writer:
         if once and text == self._last_comment:
             return
         self._last_comment = text
-        self.line("# " + text)
+        self.line("# " + comment(text))             # user text: escaped, one line
 
     def stmt(self, node) -> None:
         for text in A.to_source(node).split("\n"):

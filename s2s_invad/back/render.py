@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from .. import _astlib as A
 from .._version import VERSION
 from .emit_common import Emitter
 from .emit_ijvp import emit_ijvp
@@ -20,6 +21,8 @@ from .emit_vjp import emit_vjp
 from ..ir import Const
 from ..analysis.memory import plan_memory
 from .registers import reuse_names
+from .text import CODING_LINE, comment
+from .text import module as checked_module
 from ..sym import Ref
 
 if TYPE_CHECKING:
@@ -74,8 +77,8 @@ def render_module(items: list[tuple["Analysis", tuple[str, ...]]], memory: str =
             em.lines_after.clear()
         src = prog.filename.replace("\\", "/").rsplit("/", 1)[-1]
         memo = ", memory recompute" if memory == "recompute" else ""
-        headers.append(f"# {prog.name}: {src} line {prog.def_line}, modes {', '.join(modes)}{memo}, "
-                       f"source hash {prog.digest}")
+        headers.append("# " + comment(f"{prog.name}: {src} line {prog.def_line}, modes "
+                                      f"{', '.join(modes)}{memo}, source hash {prog.digest}"))
         for alias in sorted(em.used_modules | set(prog.modules)):
             modules[alias] = prog.modules.get(alias, "math")
         for stmt in analysis.graph.order:
@@ -88,6 +91,7 @@ def render_module(items: list[tuple["Analysis", tuple[str, ...]]], memory: str =
         uses_runtime |= em.uses_runtime
         uses_partial |= em.uses_partial
     text = [f"{MARKER} {VERSION}: do not edit by hand; regenerate instead.",
+            CODING_LINE,                      # line 2: no user text can be a coding cookie
             *headers,
             "# Names: x_dot is the tangent of x, x_bar its cotangent, dz_dx the partial d z / d x.",
             ""]
@@ -98,7 +102,8 @@ def render_module(items: list[tuple["Analysis", tuple[str, ...]]], memory: str =
         text.append("from s2s_invad import runtime as _rt")
     if constants:
         text.append("")
-        text += [f"{k} = {v!r}  # module constant of the source" for k, v in sorted(constants.items())]
+        text += [f"{k} = {A.to_source(A.const(v))}  # module constant of the source"
+                 for k, v in sorted(constants.items())]
     for body in bodies:
         text += ["", "", body]
-    return "\n".join(text).lstrip("\n") + "\n"
+    return checked_module("\n".join(text).lstrip("\n") + "\n")

@@ -17,6 +17,7 @@ import inspect
 import linecache
 import math
 import numbers
+import re
 import textwrap
 import types
 from dataclasses import dataclass, field
@@ -178,11 +179,23 @@ def module_scope(tree) -> dict:
     return names
 
 
+def split_lines(text: str) -> list[str]:
+    """The lines of ``text`` as Python numbers them: only ``\\n``, ``\\r\\n`` and ``\\r`` end a line.
+
+    (``str.splitlines`` also splits at form feeds, ``\\x1c``-``\\x1e``, ``\\x85``, ``\\u2028``...,
+    which Python's tokenizer reads as ordinary characters, so line numbers would drift.)
+    """
+    return _LINE_BREAK.split(text)
+
+
+_LINE_BREAK = re.compile(r"\r\n|\r|\n")
+
+
 def from_file(filename: str, text: str) -> list[SourceFunction]:
     """Every top-level def of a module given as text, in file order (nothing is executed)."""
     tree = A.parse(text)
     names = module_scope(tree)
-    file_lines = text.splitlines()
+    file_lines = split_lines(text)
     result = []
     for node in tree.body:
         if not isinstance(node, gast.FunctionDef):
