@@ -20,9 +20,9 @@ def coupling_ijvp(x1, x2, x1_1_dot, x2_1_dot):
     x1_1 = x1 + t5
     # inverse sweep, last lump to first
     # line 40: x1 = x1 + math.tanh(x2)
-    x1_dot = x1_1_dot - (1 - t5 * t5) * x2_1_dot
+    x1_dot = x1_1_dot - math.exp(-(2 * abs(x2_1))) * (1 + abs(t5)) ** 2 * x2_1_dot
     # line 39: x2 = x2 * math.exp(math.tanh(x1)) + math.sin(x1)
     if t2 == 0.0:
         _rt.zero_pivot('example_functions.py', 39, 'x2 = x2 * math.exp(math.tanh(x1)) + math.sin(x1)', 'd x2_1 / d x2', t2)
-    x2_dot = (x2_1_dot - (x2 * (t2 * (1 - t1 * t1)) + math.cos(x1)) * x1_dot) / t2
+    x2_dot = (x2_1_dot - (x2 * (t2 * (math.exp(-(2 * abs(x1))) * (1 + abs(t1)) ** 2)) + math.cos(x1)) * x1_dot) / t2
     return (x1_1, x2_1), (x1_dot, x2_dot)

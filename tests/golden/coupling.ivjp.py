@@ -19,18 +19,18 @@ def coupling_ivjp(x1, x2):
     # line 40: x1 = x1 + math.tanh(x2)
     t5 = math.tanh(x2_1)
     x1_1 = x1 + t5
-    return (x1_1, x2_1), _partial(coupling_ivjp_sweep, (x1, x2, t1, t2, t5))
+    return (x1_1, x2_1), _partial(coupling_ivjp_sweep, (x1, x2, t1, t2, x2_1, t5))
 
 
 def coupling_ivjp_sweep(_tape, x1_bar, x2_bar):
     """Reverse-inverse sweep of coupling_ivjp, first lump to last. _tape holds the primal values it reads."""
-    x1, x2, t1, t2, t5 = _tape
+    x1, x2, t1, t2, x2_1, t5 = _tape
     # line 39: x2 = x2 * math.exp(math.tanh(x1)) + math.sin(x1)
     if t2 == 0.0:
         _rt.zero_pivot('example_functions.py', 39, 'x2 = x2 * math.exp(math.tanh(x1)) + math.sin(x1)', 'd x2_1 / d x2', t2)
     x2_1_bar = x2_bar / t2
-    x1_bar = x1_bar - (x2 * (t2 * (1 - t1 * t1)) + math.cos(x1)) * x2_1_bar
+    x1_bar = x1_bar - (x2 * (t2 * (math.exp(-(2 * abs(x1))) * (1 + abs(t1)) ** 2)) + math.cos(x1)) * x2_1_bar
     # line 40: x1 = x1 + math.tanh(x2)
     x1_1_bar = x1_bar
-    x2_1_bar = x2_1_bar - (1 - t5 * t5) * x1_1_bar
+    x2_1_bar = x2_1_bar - math.exp(-(2 * abs(x2_1))) * (1 + abs(t5)) ** 2 * x1_1_bar
     return x1_1_bar, x2_1_bar

@@ -10,7 +10,7 @@ def coupling_jvp(x1, x2, x1_dot, x2_dot):
     """J v for coupling: returns (f(x), J x_dot) for tangents of (x1, x2)."""
     # line 39: x2 = x2 * math.exp(math.tanh(x1)) + math.sin(x1)
     t1 = math.tanh(x1)
-    t1_dot = (1 - t1 * t1) * x1_dot
+    t1_dot = math.exp(-(2 * abs(x1))) * (1 + abs(t1)) ** 2 * x1_dot
     t2 = math.exp(t1)
     t2_dot = t2 * t1_dot
     t4 = math.sin(x1)
@@ -21,7 +21,7 @@ def coupling_jvp(x1, x2, x1_dot, x2_dot):
     x2_1_dot = t3_dot + t4_dot
     # line 40: x1 = x1 + math.tanh(x2)
     t5 = math.tanh(x2_1)
-    t5_dot = (1 - t5 * t5) * x2_1_dot
+    t5_dot = math.exp(-(2 * abs(x2_1))) * (1 + abs(t5)) ** 2 * x2_1_dot
     x1_1 = x1 + t5
     x1_1_dot = x1_dot + t5_dot
     return (x1_1, x2_1), (x1_1_dot, x2_1_dot)
