@@ -7,9 +7,9 @@ running f: J v (jvp), J^T w (vjp), J^-1 v (ijvp) and J^-T w (ivjp).
 from ._version import VERSION as __version__
 from .api import (MODES, Derivatives, derivatives, drift, explain, ijvp, ivjp, jvp, slogdet, source,
                   vjp)
-from .errors import (ArgumentError, NotInvertibleError, S2SError, SingularJacobianError,
-                     SourceUnavailableError, UnsupportedSyntaxError)
+from .errors import (ArgumentError, NonFiniteError, NotInvertibleError, S2SError,
+                     SingularJacobianError, SourceUnavailableError, UnsupportedSyntaxError)
 
 __all__ = ["jvp", "vjp", "ijvp", "ivjp", "slogdet", "drift", "source", "explain", "derivatives", "Derivatives", "MODES",
-           "S2SError", "UnsupportedSyntaxError", "NotInvertibleError", "SingularJacobianError",
+           "S2SError", "UnsupportedSyntaxError", "NotInvertibleError", "SingularJacobianError", "NonFiniteError",
            "SourceUnavailableError", "ArgumentError", "__version__"]

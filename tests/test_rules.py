@@ -12,16 +12,15 @@ once) and on scalars.
 
 from __future__ import annotations
 
-import importlib.util
 import itertools
 import math
-import sys
 
 import mpmath as mp
 import numpy as np
 import pytest
 
 import s2s_invad as si
+from modules import load_function
 
 mp.mp.dps = 50
 TINY, HUGE = 2.2250738585072014e-308, 1.7976931348623157e308
@@ -62,16 +61,7 @@ UNARY = {
 def make(tmp_path_factory):
     """make(name, source) -> the function ``name`` of a module file holding ``source``."""
     folder = tmp_path_factory.mktemp("rules")
-
-    def load(name: str, source: str):
-        path = folder / f"{name}.py"
-        path.write_text("import math\nimport numpy as np\n\n\n" + source, encoding="utf-8")
-        spec = importlib.util.spec_from_file_location(name, path)
-        module = importlib.util.module_from_spec(spec)
-        sys.modules[name] = module
-        spec.loader.exec_module(module)
-        return getattr(module, name)
-    return load
+    return lambda name, source: load_function(folder, name, "import math\nimport numpy as np\n\n\n" + source)
 
 
 def _ulps(got, want) -> float:

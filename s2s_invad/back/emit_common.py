@@ -13,6 +13,8 @@ built as ast nodes and printed with astor through :mod:`s2s_invad._astlib`.
 
 from __future__ import annotations
 
+import math
+
 from .. import _astlib as A
 from ..analysis.graph import LayeredGraph
 from ..ir import Program, Stmt, Value
@@ -157,15 +159,38 @@ class Emitter:
         return A.call(A.attribute(self.numpy, "zeros_like"), [self.expr(like)])
 
     def check_nonzero(self, w: Writer, value: Sym, helper: str, args: list) -> None:
-        """``if value == 0: _rt.<helper>(*args, value)``; elementwise in array mode."""
-        if is_num(value) and value.value != 0:
-            return
+        """``if not 0 < |value| < inf: _rt.<helper>(*args, value)``, elementwise in array mode.
+
+        A zero pivot or determinant means J is singular; an infinite or NaN one, that the
+        step's derivative does not exist here: the helper raises the matching error.
+        """
+        if not (is_num(value) and value.value != 0 and math.isfinite(value.value)):
+            self._check(w, value, helper, args, nonzero=True)
+
+    def check_finite(self, w: Writer, value: Sym, helper: str, args: list) -> None:
+        """``if not -inf < value < inf: _rt.<helper>(*args, value)``, elementwise in array mode."""
+        if not (is_num(value) and math.isfinite(value.value)):
+            self._check(w, value, helper, args, nonzero=False)
+
+    def _check(self, w: Writer, value: Sym, helper: str, args: list, nonzero: bool) -> None:
+        v = self.expr(value)
         if self.numpy is None:
-            test = A.compare_eq(self.expr(value), A.const(0.0))
+            inf = self.math_attribute("inf")
+            test = (A.compare(A.const(0.0), "<", A.call(A.name("abs"), [v]), "<", inf) if nonzero
+                    else A.compare(A.unary("neg", inf), "<", v, "<", self.math_attribute("inf")))
         else:
             self.used_modules.add(self.numpy)
-            test = A.not_(A.call(A.attribute(self.numpy, "all"), [self.expr(value)]))
-        w.stmt(A.if_(test, [A.expr_stmt(A.call(self.runtime(helper), args + [self.expr(value)]))]))
+            test = A.call(A.attribute(self.numpy, "isfinite"), [v])
+            if nonzero:
+                test = A.and_(test, A.compare(self.expr(value), "!=", A.const(0.0)))
+            test = A.call(A.attribute(self.numpy, "all"), [test])
+        w.stmt(A.if_(A.not_(test), [A.expr_stmt(A.call(self.runtime(helper), args + [self.expr(value)]))]))
+
+    def math_attribute(self, attr: str):
+        """``math.<attr>`` under the alias the source imports math as (else ``math``)."""
+        alias = next((a for a, kind in sorted(self.program.modules.items()) if kind == "math"), "math")
+        self.used_modules.add(alias)
+        return A.attribute(alias, attr)
 
     # comments and sites ------------------------------------------------------------
     def step_comment(self, w: Writer, stmt: Stmt) -> None:

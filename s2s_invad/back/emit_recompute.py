@@ -74,7 +74,12 @@ def _bind_fns(e, ns):
 
 
 def _forward(em: Emitter, w: Writer, keep: set[str]) -> None:
-    """The primal, deleting each value after its last use unless ``keep`` holds it."""
+    """The primal, deleting each value after its last use unless ``keep`` holds it.
+
+    Parameters are never deleted (the caller holds them anyway), so a failure check can
+    run the function again on them (:mod:`s2s_invad.diagnose`).
+    """
+    keep = keep | {p.name for p in em.program.params}
     order = em.graph.order
     last_use: dict[str, int] = {}
     for i, stmt in enumerate(order):
@@ -90,8 +95,9 @@ def _forward(em: Emitter, w: Writer, keep: set[str]) -> None:
         _delete(w, dead)
 
 
-def _sweep(em: Emitter, w: Writer, lumps, plan, mode: str, have: set) -> set[str]:
-    """The backward sweep; returns the names it defines itself."""
+def _sweep(em: Emitter, w: Writer, lumps, plan, mode: str, have: set, params: set[str]) -> set[str]:
+    """The backward sweep; returns the names it defines itself. ``params`` (those of the
+    function it is part of) are never deleted."""
     defined: set[str] = set()
     for index in range(len(lumps) - 1, -1, -1):
         lump = lumps[index]
@@ -115,7 +121,7 @@ def _sweep(em: Emitter, w: Writer, lumps, plan, mode: str, have: set) -> set[str
         candidates = [v for v in lump.new if v not in outputs]
         candidates += [s.target for s in lump.steps if s.target not in lump.new]
         dead = [v.name for v in candidates if v.name in defined or v.name in em.refs]
-        _delete(w, dead + gone + em.bound[mark:])        # and the lump's named partials
+        _delete(w, [n for n in dead + gone + em.bound[mark:] if n not in params])   # and named partials
     return defined
 
 
@@ -124,7 +130,7 @@ def emit_ijvp_recompute(em: Emitter, lumps: list[Lump], plan: MemoryPlan) -> lis
     em.refs.clear()
     sweep = Writer()
     sweep.comment("inverse sweep, last lump to first, rebuilding the primal as it goes")
-    defined = _sweep(em, sweep, lumps, plan, "ijvp", set())
+    defined = _sweep(em, sweep, lumps, plan, "ijvp", set(), {em.dot(o) for o in prog.outputs})
     outs = [em.expr(o.sym()) for o in prog.outputs]
     dots = A.tuple_([A.name(em.dot(p)) for p in prog.wrt])
     sweep.stmt(A.return_(A.tuple_([shaped(prog, outs), dots])))
@@ -143,7 +149,7 @@ def emit_vjp_recompute(em: Emitter, lumps: list[Lump], plan: MemoryPlan) -> list
     inner = Writer()
     have: set[Value] = set()
     params = output_cotangents(em, inner, have)
-    defined = _sweep(em, inner, lumps, plan, "vjp", have)
+    defined = _sweep(em, inner, lumps, plan, "vjp", have, set(params))
     result = [A.name(em.bar(p)) if p in have else em.zero_like(p.sym()) for p in prog.wrt]
     inner.stmt(A.return_(A.tuple_(result)))
     sweep_refs = set(em.refs)

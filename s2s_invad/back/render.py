@@ -20,6 +20,7 @@ from .emit_slogdet import emit_slogdet
 from .emit_vjp import emit_vjp
 from ..ir import Const
 from ..analysis.memory import plan_memory
+from .checks import guard
 from .registers import reuse_names
 from .text import CODING_LINE, comment
 from .text import module as checked_module
@@ -54,6 +55,7 @@ def render_module(items: list[tuple["Analysis", tuple[str, ...]]], memory: str =
     for analysis, modes in items:
         prog = analysis.program
         em = Emitter(prog, analysis.graph)
+        first, plain = len(bodies), set()          # plain: bodies that keep no checks (drift)
         for mode in modes:
             if mode in ("vjp", "ijvp", "drift") and (memory == "recompute" or mode == "drift"):
                 lumps = analysis.require_lumps()
@@ -72,10 +74,17 @@ def render_module(items: list[tuple["Analysis", tuple[str, ...]]], memory: str =
             else:
                 emitter = {"ijvp": emit_ijvp, "ivjp": emit_ivjp, "slogdet": emit_slogdet}[mode]
                 lines = emitter(em, analysis.require_lumps())
+            if mode == "drift":
+                plain.add(len(bodies))
             bodies.append("\n".join(lines))
             bodies += ["\n".join(extra) for extra in em.lines_after]
             em.lines_after.clear()
         src = prog.filename.replace("\\", "/").rsplit("/", 1)[-1]
+        site = prog.filename.rsplit("/", 1)[-1]             # as the runtime's error helpers cite it
+        for i in range(first, len(bodies)):
+            if i not in plain:
+                bodies[i] = guard(bodies[i], site, em.numpy)
+        uses_runtime |= len(bodies) - first > len(plain)
         memo = ", memory recompute" if memory == "recompute" else ""
         headers.append("# " + comment(f"{prog.name}: {src} line {prog.def_line}, modes "
                                       f"{', '.join(modes)}{memo}, source hash {prog.digest}"))

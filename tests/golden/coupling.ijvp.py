@@ -9,20 +9,28 @@ from s2s_invad import runtime as _rt
 
 def coupling_ijvp(x1, x2, x1_1_dot, x2_1_dot):
     """J^-1 v for coupling: returns (f(x), x_dot) where J x_dot = y_dot, x_dot for (x1, x2)."""
-    # line 39: x2 = x2 * math.exp(math.tanh(x1)) + math.sin(x1)
-    t1 = math.tanh(x1)
-    t2 = math.exp(t1)
-    t4 = math.sin(x1)
-    t3 = x2 * t2
-    x2_1 = t3 + t4
-    # line 40: x1 = x1 + math.tanh(x2)
-    t5 = math.tanh(x2_1)
-    x1_1 = x1 + t5
-    # inverse sweep, last lump to first
-    # line 40: x1 = x1 + math.tanh(x2)
-    x1_dot = x1_1_dot - math.exp(-(2 * abs(x2_1))) * (1 + abs(t5)) ** 2 * x2_1_dot
-    # line 39: x2 = x2 * math.exp(math.tanh(x1)) + math.sin(x1)
-    if t2 == 0.0:
-        _rt.zero_pivot('example_functions.py', 39, 'x2 = x2 * math.exp(math.tanh(x1)) + math.sin(x1)', 'd x2_1 / d x2', t2)
-    x2_dot = (x2_1_dot - (x2 * (t2 * (math.exp(-(2 * abs(x1))) * (1 + abs(t1)) ** 2)) + math.cos(x1)) * x1_dot) / t2
+    try:
+        # line 39: x2 = x2 * math.exp(math.tanh(x1)) + math.sin(x1)
+        t1 = math.tanh(x1)
+        t2 = math.exp(t1)
+        t4 = math.sin(x1)
+        t3 = x2 * t2
+        x2_1 = t3 + t4
+        # line 40: x1 = x1 + math.tanh(x2)
+        t5 = math.tanh(x2_1)
+        x1_1 = x1 + t5
+        # inverse sweep, last lump to first
+        # line 40: x1 = x1 + math.tanh(x2)
+        x1_dot = x1_1_dot - math.exp(-(2 * abs(x2_1))) * (1 + abs(t5)) ** 2 * x2_1_dot
+        # line 39: x2 = x2 * math.exp(math.tanh(x1)) + math.sin(x1)
+        if not (0.0 < abs(t2) < math.inf):
+            _rt.zero_pivot('example_functions.py', 39, 'x2 = x2 * math.exp(math.tanh(x1)) + math.sin(x1)', 'd x2_1 / d x2', t2)
+        x2_dot = (x2_1_dot - (x2 * (t2 * (math.exp(-(2 * abs(x1))) * (1 + abs(t1)) ** 2)) + math.cos(x1)) * x1_dot) / t2
+    except _rt.S2SError:
+        raise
+    except _rt.NUMERIC_ERRORS:
+        _rt.failed('example_functions.py')
+    # every result finite? (x - x is 0.0 for finite x, nan for inf and nan)
+    if (x1_1 - x1_1) + (x2_1 - x2_1) + (x1_dot - x1_dot) + (x2_dot - x2_dot) != 0.0:
+        _rt.not_finite('example_functions.py')
     return (x1_1, x2_1), (x1_dot, x2_dot)

@@ -10,27 +10,43 @@ from s2s_invad import runtime as _rt
 
 def coupling_ivjp(x1, x2):
     """J^-T w for coupling: returns (f(x), sweep); sweep(x_bar) gives y_bar with J^T y_bar = x_bar."""
-    # line 39: x2 = x2 * math.exp(math.tanh(x1)) + math.sin(x1)
-    t1 = math.tanh(x1)
-    t2 = math.exp(t1)
-    t4 = math.sin(x1)
-    t3 = x2 * t2
-    x2_1 = t3 + t4
-    # line 40: x1 = x1 + math.tanh(x2)
-    t5 = math.tanh(x2_1)
-    x1_1 = x1 + t5
+    try:
+        # line 39: x2 = x2 * math.exp(math.tanh(x1)) + math.sin(x1)
+        t1 = math.tanh(x1)
+        t2 = math.exp(t1)
+        t4 = math.sin(x1)
+        t3 = x2 * t2
+        x2_1 = t3 + t4
+        # line 40: x1 = x1 + math.tanh(x2)
+        t5 = math.tanh(x2_1)
+        x1_1 = x1 + t5
+    except _rt.S2SError:
+        raise
+    except _rt.NUMERIC_ERRORS:
+        _rt.failed('example_functions.py')
+    # every result finite? (x - x is 0.0 for finite x, nan for inf and nan)
+    if (x1_1 - x1_1) + (x2_1 - x2_1) != 0.0:
+        _rt.not_finite('example_functions.py')
     return (x1_1, x2_1), _partial(coupling_ivjp_sweep, (x1, x2, t1, t2, x2_1, t5))
 
 
 def coupling_ivjp_sweep(_tape, x1_bar, x2_bar):
     """Reverse-inverse sweep of coupling_ivjp, first lump to last. _tape holds the primal values it reads."""
-    x1, x2, t1, t2, x2_1, t5 = _tape
-    # line 39: x2 = x2 * math.exp(math.tanh(x1)) + math.sin(x1)
-    if t2 == 0.0:
-        _rt.zero_pivot('example_functions.py', 39, 'x2 = x2 * math.exp(math.tanh(x1)) + math.sin(x1)', 'd x2_1 / d x2', t2)
-    x2_1_bar = x2_bar / t2
-    x1_bar = x1_bar - (x2 * (t2 * (math.exp(-(2 * abs(x1))) * (1 + abs(t1)) ** 2)) + math.cos(x1)) * x2_1_bar
-    # line 40: x1 = x1 + math.tanh(x2)
-    x1_1_bar = x1_bar
-    x2_1_bar = x2_1_bar - math.exp(-(2 * abs(x2_1))) * (1 + abs(t5)) ** 2 * x1_1_bar
+    try:
+        x1, x2, t1, t2, x2_1, t5 = _tape
+        # line 39: x2 = x2 * math.exp(math.tanh(x1)) + math.sin(x1)
+        if not (0.0 < abs(t2) < math.inf):
+            _rt.zero_pivot('example_functions.py', 39, 'x2 = x2 * math.exp(math.tanh(x1)) + math.sin(x1)', 'd x2_1 / d x2', t2)
+        x2_1_bar = x2_bar / t2
+        x1_bar = x1_bar - (x2 * (t2 * (math.exp(-(2 * abs(x1))) * (1 + abs(t1)) ** 2)) + math.cos(x1)) * x2_1_bar
+        # line 40: x1 = x1 + math.tanh(x2)
+        x1_1_bar = x1_bar
+        x2_1_bar = x2_1_bar - math.exp(-(2 * abs(x2_1))) * (1 + abs(t5)) ** 2 * x1_1_bar
+    except _rt.S2SError:
+        raise
+    except _rt.NUMERIC_ERRORS:
+        _rt.failed('example_functions.py')
+    # every result finite? (x - x is 0.0 for finite x, nan for inf and nan)
+    if (x1_1_bar - x1_1_bar) + (x2_1_bar - x2_1_bar) != 0.0:
+        _rt.not_finite('example_functions.py')
     return x1_1_bar, x2_1_bar

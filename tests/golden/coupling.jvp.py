@@ -4,24 +4,33 @@
 # Names: x_dot is the tangent of x, x_bar its cotangent, dz_dx the partial d z / d x.
 
 import math
+from s2s_invad import runtime as _rt
 
 
 def coupling_jvp(x1, x2, x1_dot, x2_dot):
     """J v for coupling: returns (f(x), J x_dot) for tangents of (x1, x2)."""
-    # line 39: x2 = x2 * math.exp(math.tanh(x1)) + math.sin(x1)
-    t1 = math.tanh(x1)
-    t1_dot = math.exp(-(2 * abs(x1))) * (1 + abs(t1)) ** 2 * x1_dot
-    t2 = math.exp(t1)
-    t2_dot = t2 * t1_dot
-    t4 = math.sin(x1)
-    t4_dot = math.cos(x1) * x1_dot
-    t3 = x2 * t2
-    t3_dot = t2 * x2_dot + x2 * t2_dot
-    x2_1 = t3 + t4
-    x2_1_dot = t3_dot + t4_dot
-    # line 40: x1 = x1 + math.tanh(x2)
-    t5 = math.tanh(x2_1)
-    t5_dot = math.exp(-(2 * abs(x2_1))) * (1 + abs(t5)) ** 2 * x2_1_dot
-    x1_1 = x1 + t5
-    x1_1_dot = x1_dot + t5_dot
+    try:
+        # line 39: x2 = x2 * math.exp(math.tanh(x1)) + math.sin(x1)
+        t1 = math.tanh(x1)
+        t1_dot = math.exp(-(2 * abs(x1))) * (1 + abs(t1)) ** 2 * x1_dot
+        t2 = math.exp(t1)
+        t2_dot = t2 * t1_dot
+        t4 = math.sin(x1)
+        t4_dot = math.cos(x1) * x1_dot
+        t3 = x2 * t2
+        t3_dot = t2 * x2_dot + x2 * t2_dot
+        x2_1 = t3 + t4
+        x2_1_dot = t3_dot + t4_dot
+        # line 40: x1 = x1 + math.tanh(x2)
+        t5 = math.tanh(x2_1)
+        t5_dot = math.exp(-(2 * abs(x2_1))) * (1 + abs(t5)) ** 2 * x2_1_dot
+        x1_1 = x1 + t5
+        x1_1_dot = x1_dot + t5_dot
+    except _rt.S2SError:
+        raise
+    except _rt.NUMERIC_ERRORS:
+        _rt.failed('example_functions.py')
+    # every result finite? (x - x is 0.0 for finite x, nan for inf and nan)
+    if (x1_1 - x1_1) + (x2_1 - x2_1) + (x1_1_dot - x1_1_dot) + (x2_1_dot - x2_1_dot) != 0.0:
+        _rt.not_finite('example_functions.py')
     return (x1_1, x2_1), (x1_1_dot, x2_1_dot)

@@ -5,35 +5,52 @@
 
 from functools import partial as _partial
 import math
+from s2s_invad import runtime as _rt
 
 
 def coupling_vjp(x1, x2):
     """J^T w for coupling: returns (f(x), pullback); pullback(y_bar) gives the cotangents of (x1, x2)."""
-    # line 39: x2 = x2 * math.exp(math.tanh(x1)) + math.sin(x1)
-    t1 = math.tanh(x1)
-    t2 = math.exp(t1)
-    t4 = math.sin(x1)
-    t3 = x2 * t2
-    x2_1 = t3 + t4
-    # line 40: x1 = x1 + math.tanh(x2)
-    t5 = math.tanh(x2_1)
-    x1_1 = x1 + t5
+    try:
+        # line 39: x2 = x2 * math.exp(math.tanh(x1)) + math.sin(x1)
+        t1 = math.tanh(x1)
+        t2 = math.exp(t1)
+        t4 = math.sin(x1)
+        t3 = x2 * t2
+        x2_1 = t3 + t4
+        # line 40: x1 = x1 + math.tanh(x2)
+        t5 = math.tanh(x2_1)
+        x1_1 = x1 + t5
+    except _rt.S2SError:
+        raise
+    except _rt.NUMERIC_ERRORS:
+        _rt.failed('example_functions.py')
+    # every result finite? (x - x is 0.0 for finite x, nan for inf and nan)
+    if (x1_1 - x1_1) + (x2_1 - x2_1) != 0.0:
+        _rt.not_finite('example_functions.py')
     return (x1_1, x2_1), _partial(coupling_vjp_bwd, (x1, x2, t1, t2, x2_1, t5))
 
 
 def coupling_vjp_bwd(_tape, x1_1_bar, x2_1_bar):
     """Reverse sweep of coupling_vjp, last step to first. _tape holds the primal values it reads."""
-    x1, x2, t1, t2, x2_1, t5 = _tape
-    # line 40: x1 = x1 + math.tanh(x2)
-    x1_bar = x1_1_bar
-    t5_bar = x1_1_bar
-    x2_1_bar = x2_1_bar + math.exp(-(2 * abs(x2_1))) * (1 + abs(t5)) ** 2 * t5_bar
-    # line 39: x2 = x2 * math.exp(math.tanh(x1)) + math.sin(x1)
-    t3_bar = x2_1_bar
-    t4_bar = x2_1_bar
-    x2_bar = t2 * t3_bar
-    t2_bar = x2 * t3_bar
-    x1_bar = x1_bar + math.cos(x1) * t4_bar
-    t1_bar = t2 * t2_bar
-    x1_bar = x1_bar + math.exp(-(2 * abs(x1))) * (1 + abs(t1)) ** 2 * t1_bar
+    try:
+        x1, x2, t1, t2, x2_1, t5 = _tape
+        # line 40: x1 = x1 + math.tanh(x2)
+        x1_bar = x1_1_bar
+        t5_bar = x1_1_bar
+        x2_1_bar = x2_1_bar + math.exp(-(2 * abs(x2_1))) * (1 + abs(t5)) ** 2 * t5_bar
+        # line 39: x2 = x2 * math.exp(math.tanh(x1)) + math.sin(x1)
+        t3_bar = x2_1_bar
+        t4_bar = x2_1_bar
+        x2_bar = t2 * t3_bar
+        t2_bar = x2 * t3_bar
+        x1_bar = x1_bar + math.cos(x1) * t4_bar
+        t1_bar = t2 * t2_bar
+        x1_bar = x1_bar + math.exp(-(2 * abs(x1))) * (1 + abs(t1)) ** 2 * t1_bar
+    except _rt.S2SError:
+        raise
+    except _rt.NUMERIC_ERRORS:
+        _rt.failed('example_functions.py')
+    # every result finite? (x - x is 0.0 for finite x, nan for inf and nan)
+    if (x1_bar - x1_bar) + (x2_bar - x2_bar) != 0.0:
+        _rt.not_finite('example_functions.py')
     return x1_bar, x2_bar

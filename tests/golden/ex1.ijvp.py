@@ -9,46 +9,54 @@ from s2s_invad import runtime as _rt
 
 def ex1_ijvp(r0, r1, r2, r0_2_dot, r1_2_dot, r2_2_dot):
     """J^-1 v for ex1: returns (f(x), x_dot) where J x_dot = y_dot, x_dot for (r0, r1, r2)."""
-    # line 18: r0 = r0 * r1
-    r0_1 = r0 * r1
-    # line 19: r1 = math.sin(r1) + r2
-    t1 = math.sin(r1)
-    r1_1 = t1 + r2
-    # line 20: r2 = r2 * math.exp(r0)
-    t2 = math.exp(r0_1)
-    r2_1 = r2 * t2
-    # line 21: r1 = r2 / r1
-    r1_2 = r2_1 / r1_1
-    # line 22: r0 = r0 - r1**2
-    t3 = r1_2 ** 2
-    r0_2 = r0_1 - t3
-    # line 23: r2 = math.exp(r2)
-    r2_2 = math.exp(r2_1)
-    # inverse sweep, last lump to first
-    # line 23: r2 = math.exp(r2)
-    if r2_2 == 0.0:
-        _rt.zero_pivot('example_functions.py', 23, 'r2 = math.exp(r2)', 'd r2_2 / d r2_1', r2_2)
-    r2_1_dot = r2_2_dot / r2_2
-    # line 22: r0 = r0 - r1**2
-    r0_1_dot = r0_2_dot + 2 * r1_2 * r1_2_dot
-    # line 21: r1 = r2 / r1
-    dr1_2_dr1_1 = -(r1_2 / r1_1)
-    if dr1_2_dr1_1 == 0.0:
-        _rt.zero_pivot('example_functions.py', 21, 'r1 = r2 / r1', 'd r1_2 / d r1_1', dr1_2_dr1_1)
-    r1_1_dot = (r1_2_dot - r2_1_dot / r1_1) / dr1_2_dr1_1
-    # line 20: r2 = r2 * math.exp(r0)
-    if t2 == 0.0:
-        _rt.zero_pivot('example_functions.py', 20, 'r2 = r2 * math.exp(r0)', 'd r2_1 / d r2', t2)
-    r2_dot = (r2_1_dot - r2 * t2 * r0_1_dot) / t2
-    # line 19: r1 = math.sin(r1) + r2
-    t1_dot = r1_1_dot - r2_dot
-    # line 19: r1 = math.sin(r1) + r2
-    dt1_dr1 = math.cos(r1)
-    if dt1_dr1 == 0.0:
-        _rt.zero_pivot('example_functions.py', 19, 'r1 = math.sin(r1) + r2', 'd t1 / d r1', dt1_dr1)
-    r1_dot = t1_dot / dt1_dr1
-    # line 18: r0 = r0 * r1
-    if r1 == 0.0:
-        _rt.zero_pivot('example_functions.py', 18, 'r0 = r0 * r1', 'd r0_1 / d r0', r1)
-    r0_dot = (r0_1_dot - r0 * r1_dot) / r1
+    try:
+        # line 18: r0 = r0 * r1
+        r0_1 = r0 * r1
+        # line 19: r1 = math.sin(r1) + r2
+        t1 = math.sin(r1)
+        r1_1 = t1 + r2
+        # line 20: r2 = r2 * math.exp(r0)
+        t2 = math.exp(r0_1)
+        r2_1 = r2 * t2
+        # line 21: r1 = r2 / r1
+        r1_2 = r2_1 / r1_1
+        # line 22: r0 = r0 - r1**2
+        t3 = r1_2 ** 2
+        r0_2 = r0_1 - t3
+        # line 23: r2 = math.exp(r2)
+        r2_2 = math.exp(r2_1)
+        # inverse sweep, last lump to first
+        # line 23: r2 = math.exp(r2)
+        if not (0.0 < abs(r2_2) < math.inf):
+            _rt.zero_pivot('example_functions.py', 23, 'r2 = math.exp(r2)', 'd r2_2 / d r2_1', r2_2)
+        r2_1_dot = r2_2_dot / r2_2
+        # line 22: r0 = r0 - r1**2
+        r0_1_dot = r0_2_dot + 2 * r1_2 * r1_2_dot
+        # line 21: r1 = r2 / r1
+        dr1_2_dr1_1 = -(r1_2 / r1_1)
+        if not (0.0 < abs(dr1_2_dr1_1) < math.inf):
+            _rt.zero_pivot('example_functions.py', 21, 'r1 = r2 / r1', 'd r1_2 / d r1_1', dr1_2_dr1_1)
+        r1_1_dot = (r1_2_dot - r2_1_dot / r1_1) / dr1_2_dr1_1
+        # line 20: r2 = r2 * math.exp(r0)
+        if not (0.0 < abs(t2) < math.inf):
+            _rt.zero_pivot('example_functions.py', 20, 'r2 = r2 * math.exp(r0)', 'd r2_1 / d r2', t2)
+        r2_dot = (r2_1_dot - r2 * t2 * r0_1_dot) / t2
+        # line 19: r1 = math.sin(r1) + r2
+        t1_dot = r1_1_dot - r2_dot
+        # line 19: r1 = math.sin(r1) + r2
+        dt1_dr1 = math.cos(r1)
+        if not (0.0 < abs(dt1_dr1) < math.inf):
+            _rt.zero_pivot('example_functions.py', 19, 'r1 = math.sin(r1) + r2', 'd t1 / d r1', dt1_dr1)
+        r1_dot = t1_dot / dt1_dr1
+        # line 18: r0 = r0 * r1
+        if not (0.0 < abs(r1) < math.inf):
+            _rt.zero_pivot('example_functions.py', 18, 'r0 = r0 * r1', 'd r0_1 / d r0', r1)
+        r0_dot = (r0_1_dot - r0 * r1_dot) / r1
+    except _rt.S2SError:
+        raise
+    except _rt.NUMERIC_ERRORS:
+        _rt.failed('example_functions.py')
+    # every result finite? (x - x is 0.0 for finite x, nan for inf and nan)
+    if (r0_2 - r0_2) + (r1_2 - r1_2) + (r2_2 - r2_2) + (r0_dot - r0_dot) + (r1_dot - r1_dot) + (r2_dot - r2_dot) != 0.0:
+        _rt.not_finite('example_functions.py')
     return (r0_2, r1_2, r2_2), (r0_dot, r1_dot, r2_dot)

@@ -10,56 +10,72 @@ from s2s_invad import runtime as _rt
 
 def ex1_ivjp(r0, r1, r2):
     """J^-T w for ex1: returns (f(x), sweep); sweep(x_bar) gives y_bar with J^T y_bar = x_bar."""
-    # line 18: r0 = r0 * r1
-    r0_1 = r0 * r1
-    # line 19: r1 = math.sin(r1) + r2
-    t1 = math.sin(r1)
-    r1_1 = t1 + r2
-    # line 20: r2 = r2 * math.exp(r0)
-    t2 = math.exp(r0_1)
-    r2_1 = r2 * t2
-    # line 21: r1 = r2 / r1
-    r1_2 = r2_1 / r1_1
-    # line 22: r0 = r0 - r1**2
-    t3 = r1_2 ** 2
-    r0_2 = r0_1 - t3
-    # line 23: r2 = math.exp(r2)
-    r2_2 = math.exp(r2_1)
+    try:
+        # line 18: r0 = r0 * r1
+        r0_1 = r0 * r1
+        # line 19: r1 = math.sin(r1) + r2
+        t1 = math.sin(r1)
+        r1_1 = t1 + r2
+        # line 20: r2 = r2 * math.exp(r0)
+        t2 = math.exp(r0_1)
+        r2_1 = r2 * t2
+        # line 21: r1 = r2 / r1
+        r1_2 = r2_1 / r1_1
+        # line 22: r0 = r0 - r1**2
+        t3 = r1_2 ** 2
+        r0_2 = r0_1 - t3
+        # line 23: r2 = math.exp(r2)
+        r2_2 = math.exp(r2_1)
+    except _rt.S2SError:
+        raise
+    except _rt.NUMERIC_ERRORS:
+        _rt.failed('example_functions.py')
+    # every result finite? (x - x is 0.0 for finite x, nan for inf and nan)
+    if (r0_2 - r0_2) + (r1_2 - r1_2) + (r2_2 - r2_2) != 0.0:
+        _rt.not_finite('example_functions.py')
     return (r0_2, r1_2, r2_2), _partial(ex1_ivjp_sweep, (r0, r1, r2, r1_1, t2, r1_2, r2_2))
 
 
 def ex1_ivjp_sweep(_tape, r0_bar, r1_bar, r2_bar):
     """Reverse-inverse sweep of ex1_ivjp, first lump to last. _tape holds the primal values it reads."""
-    r0, r1, r2, r1_1, t2, r1_2, r2_2 = _tape
-    # line 18: r0 = r0 * r1
-    if r1 == 0.0:
-        _rt.zero_pivot('example_functions.py', 18, 'r0 = r0 * r1', 'd r0_1 / d r0', r1)
-    r0_1_bar = r0_bar / r1
-    r1_bar = r1_bar - r0 * r0_1_bar
-    # line 19: r1 = math.sin(r1) + r2
-    dt1_dr1 = math.cos(r1)
-    if dt1_dr1 == 0.0:
-        _rt.zero_pivot('example_functions.py', 19, 'r1 = math.sin(r1) + r2', 'd t1 / d r1', dt1_dr1)
-    t1_bar = r1_bar / dt1_dr1
-    # line 19: r1 = math.sin(r1) + r2
-    r1_1_bar = t1_bar
-    r2_bar = r2_bar - r1_1_bar
-    # line 20: r2 = r2 * math.exp(r0)
-    if t2 == 0.0:
-        _rt.zero_pivot('example_functions.py', 20, 'r2 = r2 * math.exp(r0)', 'd r2_1 / d r2', t2)
-    r2_1_bar = r2_bar / t2
-    r0_1_bar = r0_1_bar - r2 * t2 * r2_1_bar
-    # line 21: r1 = r2 / r1
-    dr1_2_dr1_1 = -(r1_2 / r1_1)
-    if dr1_2_dr1_1 == 0.0:
-        _rt.zero_pivot('example_functions.py', 21, 'r1 = r2 / r1', 'd r1_2 / d r1_1', dr1_2_dr1_1)
-    r1_2_bar = r1_1_bar / dr1_2_dr1_1
-    r2_1_bar = r2_1_bar - r1_2_bar / r1_1
-    # line 22: r0 = r0 - r1**2
-    r0_2_bar = r0_1_bar
-    r1_2_bar = r1_2_bar + 2 * r1_2 * r0_2_bar
-    # line 23: r2 = math.exp(r2)
-    if r2_2 == 0.0:
-        _rt.zero_pivot('example_functions.py', 23, 'r2 = math.exp(r2)', 'd r2_2 / d r2_1', r2_2)
-    r2_2_bar = r2_1_bar / r2_2
+    try:
+        r0, r1, r2, r1_1, t2, r1_2, r2_2 = _tape
+        # line 18: r0 = r0 * r1
+        if not (0.0 < abs(r1) < math.inf):
+            _rt.zero_pivot('example_functions.py', 18, 'r0 = r0 * r1', 'd r0_1 / d r0', r1)
+        r0_1_bar = r0_bar / r1
+        r1_bar = r1_bar - r0 * r0_1_bar
+        # line 19: r1 = math.sin(r1) + r2
+        dt1_dr1 = math.cos(r1)
+        if not (0.0 < abs(dt1_dr1) < math.inf):
+            _rt.zero_pivot('example_functions.py', 19, 'r1 = math.sin(r1) + r2', 'd t1 / d r1', dt1_dr1)
+        t1_bar = r1_bar / dt1_dr1
+        # line 19: r1 = math.sin(r1) + r2
+        r1_1_bar = t1_bar
+        r2_bar = r2_bar - r1_1_bar
+        # line 20: r2 = r2 * math.exp(r0)
+        if not (0.0 < abs(t2) < math.inf):
+            _rt.zero_pivot('example_functions.py', 20, 'r2 = r2 * math.exp(r0)', 'd r2_1 / d r2', t2)
+        r2_1_bar = r2_bar / t2
+        r0_1_bar = r0_1_bar - r2 * t2 * r2_1_bar
+        # line 21: r1 = r2 / r1
+        dr1_2_dr1_1 = -(r1_2 / r1_1)
+        if not (0.0 < abs(dr1_2_dr1_1) < math.inf):
+            _rt.zero_pivot('example_functions.py', 21, 'r1 = r2 / r1', 'd r1_2 / d r1_1', dr1_2_dr1_1)
+        r1_2_bar = r1_1_bar / dr1_2_dr1_1
+        r2_1_bar = r2_1_bar - r1_2_bar / r1_1
+        # line 22: r0 = r0 - r1**2
+        r0_2_bar = r0_1_bar
+        r1_2_bar = r1_2_bar + 2 * r1_2 * r0_2_bar
+        # line 23: r2 = math.exp(r2)
+        if not (0.0 < abs(r2_2) < math.inf):
+            _rt.zero_pivot('example_functions.py', 23, 'r2 = math.exp(r2)', 'd r2_2 / d r2_1', r2_2)
+        r2_2_bar = r2_1_bar / r2_2
+    except _rt.S2SError:
+        raise
+    except _rt.NUMERIC_ERRORS:
+        _rt.failed('example_functions.py')
+    # every result finite? (x - x is 0.0 for finite x, nan for inf and nan)
+    if (r0_2_bar - r0_2_bar) + (r1_2_bar - r1_2_bar) + (r2_2_bar - r2_2_bar) != 0.0:
+        _rt.not_finite('example_functions.py')
     return r0_2_bar, r1_2_bar, r2_2_bar

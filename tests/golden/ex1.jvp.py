@@ -4,32 +4,41 @@
 # Names: x_dot is the tangent of x, x_bar its cotangent, dz_dx the partial d z / d x.
 
 import math
+from s2s_invad import runtime as _rt
 
 
 def ex1_jvp(r0, r1, r2, r0_dot, r1_dot, r2_dot):
     """J v for ex1: returns (f(x), J x_dot) for tangents of (r0, r1, r2)."""
-    # line 18: r0 = r0 * r1
-    r0_1 = r0 * r1
-    r0_1_dot = r1 * r0_dot + r0 * r1_dot
-    # line 19: r1 = math.sin(r1) + r2
-    t1 = math.sin(r1)
-    t1_dot = math.cos(r1) * r1_dot
-    r1_1 = t1 + r2
-    r1_1_dot = t1_dot + r2_dot
-    # line 20: r2 = r2 * math.exp(r0)
-    t2 = math.exp(r0_1)
-    t2_dot = t2 * r0_1_dot
-    r2_1 = r2 * t2
-    r2_1_dot = t2 * r2_dot + r2 * t2_dot
-    # line 21: r1 = r2 / r1
-    r1_2 = r2_1 / r1_1
-    r1_2_dot = r2_1_dot / r1_1 - r1_2 / r1_1 * r1_1_dot
-    # line 22: r0 = r0 - r1**2
-    t3 = r1_2 ** 2
-    t3_dot = 2 * r1_2 * r1_2_dot
-    r0_2 = r0_1 - t3
-    r0_2_dot = r0_1_dot - t3_dot
-    # line 23: r2 = math.exp(r2)
-    r2_2 = math.exp(r2_1)
-    r2_2_dot = r2_2 * r2_1_dot
+    try:
+        # line 18: r0 = r0 * r1
+        r0_1 = r0 * r1
+        r0_1_dot = r1 * r0_dot + r0 * r1_dot
+        # line 19: r1 = math.sin(r1) + r2
+        t1 = math.sin(r1)
+        t1_dot = math.cos(r1) * r1_dot
+        r1_1 = t1 + r2
+        r1_1_dot = t1_dot + r2_dot
+        # line 20: r2 = r2 * math.exp(r0)
+        t2 = math.exp(r0_1)
+        t2_dot = t2 * r0_1_dot
+        r2_1 = r2 * t2
+        r2_1_dot = t2 * r2_dot + r2 * t2_dot
+        # line 21: r1 = r2 / r1
+        r1_2 = r2_1 / r1_1
+        r1_2_dot = r2_1_dot / r1_1 - r1_2 / r1_1 * r1_1_dot
+        # line 22: r0 = r0 - r1**2
+        t3 = r1_2 ** 2
+        t3_dot = 2 * r1_2 * r1_2_dot
+        r0_2 = r0_1 - t3
+        r0_2_dot = r0_1_dot - t3_dot
+        # line 23: r2 = math.exp(r2)
+        r2_2 = math.exp(r2_1)
+        r2_2_dot = r2_2 * r2_1_dot
+    except _rt.S2SError:
+        raise
+    except _rt.NUMERIC_ERRORS:
+        _rt.failed('example_functions.py')
+    # every result finite? (x - x is 0.0 for finite x, nan for inf and nan)
+    if (r0_2 - r0_2) + (r1_2 - r1_2) + (r2_2 - r2_2) + (r0_2_dot - r0_2_dot) + (r1_2_dot - r1_2_dot) + (r2_2_dot - r2_2_dot) != 0.0:
+        _rt.not_finite('example_functions.py')
     return (r0_2, r1_2, r2_2), (r0_2_dot, r1_2_dot, r2_2_dot)

@@ -5,49 +5,66 @@
 
 from functools import partial as _partial
 import math
+from s2s_invad import runtime as _rt
 
 
 def ex1_vjp(r0, r1, r2):
     """J^T w for ex1: returns (f(x), pullback); pullback(y_bar) gives the cotangents of (r0, r1, r2)."""
-    # line 18: r0 = r0 * r1
-    r0_1 = r0 * r1
-    # line 19: r1 = math.sin(r1) + r2
-    t1 = math.sin(r1)
-    r1_1 = t1 + r2
-    # line 20: r2 = r2 * math.exp(r0)
-    t2 = math.exp(r0_1)
-    r2_1 = r2 * t2
-    # line 21: r1 = r2 / r1
-    r1_2 = r2_1 / r1_1
-    # line 22: r0 = r0 - r1**2
-    t3 = r1_2 ** 2
-    r0_2 = r0_1 - t3
-    # line 23: r2 = math.exp(r2)
-    r2_2 = math.exp(r2_1)
+    try:
+        # line 18: r0 = r0 * r1
+        r0_1 = r0 * r1
+        # line 19: r1 = math.sin(r1) + r2
+        t1 = math.sin(r1)
+        r1_1 = t1 + r2
+        # line 20: r2 = r2 * math.exp(r0)
+        t2 = math.exp(r0_1)
+        r2_1 = r2 * t2
+        # line 21: r1 = r2 / r1
+        r1_2 = r2_1 / r1_1
+        # line 22: r0 = r0 - r1**2
+        t3 = r1_2 ** 2
+        r0_2 = r0_1 - t3
+        # line 23: r2 = math.exp(r2)
+        r2_2 = math.exp(r2_1)
+    except _rt.S2SError:
+        raise
+    except _rt.NUMERIC_ERRORS:
+        _rt.failed('example_functions.py')
+    # every result finite? (x - x is 0.0 for finite x, nan for inf and nan)
+    if (r0_2 - r0_2) + (r1_2 - r1_2) + (r2_2 - r2_2) != 0.0:
+        _rt.not_finite('example_functions.py')
     return (r0_2, r1_2, r2_2), _partial(ex1_vjp_bwd, (r0, r1, r2, r1_1, t2, r1_2, r2_2))
 
 
 def ex1_vjp_bwd(_tape, r0_2_bar, r1_2_bar, r2_2_bar):
     """Reverse sweep of ex1_vjp, last step to first. _tape holds the primal values it reads."""
-    r0, r1, r2, r1_1, t2, r1_2, r2_2 = _tape
-    # line 23: r2 = math.exp(r2)
-    r2_1_bar = r2_2 * r2_2_bar
-    # line 22: r0 = r0 - r1**2
-    r0_1_bar = r0_2_bar
-    t3_bar = -r0_2_bar
-    r1_2_bar = r1_2_bar + 2 * r1_2 * t3_bar
-    # line 21: r1 = r2 / r1
-    r2_1_bar = r2_1_bar + r1_2_bar / r1_1
-    r1_1_bar = -(r1_2 / r1_1 * r1_2_bar)
-    # line 20: r2 = r2 * math.exp(r0)
-    r2_bar = t2 * r2_1_bar
-    t2_bar = r2 * r2_1_bar
-    r0_1_bar = r0_1_bar + t2 * t2_bar
-    # line 19: r1 = math.sin(r1) + r2
-    t1_bar = r1_1_bar
-    r2_bar = r2_bar + r1_1_bar
-    r1_bar = math.cos(r1) * t1_bar
-    # line 18: r0 = r0 * r1
-    r0_bar = r1 * r0_1_bar
-    r1_bar = r1_bar + r0 * r0_1_bar
+    try:
+        r0, r1, r2, r1_1, t2, r1_2, r2_2 = _tape
+        # line 23: r2 = math.exp(r2)
+        r2_1_bar = r2_2 * r2_2_bar
+        # line 22: r0 = r0 - r1**2
+        r0_1_bar = r0_2_bar
+        t3_bar = -r0_2_bar
+        r1_2_bar = r1_2_bar + 2 * r1_2 * t3_bar
+        # line 21: r1 = r2 / r1
+        r2_1_bar = r2_1_bar + r1_2_bar / r1_1
+        r1_1_bar = -(r1_2 / r1_1 * r1_2_bar)
+        # line 20: r2 = r2 * math.exp(r0)
+        r2_bar = t2 * r2_1_bar
+        t2_bar = r2 * r2_1_bar
+        r0_1_bar = r0_1_bar + t2 * t2_bar
+        # line 19: r1 = math.sin(r1) + r2
+        t1_bar = r1_1_bar
+        r2_bar = r2_bar + r1_1_bar
+        r1_bar = math.cos(r1) * t1_bar
+        # line 18: r0 = r0 * r1
+        r0_bar = r1 * r0_1_bar
+        r1_bar = r1_bar + r0 * r0_1_bar
+    except _rt.S2SError:
+        raise
+    except _rt.NUMERIC_ERRORS:
+        _rt.failed('example_functions.py')
+    # every result finite? (x - x is 0.0 for finite x, nan for inf and nan)
+    if (r0_bar - r0_bar) + (r1_bar - r1_bar) + (r2_bar - r2_bar) != 0.0:
+        _rt.not_finite('example_functions.py')
     return r0_bar, r1_bar, r2_bar

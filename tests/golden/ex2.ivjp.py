@@ -10,46 +10,62 @@ from s2s_invad import runtime as _rt
 
 def ex2_ivjp(r0, r1, r2):
     """J^-T w for ex2: returns (f(x), sweep); sweep(x_bar) gives y_bar with J^T y_bar = x_bar."""
-    # line 29: r0 = r0 * r1
-    r0_1 = r0 * r1
-    # line 30: t = r0 * r2
-    t = r0_1 * r2
-    # line 31: r0 = r1 + t
-    r0_2 = r1 + t
-    # line 32: r1 = r1 - math.sin(t)
-    t1 = math.sin(t)
-    r1_1 = r1 - t1
-    # line 33: r2 = r2 * math.exp(r1)
-    t2 = math.exp(r1_1)
-    r2_1 = r2 * t2
+    try:
+        # line 29: r0 = r0 * r1
+        r0_1 = r0 * r1
+        # line 30: t = r0 * r2
+        t = r0_1 * r2
+        # line 31: r0 = r1 + t
+        r0_2 = r1 + t
+        # line 32: r1 = r1 - math.sin(t)
+        t1 = math.sin(t)
+        r1_1 = r1 - t1
+        # line 33: r2 = r2 * math.exp(r1)
+        t2 = math.exp(r1_1)
+        r2_1 = r2 * t2
+    except _rt.S2SError:
+        raise
+    except _rt.NUMERIC_ERRORS:
+        _rt.failed('example_functions.py')
+    # every result finite? (x - x is 0.0 for finite x, nan for inf and nan)
+    if (r0_2 - r0_2) + (r1_1 - r1_1) + (r2_1 - r2_1) != 0.0:
+        _rt.not_finite('example_functions.py')
     return (r0_2, r1_1, r2_1), _partial(ex2_ivjp_sweep, (r0, r1, r2, r0_1, t, t2))
 
 
 def ex2_ivjp_sweep(_tape, r0_bar, r1_bar, r2_bar):
     """Reverse-inverse sweep of ex2_ivjp, first lump to last. _tape holds the primal values it reads."""
-    r0, r1, r2, r0_1, t, t2 = _tape
-    # line 29: r0 = r0 * r1
-    if r1 == 0.0:
-        _rt.zero_pivot('example_functions.py', 29, 'r0 = r0 * r1', 'd r0_1 / d r0', r1)
-    r0_1_bar = r0_bar / r1
-    r1_bar = r1_bar - r0 * r0_1_bar
-    # line 30: t = r0 * r2
-    if r2 == 0.0:
-        _rt.zero_pivot('example_functions.py', 30, 't = r0 * r2', 'd t / d r0_1', r2)
-    t_bar = r0_1_bar / r2
-    r2_bar = r2_bar - r0_1 * t_bar
-    # lines 31-32: lump with k = 2 (W = r1, t; R = -)
-    #   31: r0 = r1 + t
-    #   32: r1 = r1 - math.sin(t)
-    dr1_1_dt = -math.cos(t)
-    det = dr1_1_dt - 1
-    if det == 0.0:
-        _rt.singular_lump('example_functions.py', 31, 'r0 = r1 + t', 2, det)
-    r0_2_bar = (r1_bar * dr1_1_dt - t_bar) / det
-    r1_1_bar = (t_bar - r1_bar) / det
-    # line 33: r2 = r2 * math.exp(r1)
-    if t2 == 0.0:
-        _rt.zero_pivot('example_functions.py', 33, 'r2 = r2 * math.exp(r1)', 'd r2_1 / d r2', t2)
-    r2_1_bar = r2_bar / t2
-    r1_1_bar = r1_1_bar - r2 * t2 * r2_1_bar
+    try:
+        r0, r1, r2, r0_1, t, t2 = _tape
+        # line 29: r0 = r0 * r1
+        if not (0.0 < abs(r1) < math.inf):
+            _rt.zero_pivot('example_functions.py', 29, 'r0 = r0 * r1', 'd r0_1 / d r0', r1)
+        r0_1_bar = r0_bar / r1
+        r1_bar = r1_bar - r0 * r0_1_bar
+        # line 30: t = r0 * r2
+        if not (0.0 < abs(r2) < math.inf):
+            _rt.zero_pivot('example_functions.py', 30, 't = r0 * r2', 'd t / d r0_1', r2)
+        t_bar = r0_1_bar / r2
+        r2_bar = r2_bar - r0_1 * t_bar
+        # lines 31-32: lump with k = 2 (W = r1, t; R = -)
+        #   31: r0 = r1 + t
+        #   32: r1 = r1 - math.sin(t)
+        dr1_1_dt = -math.cos(t)
+        det = dr1_1_dt - 1
+        if not (0.0 < abs(det) < math.inf):
+            _rt.singular_lump('example_functions.py', 31, 'r0 = r1 + t', 2, det)
+        r0_2_bar = (r1_bar * dr1_1_dt - t_bar) / det
+        r1_1_bar = (t_bar - r1_bar) / det
+        # line 33: r2 = r2 * math.exp(r1)
+        if not (0.0 < abs(t2) < math.inf):
+            _rt.zero_pivot('example_functions.py', 33, 'r2 = r2 * math.exp(r1)', 'd r2_1 / d r2', t2)
+        r2_1_bar = r2_bar / t2
+        r1_1_bar = r1_1_bar - r2 * t2 * r2_1_bar
+    except _rt.S2SError:
+        raise
+    except _rt.NUMERIC_ERRORS:
+        _rt.failed('example_functions.py')
+    # every result finite? (x - x is 0.0 for finite x, nan for inf and nan)
+    if (r0_2_bar - r0_2_bar) + (r1_1_bar - r1_1_bar) + (r2_1_bar - r2_1_bar) != 0.0:
+        _rt.not_finite('example_functions.py')
     return r0_2_bar, r1_1_bar, r2_1_bar

@@ -4,27 +4,36 @@
 # Names: x_dot is the tangent of x, x_bar its cotangent, dz_dx the partial d z / d x.
 
 import math
+from s2s_invad import runtime as _rt
 
 
 def ex2_jvp(r0, r1, r2, r0_dot, r1_dot, r2_dot):
     """J v for ex2: returns (f(x), J x_dot) for tangents of (r0, r1, r2)."""
-    # line 29: r0 = r0 * r1
-    r0_1 = r0 * r1
-    r0_1_dot = r1 * r0_dot + r0 * r1_dot
-    # line 30: t = r0 * r2
-    t = r0_1 * r2
-    t_dot = r2 * r0_1_dot + r0_1 * r2_dot
-    # line 31: r0 = r1 + t
-    r0_2 = r1 + t
-    r0_2_dot = r1_dot + t_dot
-    # line 32: r1 = r1 - math.sin(t)
-    t1 = math.sin(t)
-    t1_dot = math.cos(t) * t_dot
-    r1_1 = r1 - t1
-    r1_1_dot = r1_dot - t1_dot
-    # line 33: r2 = r2 * math.exp(r1)
-    t2 = math.exp(r1_1)
-    t2_dot = t2 * r1_1_dot
-    r2_1 = r2 * t2
-    r2_1_dot = t2 * r2_dot + r2 * t2_dot
+    try:
+        # line 29: r0 = r0 * r1
+        r0_1 = r0 * r1
+        r0_1_dot = r1 * r0_dot + r0 * r1_dot
+        # line 30: t = r0 * r2
+        t = r0_1 * r2
+        t_dot = r2 * r0_1_dot + r0_1 * r2_dot
+        # line 31: r0 = r1 + t
+        r0_2 = r1 + t
+        r0_2_dot = r1_dot + t_dot
+        # line 32: r1 = r1 - math.sin(t)
+        t1 = math.sin(t)
+        t1_dot = math.cos(t) * t_dot
+        r1_1 = r1 - t1
+        r1_1_dot = r1_dot - t1_dot
+        # line 33: r2 = r2 * math.exp(r1)
+        t2 = math.exp(r1_1)
+        t2_dot = t2 * r1_1_dot
+        r2_1 = r2 * t2
+        r2_1_dot = t2 * r2_dot + r2 * t2_dot
+    except _rt.S2SError:
+        raise
+    except _rt.NUMERIC_ERRORS:
+        _rt.failed('example_functions.py')
+    # every result finite? (x - x is 0.0 for finite x, nan for inf and nan)
+    if (r0_2 - r0_2) + (r1_1 - r1_1) + (r2_1 - r2_1) + (r0_2_dot - r0_2_dot) + (r1_1_dot - r1_1_dot) + (r2_1_dot - r2_1_dot) != 0.0:
+        _rt.not_finite('example_functions.py')
     return (r0_2, r1_1, r2_1), (r0_2_dot, r1_1_dot, r2_1_dot)

@@ -5,43 +5,60 @@
 
 from functools import partial as _partial
 import math
+from s2s_invad import runtime as _rt
 
 
 def ex2_vjp(r0, r1, r2):
     """J^T w for ex2: returns (f(x), pullback); pullback(y_bar) gives the cotangents of (r0, r1, r2)."""
-    # line 29: r0 = r0 * r1
-    r0_1 = r0 * r1
-    # line 30: t = r0 * r2
-    t = r0_1 * r2
-    # line 31: r0 = r1 + t
-    r0_2 = r1 + t
-    # line 32: r1 = r1 - math.sin(t)
-    t1 = math.sin(t)
-    r1_1 = r1 - t1
-    # line 33: r2 = r2 * math.exp(r1)
-    t2 = math.exp(r1_1)
-    r2_1 = r2 * t2
+    try:
+        # line 29: r0 = r0 * r1
+        r0_1 = r0 * r1
+        # line 30: t = r0 * r2
+        t = r0_1 * r2
+        # line 31: r0 = r1 + t
+        r0_2 = r1 + t
+        # line 32: r1 = r1 - math.sin(t)
+        t1 = math.sin(t)
+        r1_1 = r1 - t1
+        # line 33: r2 = r2 * math.exp(r1)
+        t2 = math.exp(r1_1)
+        r2_1 = r2 * t2
+    except _rt.S2SError:
+        raise
+    except _rt.NUMERIC_ERRORS:
+        _rt.failed('example_functions.py')
+    # every result finite? (x - x is 0.0 for finite x, nan for inf and nan)
+    if (r0_2 - r0_2) + (r1_1 - r1_1) + (r2_1 - r2_1) != 0.0:
+        _rt.not_finite('example_functions.py')
     return (r0_2, r1_1, r2_1), _partial(ex2_vjp_bwd, (r0, r1, r2, r0_1, t, t2))
 
 
 def ex2_vjp_bwd(_tape, r0_2_bar, r1_1_bar, r2_1_bar):
     """Reverse sweep of ex2_vjp, last step to first. _tape holds the primal values it reads."""
-    r0, r1, r2, r0_1, t, t2 = _tape
-    # line 33: r2 = r2 * math.exp(r1)
-    r2_bar = t2 * r2_1_bar
-    t2_bar = r2 * r2_1_bar
-    r1_1_bar = r1_1_bar + t2 * t2_bar
-    # line 32: r1 = r1 - math.sin(t)
-    r1_bar = r1_1_bar
-    t1_bar = -r1_1_bar
-    t_bar = math.cos(t) * t1_bar
-    # line 31: r0 = r1 + t
-    r1_bar = r1_bar + r0_2_bar
-    t_bar = t_bar + r0_2_bar
-    # line 30: t = r0 * r2
-    r0_1_bar = r2 * t_bar
-    r2_bar = r2_bar + r0_1 * t_bar
-    # line 29: r0 = r0 * r1
-    r0_bar = r1 * r0_1_bar
-    r1_bar = r1_bar + r0 * r0_1_bar
+    try:
+        r0, r1, r2, r0_1, t, t2 = _tape
+        # line 33: r2 = r2 * math.exp(r1)
+        r2_bar = t2 * r2_1_bar
+        t2_bar = r2 * r2_1_bar
+        r1_1_bar = r1_1_bar + t2 * t2_bar
+        # line 32: r1 = r1 - math.sin(t)
+        r1_bar = r1_1_bar
+        t1_bar = -r1_1_bar
+        t_bar = math.cos(t) * t1_bar
+        # line 31: r0 = r1 + t
+        r1_bar = r1_bar + r0_2_bar
+        t_bar = t_bar + r0_2_bar
+        # line 30: t = r0 * r2
+        r0_1_bar = r2 * t_bar
+        r2_bar = r2_bar + r0_1 * t_bar
+        # line 29: r0 = r0 * r1
+        r0_bar = r1 * r0_1_bar
+        r1_bar = r1_bar + r0 * r0_1_bar
+    except _rt.S2SError:
+        raise
+    except _rt.NUMERIC_ERRORS:
+        _rt.failed('example_functions.py')
+    # every result finite? (x - x is 0.0 for finite x, nan for inf and nan)
+    if (r0_bar - r0_bar) + (r1_bar - r1_bar) + (r2_bar - r2_bar) != 0.0:
+        _rt.not_finite('example_functions.py')
     return r0_bar, r1_bar, r2_bar

@@ -14,278 +14,398 @@ GAIN = 0.5  # module constant of the source
 
 def ex2_jvp(r0, r1, r2, r0_dot, r1_dot, r2_dot):
     """J v for ex2: returns (f(x), J x_dot) for tangents of (r0, r1, r2)."""
-    # line 14: r0 = r0 * r1
-    r0_1 = r0 * r1
-    r0_1_dot = r1 * r0_dot + r0 * r1_dot
-    # line 15: t = r0 * r2
-    t = r0_1 * r2
-    t_dot = r2 * r0_1_dot + r0_1 * r2_dot
-    # line 16: r0 = r1 + t
-    r0_2 = r1 + t
-    r0_2_dot = r1_dot + t_dot
-    # line 17: r1 = r1 - math.sin(t)
-    t1 = math.sin(t)
-    t1_dot = math.cos(t) * t_dot
-    r1_1 = r1 - t1
-    r1_1_dot = r1_dot - t1_dot
-    # line 18: r2 = r2 * math.exp(r1)
-    t2 = math.exp(r1_1)
-    t2_dot = t2 * r1_1_dot
-    r2_1 = r2 * t2
-    r2_1_dot = t2 * r2_dot + r2 * t2_dot
+    try:
+        # line 14: r0 = r0 * r1
+        r0_1 = r0 * r1
+        r0_1_dot = r1 * r0_dot + r0 * r1_dot
+        # line 15: t = r0 * r2
+        t = r0_1 * r2
+        t_dot = r2 * r0_1_dot + r0_1 * r2_dot
+        # line 16: r0 = r1 + t
+        r0_2 = r1 + t
+        r0_2_dot = r1_dot + t_dot
+        # line 17: r1 = r1 - math.sin(t)
+        t1 = math.sin(t)
+        t1_dot = math.cos(t) * t_dot
+        r1_1 = r1 - t1
+        r1_1_dot = r1_dot - t1_dot
+        # line 18: r2 = r2 * math.exp(r1)
+        t2 = math.exp(r1_1)
+        t2_dot = t2 * r1_1_dot
+        r2_1 = r2 * t2
+        r2_1_dot = t2 * r2_dot + r2 * t2_dot
+    except _rt.S2SError:
+        raise
+    except _rt.NUMERIC_ERRORS:
+        _rt.failed('cli_sample.py')
+    # every result finite? (x - x is 0.0 for finite x, nan for inf and nan)
+    if (r0_2 - r0_2) + (r1_1 - r1_1) + (r2_1 - r2_1) + (r0_2_dot - r0_2_dot) + (r1_1_dot - r1_1_dot) + (r2_1_dot - r2_1_dot) != 0.0:
+        _rt.not_finite('cli_sample.py')
     return (r0_2, r1_1, r2_1), (r0_2_dot, r1_1_dot, r2_1_dot)
 
 
 def ex2_vjp(r0, r1, r2):
     """J^T w for ex2: returns (f(x), pullback); pullback(y_bar) gives the cotangents of (r0, r1, r2)."""
-    # line 14: r0 = r0 * r1
-    r0_1 = r0 * r1
-    # line 15: t = r0 * r2
-    t = r0_1 * r2
-    # line 16: r0 = r1 + t
-    r0_2 = r1 + t
-    # line 17: r1 = r1 - math.sin(t)
-    t1 = math.sin(t)
-    r1_1 = r1 - t1
-    # line 18: r2 = r2 * math.exp(r1)
-    t2 = math.exp(r1_1)
-    r2_1 = r2 * t2
+    try:
+        # line 14: r0 = r0 * r1
+        r0_1 = r0 * r1
+        # line 15: t = r0 * r2
+        t = r0_1 * r2
+        # line 16: r0 = r1 + t
+        r0_2 = r1 + t
+        # line 17: r1 = r1 - math.sin(t)
+        t1 = math.sin(t)
+        r1_1 = r1 - t1
+        # line 18: r2 = r2 * math.exp(r1)
+        t2 = math.exp(r1_1)
+        r2_1 = r2 * t2
+    except _rt.S2SError:
+        raise
+    except _rt.NUMERIC_ERRORS:
+        _rt.failed('cli_sample.py')
+    # every result finite? (x - x is 0.0 for finite x, nan for inf and nan)
+    if (r0_2 - r0_2) + (r1_1 - r1_1) + (r2_1 - r2_1) != 0.0:
+        _rt.not_finite('cli_sample.py')
     return (r0_2, r1_1, r2_1), _partial(ex2_vjp_bwd, (r0, r1, r2, r0_1, t, t2))
 
 
 def ex2_vjp_bwd(_tape, r0_2_bar, r1_1_bar, r2_1_bar):
     """Reverse sweep of ex2_vjp, last step to first. _tape holds the primal values it reads."""
-    r0, r1, r2, r0_1, t, t2 = _tape
-    # line 18: r2 = r2 * math.exp(r1)
-    r2_bar = t2 * r2_1_bar
-    t2_bar = r2 * r2_1_bar
-    r1_1_bar = r1_1_bar + t2 * t2_bar
-    # line 17: r1 = r1 - math.sin(t)
-    r1_bar = r1_1_bar
-    t1_bar = -r1_1_bar
-    t_bar = math.cos(t) * t1_bar
-    # line 16: r0 = r1 + t
-    r1_bar = r1_bar + r0_2_bar
-    t_bar = t_bar + r0_2_bar
-    # line 15: t = r0 * r2
-    r0_1_bar = r2 * t_bar
-    r2_bar = r2_bar + r0_1 * t_bar
-    # line 14: r0 = r0 * r1
-    r0_bar = r1 * r0_1_bar
-    r1_bar = r1_bar + r0 * r0_1_bar
+    try:
+        r0, r1, r2, r0_1, t, t2 = _tape
+        # line 18: r2 = r2 * math.exp(r1)
+        r2_bar = t2 * r2_1_bar
+        t2_bar = r2 * r2_1_bar
+        r1_1_bar = r1_1_bar + t2 * t2_bar
+        # line 17: r1 = r1 - math.sin(t)
+        r1_bar = r1_1_bar
+        t1_bar = -r1_1_bar
+        t_bar = math.cos(t) * t1_bar
+        # line 16: r0 = r1 + t
+        r1_bar = r1_bar + r0_2_bar
+        t_bar = t_bar + r0_2_bar
+        # line 15: t = r0 * r2
+        r0_1_bar = r2 * t_bar
+        r2_bar = r2_bar + r0_1 * t_bar
+        # line 14: r0 = r0 * r1
+        r0_bar = r1 * r0_1_bar
+        r1_bar = r1_bar + r0 * r0_1_bar
+    except _rt.S2SError:
+        raise
+    except _rt.NUMERIC_ERRORS:
+        _rt.failed('cli_sample.py')
+    # every result finite? (x - x is 0.0 for finite x, nan for inf and nan)
+    if (r0_bar - r0_bar) + (r1_bar - r1_bar) + (r2_bar - r2_bar) != 0.0:
+        _rt.not_finite('cli_sample.py')
     return r0_bar, r1_bar, r2_bar
 
 
 def ex2_ijvp(r0, r1, r2, r0_2_dot, r1_1_dot, r2_1_dot):
     """J^-1 v for ex2: returns (f(x), x_dot) where J x_dot = y_dot, x_dot for (r0, r1, r2)."""
-    # line 14: r0 = r0 * r1
-    r0_1 = r0 * r1
-    # line 15: t = r0 * r2
-    t = r0_1 * r2
-    # line 16: r0 = r1 + t
-    r0_2 = r1 + t
-    # line 17: r1 = r1 - math.sin(t)
-    t1 = math.sin(t)
-    r1_1 = r1 - t1
-    # line 18: r2 = r2 * math.exp(r1)
-    t2 = math.exp(r1_1)
-    r2_1 = r2 * t2
-    # inverse sweep, last lump to first
-    # line 18: r2 = r2 * math.exp(r1)
-    if t2 == 0.0:
-        _rt.zero_pivot('cli_sample.py', 18, 'r2 = r2 * math.exp(r1)', 'd r2_1 / d r2', t2)
-    r2_dot = (r2_1_dot - r2 * t2 * r1_1_dot) / t2
-    # lines 16-17: lump with k = 2 (W = r1, t; R = -)
-    #   16: r0 = r1 + t
-    #   17: r1 = r1 - math.sin(t)
-    dr1_1_dt = -math.cos(t)
-    det = dr1_1_dt - 1
-    if det == 0.0:
-        _rt.singular_lump('cli_sample.py', 16, 'r0 = r1 + t', 2, det)
-    r1_dot = (r0_2_dot * dr1_1_dt - r1_1_dot) / det
-    t_dot = (r1_1_dot - r0_2_dot) / det
-    # line 15: t = r0 * r2
-    if r2 == 0.0:
-        _rt.zero_pivot('cli_sample.py', 15, 't = r0 * r2', 'd t / d r0_1', r2)
-    r0_1_dot = (t_dot - r0_1 * r2_dot) / r2
-    # line 14: r0 = r0 * r1
-    if r1 == 0.0:
-        _rt.zero_pivot('cli_sample.py', 14, 'r0 = r0 * r1', 'd r0_1 / d r0', r1)
-    r0_dot = (r0_1_dot - r0 * r1_dot) / r1
+    try:
+        # line 14: r0 = r0 * r1
+        r0_1 = r0 * r1
+        # line 15: t = r0 * r2
+        t = r0_1 * r2
+        # line 16: r0 = r1 + t
+        r0_2 = r1 + t
+        # line 17: r1 = r1 - math.sin(t)
+        t1 = math.sin(t)
+        r1_1 = r1 - t1
+        # line 18: r2 = r2 * math.exp(r1)
+        t2 = math.exp(r1_1)
+        r2_1 = r2 * t2
+        # inverse sweep, last lump to first
+        # line 18: r2 = r2 * math.exp(r1)
+        if not (0.0 < abs(t2) < math.inf):
+            _rt.zero_pivot('cli_sample.py', 18, 'r2 = r2 * math.exp(r1)', 'd r2_1 / d r2', t2)
+        r2_dot = (r2_1_dot - r2 * t2 * r1_1_dot) / t2
+        # lines 16-17: lump with k = 2 (W = r1, t; R = -)
+        #   16: r0 = r1 + t
+        #   17: r1 = r1 - math.sin(t)
+        dr1_1_dt = -math.cos(t)
+        det = dr1_1_dt - 1
+        if not (0.0 < abs(det) < math.inf):
+            _rt.singular_lump('cli_sample.py', 16, 'r0 = r1 + t', 2, det)
+        r1_dot = (r0_2_dot * dr1_1_dt - r1_1_dot) / det
+        t_dot = (r1_1_dot - r0_2_dot) / det
+        # line 15: t = r0 * r2
+        if not (0.0 < abs(r2) < math.inf):
+            _rt.zero_pivot('cli_sample.py', 15, 't = r0 * r2', 'd t / d r0_1', r2)
+        r0_1_dot = (t_dot - r0_1 * r2_dot) / r2
+        # line 14: r0 = r0 * r1
+        if not (0.0 < abs(r1) < math.inf):
+            _rt.zero_pivot('cli_sample.py', 14, 'r0 = r0 * r1', 'd r0_1 / d r0', r1)
+        r0_dot = (r0_1_dot - r0 * r1_dot) / r1
+    except _rt.S2SError:
+        raise
+    except _rt.NUMERIC_ERRORS:
+        _rt.failed('cli_sample.py')
+    # every result finite? (x - x is 0.0 for finite x, nan for inf and nan)
+    if (r0_2 - r0_2) + (r1_1 - r1_1) + (r2_1 - r2_1) + (r0_dot - r0_dot) + (r1_dot - r1_dot) + (r2_dot - r2_dot) != 0.0:
+        _rt.not_finite('cli_sample.py')
     return (r0_2, r1_1, r2_1), (r0_dot, r1_dot, r2_dot)
 
 
 def ex2_ivjp(r0, r1, r2):
     """J^-T w for ex2: returns (f(x), sweep); sweep(x_bar) gives y_bar with J^T y_bar = x_bar."""
-    # line 14: r0 = r0 * r1
-    r0_1 = r0 * r1
-    # line 15: t = r0 * r2
-    t = r0_1 * r2
-    # line 16: r0 = r1 + t
-    r0_2 = r1 + t
-    # line 17: r1 = r1 - math.sin(t)
-    t1 = math.sin(t)
-    r1_1 = r1 - t1
-    # line 18: r2 = r2 * math.exp(r1)
-    t2 = math.exp(r1_1)
-    r2_1 = r2 * t2
+    try:
+        # line 14: r0 = r0 * r1
+        r0_1 = r0 * r1
+        # line 15: t = r0 * r2
+        t = r0_1 * r2
+        # line 16: r0 = r1 + t
+        r0_2 = r1 + t
+        # line 17: r1 = r1 - math.sin(t)
+        t1 = math.sin(t)
+        r1_1 = r1 - t1
+        # line 18: r2 = r2 * math.exp(r1)
+        t2 = math.exp(r1_1)
+        r2_1 = r2 * t2
+    except _rt.S2SError:
+        raise
+    except _rt.NUMERIC_ERRORS:
+        _rt.failed('cli_sample.py')
+    # every result finite? (x - x is 0.0 for finite x, nan for inf and nan)
+    if (r0_2 - r0_2) + (r1_1 - r1_1) + (r2_1 - r2_1) != 0.0:
+        _rt.not_finite('cli_sample.py')
     return (r0_2, r1_1, r2_1), _partial(ex2_ivjp_sweep, (r0, r1, r2, r0_1, t, t2))
 
 
 def ex2_ivjp_sweep(_tape, r0_bar, r1_bar, r2_bar):
     """Reverse-inverse sweep of ex2_ivjp, first lump to last. _tape holds the primal values it reads."""
-    r0, r1, r2, r0_1, t, t2 = _tape
-    # line 14: r0 = r0 * r1
-    if r1 == 0.0:
-        _rt.zero_pivot('cli_sample.py', 14, 'r0 = r0 * r1', 'd r0_1 / d r0', r1)
-    r0_1_bar = r0_bar / r1
-    r1_bar = r1_bar - r0 * r0_1_bar
-    # line 15: t = r0 * r2
-    if r2 == 0.0:
-        _rt.zero_pivot('cli_sample.py', 15, 't = r0 * r2', 'd t / d r0_1', r2)
-    t_bar = r0_1_bar / r2
-    r2_bar = r2_bar - r0_1 * t_bar
-    # lines 16-17: lump with k = 2 (W = r1, t; R = -)
-    #   16: r0 = r1 + t
-    #   17: r1 = r1 - math.sin(t)
-    dr1_1_dt_1 = -math.cos(t)
-    det_1 = dr1_1_dt_1 - 1
-    if det_1 == 0.0:
-        _rt.singular_lump('cli_sample.py', 16, 'r0 = r1 + t', 2, det_1)
-    r0_2_bar = (r1_bar * dr1_1_dt_1 - t_bar) / det_1
-    r1_1_bar = (t_bar - r1_bar) / det_1
-    # line 18: r2 = r2 * math.exp(r1)
-    if t2 == 0.0:
-        _rt.zero_pivot('cli_sample.py', 18, 'r2 = r2 * math.exp(r1)', 'd r2_1 / d r2', t2)
-    r2_1_bar = r2_bar / t2
-    r1_1_bar = r1_1_bar - r2 * t2 * r2_1_bar
+    try:
+        r0, r1, r2, r0_1, t, t2 = _tape
+        # line 14: r0 = r0 * r1
+        if not (0.0 < abs(r1) < math.inf):
+            _rt.zero_pivot('cli_sample.py', 14, 'r0 = r0 * r1', 'd r0_1 / d r0', r1)
+        r0_1_bar = r0_bar / r1
+        r1_bar = r1_bar - r0 * r0_1_bar
+        # line 15: t = r0 * r2
+        if not (0.0 < abs(r2) < math.inf):
+            _rt.zero_pivot('cli_sample.py', 15, 't = r0 * r2', 'd t / d r0_1', r2)
+        t_bar = r0_1_bar / r2
+        r2_bar = r2_bar - r0_1 * t_bar
+        # lines 16-17: lump with k = 2 (W = r1, t; R = -)
+        #   16: r0 = r1 + t
+        #   17: r1 = r1 - math.sin(t)
+        dr1_1_dt_1 = -math.cos(t)
+        det_1 = dr1_1_dt_1 - 1
+        if not (0.0 < abs(det_1) < math.inf):
+            _rt.singular_lump('cli_sample.py', 16, 'r0 = r1 + t', 2, det_1)
+        r0_2_bar = (r1_bar * dr1_1_dt_1 - t_bar) / det_1
+        r1_1_bar = (t_bar - r1_bar) / det_1
+        # line 18: r2 = r2 * math.exp(r1)
+        if not (0.0 < abs(t2) < math.inf):
+            _rt.zero_pivot('cli_sample.py', 18, 'r2 = r2 * math.exp(r1)', 'd r2_1 / d r2', t2)
+        r2_1_bar = r2_bar / t2
+        r1_1_bar = r1_1_bar - r2 * t2 * r2_1_bar
+    except _rt.S2SError:
+        raise
+    except _rt.NUMERIC_ERRORS:
+        _rt.failed('cli_sample.py')
+    # every result finite? (x - x is 0.0 for finite x, nan for inf and nan)
+    if (r0_2_bar - r0_2_bar) + (r1_1_bar - r1_1_bar) + (r2_1_bar - r2_1_bar) != 0.0:
+        _rt.not_finite('cli_sample.py')
     return r0_2_bar, r1_1_bar, r2_1_bar
 
 
 def polar_jvp(r, theta, r_dot, theta_dot):
     """J v for polar: returns (f(x), J x_dot) for tangents of (r, theta)."""
-    # line 24: x = r * math.cos(theta)
-    t1 = math.cos(theta)
-    t1_dot = -(math.sin(theta) * theta_dot)
-    x = r * t1
-    x_dot = t1 * r_dot + r * t1_dot
-    # line 25: y = GAIN * r * math.sin(theta)
-    t2 = GAIN * r
-    t2_dot = GAIN * r_dot
-    t3 = math.sin(theta)
-    t3_dot = math.cos(theta) * theta_dot
-    y = t2 * t3
-    y_dot = t3 * t2_dot + t2 * t3_dot
+    try:
+        # line 24: x = r * math.cos(theta)
+        t1 = math.cos(theta)
+        t1_dot = -(math.sin(theta) * theta_dot)
+        x = r * t1
+        x_dot = t1 * r_dot + r * t1_dot
+        # line 25: y = GAIN * r * math.sin(theta)
+        t2 = GAIN * r
+        t2_dot = GAIN * r_dot
+        t3 = math.sin(theta)
+        t3_dot = math.cos(theta) * theta_dot
+        y = t2 * t3
+        y_dot = t3 * t2_dot + t2 * t3_dot
+    except _rt.S2SError:
+        raise
+    except _rt.NUMERIC_ERRORS:
+        _rt.failed('cli_sample.py')
+    # every result finite? (x - x is 0.0 for finite x, nan for inf and nan)
+    if (x - x) + (y - y) + (x_dot - x_dot) + (y_dot - y_dot) != 0.0:
+        _rt.not_finite('cli_sample.py')
     return (x, y), (x_dot, y_dot)
 
 
 def polar_vjp(r, theta):
     """J^T w for polar: returns (f(x), pullback); pullback(y_bar) gives the cotangents of (r, theta)."""
-    # line 24: x = r * math.cos(theta)
-    t1 = math.cos(theta)
-    x = r * t1
-    # line 25: y = GAIN * r * math.sin(theta)
-    t2 = GAIN * r
-    t3 = math.sin(theta)
-    y = t2 * t3
+    try:
+        # line 24: x = r * math.cos(theta)
+        t1 = math.cos(theta)
+        x = r * t1
+        # line 25: y = GAIN * r * math.sin(theta)
+        t2 = GAIN * r
+        t3 = math.sin(theta)
+        y = t2 * t3
+    except _rt.S2SError:
+        raise
+    except _rt.NUMERIC_ERRORS:
+        _rt.failed('cli_sample.py')
+    # every result finite? (x - x is 0.0 for finite x, nan for inf and nan)
+    if (x - x) + (y - y) != 0.0:
+        _rt.not_finite('cli_sample.py')
     return (x, y), _partial(polar_vjp_bwd, (r, theta, t1, t2, t3))
 
 
 def polar_vjp_bwd(_tape, x_bar, y_bar):
     """Reverse sweep of polar_vjp, last step to first. _tape holds the primal values it reads."""
-    r, theta, t1, t2, t3 = _tape
-    # line 25: y = GAIN * r * math.sin(theta)
-    t2_bar = t3 * y_bar
-    t3_bar = t2 * y_bar
-    theta_bar = math.cos(theta) * t3_bar
-    r_bar = GAIN * t2_bar
-    # line 24: x = r * math.cos(theta)
-    r_bar = r_bar + t1 * x_bar
-    t1_bar = r * x_bar
-    theta_bar = theta_bar - math.sin(theta) * t1_bar
+    try:
+        r, theta, t1, t2, t3 = _tape
+        # line 25: y = GAIN * r * math.sin(theta)
+        t2_bar = t3 * y_bar
+        t3_bar = t2 * y_bar
+        theta_bar = math.cos(theta) * t3_bar
+        r_bar = GAIN * t2_bar
+        # line 24: x = r * math.cos(theta)
+        r_bar = r_bar + t1 * x_bar
+        t1_bar = r * x_bar
+        theta_bar = theta_bar - math.sin(theta) * t1_bar
+    except _rt.S2SError:
+        raise
+    except _rt.NUMERIC_ERRORS:
+        _rt.failed('cli_sample.py')
+    # every result finite? (x - x is 0.0 for finite x, nan for inf and nan)
+    if (r_bar - r_bar) + (theta_bar - theta_bar) != 0.0:
+        _rt.not_finite('cli_sample.py')
     return r_bar, theta_bar
 
 
 def polar_ijvp(r, theta, x_dot, y_dot):
     """J^-1 v for polar: returns (f(x), x_dot) where J x_dot = y_dot, x_dot for (r, theta)."""
-    # line 24: x = r * math.cos(theta)
-    t1 = math.cos(theta)
-    x = r * t1
-    # line 25: y = GAIN * r * math.sin(theta)
-    t2 = GAIN * r
-    t3 = math.sin(theta)
-    y = t2 * t3
-    # inverse sweep, last lump to first
-    # lines 24-25: lump with k = 2 (W = r, theta; R = -)
-    #   24: x = r * math.cos(theta)
-    #   25: y = GAIN * r * math.sin(theta)
-    dx_dtheta = -(r * math.sin(theta))
-    dy_dr = t3 * GAIN
-    dy_dtheta = t2 * math.cos(theta)
-    det = t1 * dy_dtheta - dx_dtheta * dy_dr
-    if det == 0.0:
-        _rt.singular_lump('cli_sample.py', 24, 'x = r * math.cos(theta)', 2, det)
-    r_dot = (x_dot * dy_dtheta - dx_dtheta * y_dot) / det
-    theta_dot = (t1 * y_dot - x_dot * dy_dr) / det
+    try:
+        # line 24: x = r * math.cos(theta)
+        t1 = math.cos(theta)
+        x = r * t1
+        # line 25: y = GAIN * r * math.sin(theta)
+        t2 = GAIN * r
+        t3 = math.sin(theta)
+        y = t2 * t3
+        # inverse sweep, last lump to first
+        # lines 24-25: lump with k = 2 (W = r, theta; R = -)
+        #   24: x = r * math.cos(theta)
+        #   25: y = GAIN * r * math.sin(theta)
+        dx_dtheta = -(r * math.sin(theta))
+        dy_dr = t3 * GAIN
+        dy_dtheta = t2 * math.cos(theta)
+        det = t1 * dy_dtheta - dx_dtheta * dy_dr
+        if not (0.0 < abs(det) < math.inf):
+            _rt.singular_lump('cli_sample.py', 24, 'x = r * math.cos(theta)', 2, det)
+        r_dot = (x_dot * dy_dtheta - dx_dtheta * y_dot) / det
+        theta_dot = (t1 * y_dot - x_dot * dy_dr) / det
+    except _rt.S2SError:
+        raise
+    except _rt.NUMERIC_ERRORS:
+        _rt.failed('cli_sample.py')
+    # every result finite? (x - x is 0.0 for finite x, nan for inf and nan)
+    if (x - x) + (y - y) + (r_dot - r_dot) + (theta_dot - theta_dot) != 0.0:
+        _rt.not_finite('cli_sample.py')
     return (x, y), (r_dot, theta_dot)
 
 
 def polar_ivjp(r, theta):
     """J^-T w for polar: returns (f(x), sweep); sweep(x_bar) gives y_bar with J^T y_bar = x_bar."""
-    # line 24: x = r * math.cos(theta)
-    t1 = math.cos(theta)
-    x = r * t1
-    # line 25: y = GAIN * r * math.sin(theta)
-    t2 = GAIN * r
-    t3 = math.sin(theta)
-    y = t2 * t3
+    try:
+        # line 24: x = r * math.cos(theta)
+        t1 = math.cos(theta)
+        x = r * t1
+        # line 25: y = GAIN * r * math.sin(theta)
+        t2 = GAIN * r
+        t3 = math.sin(theta)
+        y = t2 * t3
+    except _rt.S2SError:
+        raise
+    except _rt.NUMERIC_ERRORS:
+        _rt.failed('cli_sample.py')
+    # every result finite? (x - x is 0.0 for finite x, nan for inf and nan)
+    if (x - x) + (y - y) != 0.0:
+        _rt.not_finite('cli_sample.py')
     return (x, y), _partial(polar_ivjp_sweep, (r, theta, t1, t2, t3))
 
 
 def polar_ivjp_sweep(_tape, r_bar, theta_bar):
     """Reverse-inverse sweep of polar_ivjp, first lump to last. _tape holds the primal values it reads."""
-    r, theta, t1, t2, t3 = _tape
-    # lines 24-25: lump with k = 2 (W = r, theta; R = -)
-    #   24: x = r * math.cos(theta)
-    #   25: y = GAIN * r * math.sin(theta)
-    dx_dtheta_1 = -(r * math.sin(theta))
-    dy_dr_1 = t3 * GAIN
-    dy_dtheta_1 = t2 * math.cos(theta)
-    det_1 = t1 * dy_dtheta_1 - dy_dr_1 * dx_dtheta_1
-    if det_1 == 0.0:
-        _rt.singular_lump('cli_sample.py', 24, 'x = r * math.cos(theta)', 2, det_1)
-    x_bar = (r_bar * dy_dtheta_1 - dy_dr_1 * theta_bar) / det_1
-    y_bar = (t1 * theta_bar - r_bar * dx_dtheta_1) / det_1
+    try:
+        r, theta, t1, t2, t3 = _tape
+        # lines 24-25: lump with k = 2 (W = r, theta; R = -)
+        #   24: x = r * math.cos(theta)
+        #   25: y = GAIN * r * math.sin(theta)
+        dx_dtheta_1 = -(r * math.sin(theta))
+        dy_dr_1 = t3 * GAIN
+        dy_dtheta_1 = t2 * math.cos(theta)
+        det_1 = t1 * dy_dtheta_1 - dy_dr_1 * dx_dtheta_1
+        if not (0.0 < abs(det_1) < math.inf):
+            _rt.singular_lump('cli_sample.py', 24, 'x = r * math.cos(theta)', 2, det_1)
+        x_bar = (r_bar * dy_dtheta_1 - dy_dr_1 * theta_bar) / det_1
+        y_bar = (t1 * theta_bar - r_bar * dx_dtheta_1) / det_1
+    except _rt.S2SError:
+        raise
+    except _rt.NUMERIC_ERRORS:
+        _rt.failed('cli_sample.py')
+    # every result finite? (x - x is 0.0 for finite x, nan for inf and nan)
+    if (x_bar - x_bar) + (y_bar - y_bar) != 0.0:
+        _rt.not_finite('cli_sample.py')
     return x_bar, y_bar
 
 
 def norm2_jvp(x, y, x_dot, y_dot):
     """J v for norm2: returns (f(x), J x_dot) for tangents of (x, y)."""
-    # line 31: return x * x + y * y
-    t1 = x * x
-    t1_dot = (x + x) * x_dot
-    t2 = y * y
-    t2_dot = (y + y) * y_dot
-    out = t1 + t2
-    out_dot = t1_dot + t2_dot
+    try:
+        # line 31: return x * x + y * y
+        t1 = x * x
+        t1_dot = (x + x) * x_dot
+        t2 = y * y
+        t2_dot = (y + y) * y_dot
+        out = t1 + t2
+        out_dot = t1_dot + t2_dot
+    except _rt.S2SError:
+        raise
+    except _rt.NUMERIC_ERRORS:
+        _rt.failed('cli_sample.py')
+    # every result finite? (x - x is 0.0 for finite x, nan for inf and nan)
+    if (out - out) + (out_dot - out_dot) != 0.0:
+        _rt.not_finite('cli_sample.py')
     return out, out_dot
 
 
 def norm2_vjp(x, y):
     """J^T w for norm2: returns (f(x), pullback); pullback(y_bar) gives the cotangents of (x, y)."""
-    # line 31: return x * x + y * y
-    t1 = x * x
-    t2 = y * y
-    out = t1 + t2
+    try:
+        # line 31: return x * x + y * y
+        t1 = x * x
+        t2 = y * y
+        out = t1 + t2
+    except _rt.S2SError:
+        raise
+    except _rt.NUMERIC_ERRORS:
+        _rt.failed('cli_sample.py')
+    # every result finite? (x - x is 0.0 for finite x, nan for inf and nan)
+    if out - out != 0.0:
+        _rt.not_finite('cli_sample.py')
     return out, _partial(norm2_vjp_bwd, (x, y))
 
 
 def norm2_vjp_bwd(_tape, out_bar):
     """Reverse sweep of norm2_vjp, last step to first. _tape holds the primal values it reads."""
-    x, y = _tape
-    # line 31: return x * x + y * y
-    t1_bar = out_bar
-    t2_bar = out_bar
-    y_bar = (y + y) * t2_bar
-    x_bar = (x + x) * t1_bar
+    try:
+        x, y = _tape
+        # line 31: return x * x + y * y
+        t1_bar = out_bar
+        t2_bar = out_bar
+        y_bar = (y + y) * t2_bar
+        x_bar = (x + x) * t1_bar
+    except _rt.S2SError:
+        raise
+    except _rt.NUMERIC_ERRORS:
+        _rt.failed('cli_sample.py')
+    # every result finite? (x - x is 0.0 for finite x, nan for inf and nan)
+    if (x_bar - x_bar) + (y_bar - y_bar) != 0.0:
+        _rt.not_finite('cli_sample.py')
     return x_bar, y_bar
