@@ -135,6 +135,9 @@ def _stmt(node) -> str:
     if kind is ast.If:
         text = f"if {_expr(node.test)[0]}:\n{_block(node.body)}"
         return text + (f"\nelse:\n{_block(node.orelse)}" if node.orelse else "")
+    if kind is ast.Try and not (node.orelse or node.finalbody) and all(h.name is None for h in node.handlers):
+        return "try:\n" + _block(node.body) + "".join(
+            f"\nexcept {_expr(h.type)[0]}:\n{_block(h.body)}" for h in node.handlers)
     if kind is ast.With and len(node.items) == 1 and node.items[0].optional_vars is None:
         return f"with {_expr(node.items[0].context_expr)[0]}:\n{_block(node.body)}"
     if kind is ast.Raise and node.cause is None:
@@ -254,6 +257,18 @@ def return_(value: ast.expr) -> ast.Return:
 
 def if_(test: ast.expr, body: list[ast.stmt], orelse: list[ast.stmt] = ()) -> ast.If:
     return ast.If(test=test, body=body, orelse=list(orelse))
+
+
+def try_(body: list[ast.stmt], exceptions: ast.expr, handler: list[ast.stmt]) -> ast.Try:
+    """``try: body`` / ``except exceptions: handler``."""
+    return ast.Try(body=body, handlers=[ast.ExceptHandler(type=exceptions, name=None, body=handler)],
+                   orelse=[], finalbody=[])
+
+
+def assign_item(base: str, key: ast.expr, value: ast.expr) -> ast.Assign:
+    """``base[key] = value``."""
+    target = ast.Subscript(value=name(base), slice=key, ctx=ast.Store())
+    return ast.Assign(targets=[target], value=value, lineno=0)
 
 
 def with_(context: ast.expr, body: list[ast.stmt]) -> ast.With:

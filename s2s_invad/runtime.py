@@ -10,7 +10,8 @@ import math
 
 import numpy as np
 
-from .diagnose import NUMERIC_ERRORS, failed, not_finite  # noqa: F401 (used by generated code)
+from .checkpoints import keep, patch  # noqa: F401 (used by generated code)
+from .diagnose import NUMERIC_ERRORS, failed, not_finite  # noqa: F401
 from .errors import NonFiniteError, S2SError, SingularJacobianError  # noqa: F401
 
 

@@ -30,11 +30,12 @@ from __future__ import annotations
 import ast
 
 
-def guard(text: str, filename: str, numpy: str | None) -> str:
+def guard(text: str, filename: str, numpy: str | None, results: bool = True) -> str:
     """``text`` (one generated function) with its body in a try and its results checked.
 
     ``filename`` is the source file's name as the error messages cite it; ``numpy`` the
-    alias of numpy in array code, None in scalar code.
+    alias of numpy in array code, None in scalar code; ``results=False`` leaves the results
+    unchecked (the drift function returns dicts, whose values the report examines).
     """
     lines = text.split("\n")
     if not lines[0].startswith("def ") or not lines[-1].startswith("    return "):
@@ -49,7 +50,7 @@ def guard(text: str, filename: str, numpy: str | None) -> str:
                 "    except _rt.NUMERIC_ERRORS:", f"        _rt.failed({site})"]
     else:
         out += body
-    names = returned_names(ret.strip())
+    names = returned_names(ret.strip()) if results else []
     if names:
         total = " + ".join(f"({n} - {n})" for n in names) if len(names) > 1 else f"{names[0]} - {names[0]}"
         test = f"{total} != 0.0" if numpy is None else f"{numpy}.any({total} != 0.0)"

@@ -125,15 +125,17 @@ class Emitter:
         return Ref(name)
 
     def sweep_function(self, w: Writer, name: str, inner: Writer, params: list[str], doc: str,
-                       local: frozenset = frozenset()) -> str:
+                       local: frozenset = frozenset(), extra: tuple = ()) -> str:
         """Emit ``def name(_tape, *params)`` around ``inner`` after the primal in ``w``.
 
         The tape is the tuple of exactly the primal values the sweep reads, in definition
         order (a closure would do the same, but CPython compiles closures over thousands
-        of values in quadratic time); ``local`` names values the sweep computes itself.
-        Returns the expression that binds the tape.
+        of values in quadratic time); ``local`` names values the sweep computes itself,
+        ``extra`` names the forward pass binds besides them (memory="recompute": the dict of
+        kept values). Returns the expression that binds the tape.
         """
         defined = [p.name for p in self.program.params] + [s.target.name for s in self.graph.order]
+        defined += list(extra)
         tape = [v for v in defined if v in self.refs and v not in local]
         head = Writer(level=1)
         head.line(f'"""{doc} _tape holds the primal values it reads."""')

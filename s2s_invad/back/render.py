@@ -55,7 +55,7 @@ def render_module(items: list[tuple["Analysis", tuple[str, ...]]], memory: str =
     for analysis, modes in items:
         prog = analysis.program
         em = Emitter(prog, analysis.graph)
-        first, plain = len(bodies), set()          # plain: bodies that keep no checks (drift)
+        first, plain = len(bodies), set()          # plain: results left unchecked (drift)
         for mode in modes:
             if mode in ("vjp", "ijvp", "drift") and (memory == "recompute" or mode == "drift"):
                 lumps = analysis.require_lumps()
@@ -82,9 +82,8 @@ def render_module(items: list[tuple["Analysis", tuple[str, ...]]], memory: str =
         src = prog.filename.replace("\\", "/").rsplit("/", 1)[-1]
         site = prog.filename.rsplit("/", 1)[-1]             # as the runtime's error helpers cite it
         for i in range(first, len(bodies)):
-            if i not in plain:
-                bodies[i] = guard(bodies[i], site, em.numpy)
-        uses_runtime |= len(bodies) - first > len(plain)
+            bodies[i] = guard(bodies[i], site, em.numpy, results=i not in plain)
+        uses_runtime |= len(bodies) > first
         memo = ", memory recompute" if memory == "recompute" else ""
         headers.append("# " + comment(f"{prog.name}: {src} line {prog.def_line}, modes "
                                       f"{', '.join(modes)}{memo}, source hash {prog.digest}"))
