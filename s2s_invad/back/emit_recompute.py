@@ -107,14 +107,19 @@ def forward_check(em: Emitter, w: Writer, index: int, lump: Lump, plan: MemoryPl
                   ok: str) -> None:
     """After a lump the sweep will rebuild: keep its input where the rebuild is inexact.
 
-    The inverse steps are applied to the lump's output up by one ulp; the input is kept
-    (``kept[index]``) unless they give it back to within TOLERANCE relative. Exceptions
-    (a division by zero, a domain error) and NaN count as inexact.
+    The rebuild runs on the lump's output and on the values it reads (R), each up by one
+    ulp, as rebuilt values will be in the sweep: the side steps from R, then the inverse
+    steps. The input is kept (``kept[index]``) unless it comes back to within TOLERANCE
+    relative. Exceptions (a division by zero, a domain error) and NaN count as inexact.
+    (A rebuild ``x = x_1 - 0.45 * log1p(6e-132 * y)`` at 6e-132 * y = -1 + 1e-13 is exact
+    for the exact y and off by 1 % for a y off by 6 ulps.)
     """
     recipe = plan.recipes[index]
     old, value = lump.killed[0], lump.new[0].sym() * ULP_UP
+    side = _perturbed_side(recipe)
     for stmt, pos in recipe.chain:
-        value = _bind_fns(inverse(stmt.op, pos, value, [a.sym() for a in stmt.args]), stmt.ns)
+        others = [side.get(a, a.sym() * ULP_UP) if isinstance(a, Value) else a.sym() for a in stmt.args]
+        value = _bind_fns(inverse(stmt.op, pos, value, others), stmt.ns)
     close = A.compare(em.expr(Fn("abs", (value - old.sym(),))), "<=",
                       em.expr(TOLERANCE * Fn("abs", (old.sym(),))))
     check = A.try_([A.assign(ok, close)], em.runtime("NUMERIC_ERRORS"), [A.assign(ok, A.name("False"))])
@@ -129,11 +134,27 @@ def forward_check(em: Emitter, w: Writer, index: int, lump: Lump, plan: MemoryPl
                                                               A.name(old.name)]))]))
 
 
+def _perturbed_side(recipe) -> dict:
+    """Each side value of the lump as an expression of the values it reads, up by one ulp."""
+    side: dict = {}
+    for stmt in recipe.side:
+        args = [side.get(a, a.sym() * ULP_UP) if isinstance(a, Value) else a.sym() for a in stmt.args]
+        side[stmt.target] = (_ARITHMETIC[stmt.op](*args) if stmt.op in _ARITHMETIC
+                             else _bind_fns(Fn(stmt.op, tuple(args)), stmt.ns))
+    return side
+
+
+_ARITHMETIC = {"add": lambda a, b: Op("add", (a, b)), "sub": lambda a, b: Op("sub", (a, b)),
+               "mul": lambda a, b: Op("mul", (a, b)), "div": lambda a, b: Op("div", (a, b)),
+               "pow": lambda a, b: Op("pow", (a, b)), "neg": lambda a: Op("neg", (a,)), "pos": lambda a: a}
+
+
 def check_names(lump: Lump, plan: MemoryPlan, index: int) -> set[str]:
-    """The values :func:`forward_check` reads for ``lump``."""
+    """The values :func:`forward_check` reads for ``lump``: its input and output, and R."""
     recipe, names = plan.recipes[index], {lump.killed[0].name, lump.new[0].name}
-    for stmt, pos in recipe.chain:
-        names.update(a.name for i, a in enumerate(stmt.args) if i != pos and isinstance(a, Value))
+    made = {s.target for s in recipe.side} | {s.target for s, _ in recipe.chain}
+    for stmt in recipe.side + [s for s, _ in recipe.chain]:
+        names.update(a.name for a in stmt.args if isinstance(a, Value) and a not in made and a is not lump.killed[0])
     return names
 
 
@@ -284,7 +305,7 @@ def emit_drift(em: Emitter, lumps: list[Lump], plan: MemoryPlan) -> list[str]:
     for index in range(len(lumps) - 1, -1, -1):
         if plan.recipes[index] is not None:
             made = rebuild_lump(em, w, index, lumps[index], plan, kept)
-            rebuilt += [v.name for v in made if v in lumps[index].killed or v.var is not None]
+            rebuilt += [v.name for v in made]
     w.line("_rebuilt = {" + ", ".join(f"{n!r}: {n}" for n in rebuilt) + "}")
     w.line("return _forward, _rebuilt")
     return [f"def {prog.name}_drift({', '.join(p.name for p in prog.params)}):"] + w.lines
