@@ -1,7 +1,10 @@
 """Helpers the generated code imports (as ``_rt``): the singularity errors and dense solves.
 
 Only lumps with k > 3 call :func:`solve` at run time; everything else in the generated
-code is inline scalar (or, for NumPy sources, elementwise array) arithmetic.
+code is inline scalar (or, for NumPy sources, elementwise array) arithmetic. The failure
+path (``failed``, ``not_finite``: :mod:`s2s_invad.diagnose`) runs only when a result is not
+finite or a step raised; ``keep`` and ``patch`` (:mod:`s2s_invad.checkpoints`) hold the
+values memory="recompute" keeps where a rebuild would be inexact.
 """
 
 from __future__ import annotations

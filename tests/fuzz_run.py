@@ -306,6 +306,8 @@ def _check_batch(f, program, counts, failures, rng) -> None:
 
 def _count(counts, failures, verdict, program, mode, memory, where, value) -> None:
     counts[verdict] += 1
+    if verdict == "correct":
+        counts["refused" if isinstance(value, BaseException) else "answered"] += 1
     if verdict != "correct" and failures is not None:
         failures.append((program.seed, mode, memory, where, verdict, repr(value)[:300]))
 
@@ -323,8 +325,10 @@ def run(seeds) -> tuple[collections.Counter, list]:
 
 def table(counts: collections.Counter) -> str:
     runs = sum(counts[c] for c in CLASSES)
-    rows = [("programs", counts["programs"]), ("runs (modes x memory x point or batch)", runs)]
-    rows += [(c if c != "correct" else "correct (answers and justified refusals)", counts[c]) for c in CLASSES]
+    rows = [("programs", counts["programs"]), ("runs (modes x memory x point or batch)", runs),
+            ("correct: finite numbers that agree with the oracle", counts["answered"]),
+            ("correct: refusals the oracle justifies", counts["refused"])]
+    rows += [(c, counts[c]) for c in CLASSES if c != "correct"]
     width = max(len(r[0]) for r in rows)
     out = [f"| {'class':<{width}} | {'count':>8} |", f"|{'-' * (width + 2)}|{'-' * 10}|"]
     out += [f"| {name:<{width}} | {count:>8} |" for name, count in rows]

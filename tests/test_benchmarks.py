@@ -51,3 +51,15 @@ def test_suite_runs_without_peers(tmp_path):
     assert "every direct result agrees" in text
     row = next(line for line in text.splitlines() if "every direct result agrees" in line)
     assert row.rstrip().endswith("| met |"), row
+
+
+def test_fuzz_benchmark_runs_and_counts(tmp_path):
+    out = run("benchmarks/fuzz.py", "--programs", "12", "--seed", "90000", "--out", str(tmp_path / "fuzz.md"))
+    assert (tmp_path / "fuzz.md").read_text() == out
+    rows = {cells[0].strip(): int(cells[1]) for cells in
+            (line.strip("| ").split("|") for line in out.splitlines() if line.startswith("| "))
+            if cells[1].strip().isdigit()}
+    assert rows["programs"] == 12
+    for name in ("wrong answer", "false singular", "false refusal", "bare exception", "silent non-finite",
+                 "drift unflagged"):
+        assert rows[name] == 0, out

@@ -36,10 +36,10 @@ def make(tmp_path_factory):
         folder, name, header + "\n\n" + textwrap.dedent(body))
 
 
-def run(f, mode, x, v=None):
+def run(f, mode, x, v=None, memory="store"):
     """The derivative result of ``mode`` at ``x`` (v: the vector, ones by default)."""
     v = tuple(np.ones_like(np.asarray(xi, dtype=float)) for xi in x) if v is None else v
-    return run_mode(f, mode, x, v)
+    return run_mode(f, mode, x, v, memory)
 
 
 def test_infinite_module_constant_is_a_number(make, tmp_path):
@@ -91,6 +91,27 @@ def test_numpy_sqrt_at_zero_is_not_a_silent_inf(make, mode):
         with pytest.raises(si.NonFiniteError) as info:
             run(f, mode, x)
     assert info.value.lineno == 6 and info.value.index == 2
+
+
+@pytest.mark.parametrize("memory", ["store", "recompute"])
+@pytest.mark.parametrize("mode", ["vjp", "ijvp"])
+def test_the_error_cites_where_the_value_stopped_being_finite(make, mode, memory):
+    """exp overflows at line 7; the NaN it causes shows only in line 9's results: the
+    diagnostic rerun cites line 7, in store mode and in constant memory alike."""
+    f = make("overflow", """\
+        def overflow(x, y):
+            x = x + 1.0
+            y = y * np.exp(x)
+            x = x - np.tanh(y)
+            y = y * 0.5 + x
+            return x, y
+        """)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        with pytest.raises(si.NonFiniteError) as info:
+            run(f, mode, (np.array([1.0, 800.0]), np.ones(2)), (np.ones(2), np.ones(2)), memory)
+    assert info.value.lineno == 7 and info.value.index == 1, str(info.value)
+    assert "np.exp(x)" in str(info.value)
 
 
 def test_nan_and_tiny_pivots(make):
