@@ -161,7 +161,7 @@ def _probed(stmts: list) -> list:
         if isinstance(stmt, ast.If) and _is_final_check(stmt):
             continue
         for field in ("body", "orelse"):
-            if isinstance(stmt, (ast.If, ast.Try, ast.With)) and field in stmt._fields:
+            if isinstance(stmt, (ast.If, ast.Try, ast.With, ast.For, ast.While)) and field in stmt._fields:
                 setattr(stmt, field, _probed(getattr(stmt, field)))
         out.append(stmt)
         if isinstance(stmt, ast.Assign):

@@ -60,13 +60,13 @@ def guard(text: str, filename: str, numpy: str | None, results: bool = True) -> 
 
 
 def returned_names(statement: str) -> list[str]:
-    """The names a ``return`` statement returns, through nested tuples, in order, once each
-    (calls such as ``_partial(f_vjp_bwd, ...)`` or ``np.zeros_like(x)`` are skipped)."""
+    """The names a ``return`` statement returns, through nested tuples and lists, in order,
+    once each (calls such as ``_partial(f_vjp_bwd, ...)`` or ``np.zeros_like(x)`` are skipped)."""
     value = ast.parse(statement).body[0].value
     names: list[str] = []
 
     def walk(node):
-        if isinstance(node, ast.Tuple):
+        if isinstance(node, (ast.Tuple, ast.List)):
             for elt in node.elts:
                 walk(elt)
         elif isinstance(node, ast.Name) and node.id not in names:
