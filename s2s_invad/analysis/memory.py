@@ -35,7 +35,8 @@ class MemoryPlan:
         return [lump for i, lump in enumerate(lumps) if self.recipes[i] is None]
 
     def stored_values(self, lumps: list[Lump]) -> list[Value]:
-        return [v for lump in self.checkpointed(lumps) for v in lump.killed]
+        """The values checkpoints keep (inputs are the caller's: not counted)."""
+        return [v for lump in self.checkpointed(lumps) for v in lump.killed if v not in self.inputs]
 
 
 def _recipe(graph: LayeredGraph, lump: Lump) -> Reconstruction | None:
@@ -89,8 +90,8 @@ def describe(plan: MemoryPlan, lumps: list[Lump]) -> list[str]:
              "it would be inexact (beyond 2**-40 relative from an output off by one ulp)"]
     for i, lump in enumerate(lumps):
         if plan.recipes[i] is None:
-            why = ("k >= 2" if lump.k > 1 else "an input, which the caller holds"
-                   if lump.killed[0] in plan.inputs else "no closed-form inverse")
+            inputs = lump.k == 1 and lump.killed[0] in plan.inputs
+            why = "k >= 2" if lump.k > 1 else "an input, which the caller holds" if inputs else "no closed-form inverse"
             lines.append(f"  checkpointed ({why}): lines {lump.lines[0]}-{lump.lines[-1]}, "
-                         f"stores {', '.join(v.name for v in lump.killed)}")
+                         f"{'reads' if inputs else 'stores'} {', '.join(v.name for v in lump.killed)}")
     return lines
