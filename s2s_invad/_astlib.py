@@ -8,6 +8,7 @@ the small constructors below; the front end reads ``gast`` trees.
 from __future__ import annotations
 
 import ast
+import math
 import sys
 import threading
 
@@ -97,9 +98,11 @@ def astor_source(node: ast.AST) -> str:
 
 
 # Operator precedence as astor uses it (higher binds tighter).
-_PREC = {ast.Add: 11, ast.Sub: 11, ast.Mult: 12, ast.Div: 12, ast.Pow: 14}
-_SYM = {ast.Add: "+", ast.Sub: "-", ast.Mult: "*", ast.Div: "/", ast.Pow: "**",
-        ast.USub: "-", ast.UAdd: "+", ast.Eq: "=="}
+_PREC = {ast.Add: 11, ast.Sub: 11, ast.Mult: 12, ast.Div: 12, ast.Pow: 14, ast.BitAnd: 8}
+_SYM = {ast.Add: "+", ast.Sub: "-", ast.Mult: "*", ast.Div: "/", ast.Pow: "**", ast.BitAnd: "&",
+        ast.USub: "-", ast.UAdd: "+"}
+_COMPARE = {ast.Eq: "==", ast.NotEq: "!=", ast.Lt: "<", ast.LtE: "<=", ast.Is: "is", ast.IsNot: "is not",
+            ast.In: "in"}
 _UNARY_PREC = 13
 _ATOM = 16
 
@@ -114,6 +117,9 @@ def _expr(node) -> tuple[str, int]:
     if kind is ast.Name:
         return node.id, _ATOM
     if kind is ast.Constant:
+        if type(node.value) is float and not math.isfinite(node.value):
+            # repr gives the names inf and nan, unbound in generated code; as astor does:
+            return ("1e1000" if node.value > 0 else "(1e1000-1e1000)"), _ATOM
         if type(node.value) in (int, float, str) and not (type(node.value) is not str and node.value < 0):
             return repr(node.value), _ATOM
         if node.value is None:
@@ -146,17 +152,21 @@ def _expr(node) -> tuple[str, int]:
         return _SYM[type(node.op)] + operand, _UNARY_PREC
     if kind is ast.Attribute and type(node.value) is ast.Name:
         return f"{node.value.id}.{node.attr}", _ATOM
-    if kind is ast.Call and not node.keywords:
+    if kind is ast.Call and all(k.arg for k in node.keywords):
         func, fp = _expr(node.func)
-        return f"{func}({', '.join(_paren_tuple(a) for a in node.args)})", _ATOM
+        args = [_paren_tuple(a) for a in node.args] + [f"{k.arg}={_paren_tuple(k.value)}" for k in node.keywords]
+        return f"{func}({', '.join(args)})", _ATOM
     if kind is ast.Tuple:
         return ", ".join(_paren_tuple(e) for e in node.elts) + ("," if len(node.elts) == 1 else ""), 0
     if kind is ast.Subscript and type(node.slice) is ast.Constant:
         return f"{_expr(node.value)[0]}[{node.slice.value!r}]", _ATOM
-    if kind is ast.Compare and len(node.ops) == 1 and type(node.ops[0]) is ast.Eq:
-        left, _ = _expr(node.left)
-        right, _ = _expr(node.comparators[0])
-        return f"{left} == {right}", 6
+    if kind is ast.Compare and all(type(op) in _COMPARE for op in node.ops):
+        parts = []
+        for operand in [node.left] + node.comparators:
+            text, prec = _expr(operand)
+            parts.append(f"({text})" if prec <= 6 else text)
+        ops = [_COMPARE[type(op)] for op in node.ops]
+        return parts[0] + "".join(f" {op} {part}" for op, part in zip(ops, parts[1:])), 6
     raise _Unknown
 
 
@@ -175,12 +185,21 @@ def _stmt(node) -> str:
         return _expr(node.value)[0]
     if kind is ast.Return:
         return "return " + _expr(node.value)[0]
-    if kind is ast.If and not node.orelse:
-        body = "\n".join("    " + line for b in node.body for line in to_source(b).split("\n"))
-        return f"if {_expr(node.test)[0]}:\n{body}"
+    if kind is ast.If:
+        text = f"if {_expr(node.test)[0]}:\n{_block(node.body)}"
+        return text + (f"\nelse:\n{_block(node.orelse)}" if node.orelse else "")
+    if kind is ast.Try and not (node.orelse or node.finalbody) and all(h.name is None for h in node.handlers):
+        return "try:\n" + _block(node.body) + "".join(
+            f"\nexcept {_expr(h.type)[0]}:\n{_block(h.body)}" for h in node.handlers)
+    if kind is ast.With and len(node.items) == 1 and node.items[0].optional_vars is None:
+        return f"with {_expr(node.items[0].context_expr)[0]}:\n{_block(node.body)}"
     if kind is ast.Raise and node.cause is None:
         return "raise " + _expr(node.exc)[0]
     raise _Unknown
+
+
+def _block(stmts) -> str:
+    return "\n".join("    " + line for b in stmts for line in to_source(b).split("\n"))
 
 
 def to_source(node: ast.AST) -> str:
@@ -240,6 +259,17 @@ def compare_eq(left: ast.expr, right: ast.expr) -> ast.Compare:
     return ast.Compare(left=left, ops=[ast.Eq()], comparators=[right])
 
 
+def compare(left: ast.expr, *rest) -> ast.Compare:
+    """``compare(a, "<", b, "<", c)``: a chained comparison (ops ==, !=, <, <=, is, is not, in)."""
+    symbols = {sym: op for op, sym in _COMPARE.items()}
+    return ast.Compare(left=left, ops=[symbols[op]() for op in rest[0::2]], comparators=list(rest[1::2]))
+
+
+def and_(left: ast.expr, right: ast.expr) -> ast.BinOp:
+    """``left & right`` (elementwise and, for NumPy conditions)."""
+    return ast.BinOp(left=left, op=ast.BitAnd(), right=right)
+
+
 def accumulate(target: str, op: str, value: ast.expr) -> ast.Assign:
     """``target = target <op> value``: never in place, so caller's arrays are not mutated."""
     return assign(target, binop(op, name(target), value))
@@ -262,8 +292,8 @@ def attribute(base: str, attr: str) -> ast.Attribute:
     return ast.Attribute(value=name(base), attr=attr, ctx=ast.Load())
 
 
-def call(func: ast.expr, args: list[ast.expr]) -> ast.Call:
-    return ast.Call(func=func, args=list(args), keywords=[])
+def call(func: ast.expr, args: list[ast.expr], **keywords: ast.expr) -> ast.Call:
+    return ast.Call(func=func, args=list(args), keywords=[ast.keyword(arg=k, value=v) for k, v in keywords.items()])
 
 
 def tuple_(elts: list[ast.expr], store: bool = False) -> ast.Tuple:
@@ -286,8 +316,24 @@ def return_(value: ast.expr) -> ast.Return:
     return ast.Return(value=value)
 
 
-def if_(test: ast.expr, body: list[ast.stmt]) -> ast.If:
-    return ast.If(test=test, body=body, orelse=[])
+def if_(test: ast.expr, body: list[ast.stmt], orelse: list[ast.stmt] = ()) -> ast.If:
+    return ast.If(test=test, body=body, orelse=list(orelse))
+
+
+def try_(body: list[ast.stmt], exceptions: ast.expr, handler: list[ast.stmt]) -> ast.Try:
+    """``try: body`` / ``except exceptions: handler``."""
+    return ast.Try(body=body, handlers=[ast.ExceptHandler(type=exceptions, name=None, body=handler)],
+                   orelse=[], finalbody=[])
+
+
+def assign_item(base: str, key: ast.expr, value: ast.expr) -> ast.Assign:
+    """``base[key] = value``."""
+    target = ast.Subscript(value=name(base), slice=key, ctx=ast.Store())
+    return ast.Assign(targets=[target], value=value, lineno=0)
+
+
+def with_(context: ast.expr, body: list[ast.stmt]) -> ast.With:
+    return ast.With(items=[ast.withitem(context_expr=context, optional_vars=None)], body=body)
 
 
 def raise_call(func: ast.expr, args: list[ast.expr]) -> ast.Raise:

@@ -230,7 +230,7 @@ def explain(f, wrt=None, *, schedule=True, shapes=None, unroll=None) -> str:
     the width profile and lumps of the source order against the chosen schedule."""
     analysis = analysis_of(f, wrt, schedule=schedule, shapes=shapes, unroll=unroll)
     report = _explain_report(analysis)
-    if analysis.lumps:
+    if analysis.lumps and not analysis.rolled:
         report += "\n" + "\n".join(describe_memory(plan_memory(analysis.graph, analysis.lumps),
                                                     analysis.lumps))
     return report

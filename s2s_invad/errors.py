@@ -7,7 +7,8 @@ Three moments, three families:
   file, line, column and a caret);
 * transform time, the function is fine but an inverse mode cannot exist:
   :class:`NotInvertibleError`;
-* run time, the Jacobian is singular at the given point: :class:`SingularJacobianError`.
+* run time, the Jacobian is singular at the given point: :class:`SingularJacobianError`;
+  a value, partial or pivot is infinite or NaN there: :class:`NonFiniteError`.
 
 Besides: :class:`ArgumentError` for wrong calls of the API, :class:`OutputPathError` when a
 generated file must not be written where asked, :class:`CacheWarning` (a warning) when the
@@ -74,6 +75,24 @@ class SingularJacobianError(S2SError, ArithmeticError):
     """
 
     def __init__(self, msg: str, filename: str, lineno: int, value=None, index=None):
+        super().__init__(msg)
+        self.filename = filename
+        self.lineno = lineno
+        self.value = value
+        self.index = index
+
+
+class NonFiniteError(S2SError, ArithmeticError):
+    """Run time: a value, a partial derivative or a pivot is infinite or NaN at this point, or
+    a step divides by zero, overflows or leaves a function's domain, so the derivatives are
+    not finite numbers here (e.g. ``d sqrt(x)`` at x = 0, ``exp`` beyond 709.78).
+
+    ``filename`` and ``lineno`` cite the first source statement where a value stopped being
+    finite (None when the cause is an input); ``value`` is that value; ``index`` is the first
+    bad element of a batch (None for scalars).
+    """
+
+    def __init__(self, msg: str, filename: str | None, lineno: int | None, value=None, index=None):
         super().__init__(msg)
         self.filename = filename
         self.lineno = lineno

@@ -5,6 +5,14 @@ takes the operands and the result ``z`` as symbolic expressions and returns one 
 derivative per operand, written as the mathematics reads:
 ``d sin(x) = cos(x)``, ``d (x / y) = (1/y, -z/y)``.
 
+Each rule is also written to be accurate in floating point (a few ulps wherever the true
+derivative is a normal float), so none subtracts nearly equal numbers or overflows on the
+way to a finite result: ``d tanh(x) = 1 - z**2`` reads well but is 0.0 at x = 20 (true
+value 1.7e-17), so the rule is ``exp(-2|x|) (1 + |z|)**2`` (the same number, sech(x)**2);
+``d expm1(x) = exp(x)``, not ``z + 1``; ``d asin(x) = 1/sqrt((1 - x)(1 + x))``, not
+``1/sqrt(1 - x**2)``. tests/test_rules.py checks every rule against mpmath at 50 digits
+across its domain, saturated ends included.
+
 The generated code calls the namespace the source used: ``math.asin`` stays ``math.asin``,
 ``np.arcsin`` stays ``np.arcsin``; :func:`spelling` maps the canonical name to each.
 """
@@ -12,9 +20,10 @@ The generated code calls the namespace the source used: ``math.asin`` stays ``ma
 from __future__ import annotations
 
 from dataclasses import dataclass
+from fractions import Fraction
 from typing import Callable
 
-from .sym import ONE, Sym, function
+from .sym import ONE, ZERO, Sym, eq, function, is_num
 
 sin, cos, exp, log, sqrt = (function(f) for f in ("sin", "cos", "exp", "log", "sqrt"))
 sinh, cosh, sign = (function(f) for f in ("sinh", "cosh", "sign"))
@@ -36,13 +45,36 @@ def _prim(name, arity, partials, math=None, numpy=None, symbol=None):
     return name, Primitive(name, arity, partials, math, numpy, symbol)
 
 
+abs_ = function("abs")
+
+
+def _pow_partials(x, y, z):
+    """d x**y = (y x**(y-1), z log x), computed without losing digits.
+
+    With a constant exponent c, ``c * x ** (c - 1)`` is used when c - 1 is exact (always for
+    0.5 <= c < 2**53, and for c such as -1 or -2.5), and gives 0 at x = 0 for c > 1;
+    otherwise (0.3 - 1 rounds) ``c * z / x`` avoids the rounded exponent, whose error of
+    up to |log x| ulps in the result can reach hundreds. With a variable exponent y - 1 is
+    rounded at run time: the result is within |(y - 1) log x| ulps (at most 8e-14 relative
+    where it is a float), and exact at x = 0. ``log(x + (x == 0))`` is log x, and 0 where
+    x = 0: there z = 0**y = 0 for every y > 0, so d z / d y = 0 (not 0 * log 0 = nan).
+    """
+    if is_num(y):
+        c = y.value
+        exact = Fraction(c) - 1 == Fraction(c - 1)
+        return (c * x ** (c - 1) if exact else c * z / x), ZERO
+    if is_num(x):
+        return y * x ** (y - 1), (z * log(x) if x.value > 0 else ZERO)
+    return y * x ** (y - 1), z * log(x + eq(x, ZERO))
+
+
 PRIMITIVES: dict[str, Primitive] = dict([
     # arithmetic:                        d z / d x,        d z / d y
     _prim("add", 2, lambda x, y, z: (ONE, ONE), symbol="+"),
     _prim("sub", 2, lambda x, y, z: (ONE, -ONE), symbol="-"),
     _prim("mul", 2, lambda x, y, z: (y, x), symbol="*"),
     _prim("div", 2, lambda x, y, z: (1 / y, -z / y), symbol="/"),
-    _prim("pow", 2, lambda x, y, z: (y * x ** (y - 1), z * log(x)), symbol="**"),
+    _prim("pow", 2, lambda x, y, z: _pow_partials(x, y, z), symbol="**"),
     _prim("neg", 1, lambda x, z: (-ONE,), symbol="-"),
     _prim("pos", 1, lambda x, z: (ONE,), symbol="+"),
     # elementary functions:              d z / d x
@@ -52,13 +84,13 @@ PRIMITIVES: dict[str, Primitive] = dict([
     _prim("exp", 1, lambda x, z: (z,), "exp", "exp"),
     _prim("log", 1, lambda x, z: (1 / x,), "log", "log"),
     _prim("log1p", 1, lambda x, z: (1 / (1 + x),), "log1p", "log1p"),
-    _prim("expm1", 1, lambda x, z: (z + 1,), "expm1", "expm1"),
+    _prim("expm1", 1, lambda x, z: (exp(x),), "expm1", "expm1"),          # not z + 1 (z -> -1)
     _prim("sqrt", 1, lambda x, z: (0.5 / z,), "sqrt", "sqrt"),
-    _prim("tanh", 1, lambda x, z: (1 - z ** 2,), "tanh", "tanh"),
+    _prim("tanh", 1, lambda x, z: (exp(-2 * abs_(x)) * (1 + abs_(z)) ** 2,), "tanh", "tanh"),  # sech**2
     _prim("sinh", 1, lambda x, z: (cosh(x),), "sinh", "sinh"),
     _prim("cosh", 1, lambda x, z: (sinh(x),), "cosh", "cosh"),
-    _prim("asin", 1, lambda x, z: (1 / sqrt(1 - x ** 2),), "asin", "arcsin"),
-    _prim("acos", 1, lambda x, z: (-1 / sqrt(1 - x ** 2),), "acos", "arccos"),
+    _prim("asin", 1, lambda x, z: (1 / sqrt((1 - x) * (1 + x)),), "asin", "arcsin"),
+    _prim("acos", 1, lambda x, z: (-1 / sqrt((1 - x) * (1 + x)),), "acos", "arccos"),
     _prim("atan", 1, lambda x, z: (1 / (1 + x ** 2),), "atan", "arctan"),
     _prim("abs", 1, lambda x, z: (sign(x),)),
 ])
@@ -149,5 +181,3 @@ def inverse(op: str, position: int, result: Sym, operands: list) -> Sym | None:
     others = [a for i, a in enumerate(operands) if i != position]
     return rule(result, *others)
 
-
-abs_ = function("abs")

@@ -4,7 +4,10 @@ Only lumps with k > 3 call in here at run time: :func:`solve` and :func:`slogdet
 (nearly) dense blocks, and the structured-lump helpers of :mod:`s2s_invad.runtime_lu`
 (re-exported below: the batch pivot test, the pivoting fallback, SuperLU on a pattern);
 everything else in the generated code is inline scalar (or, for NumPy sources,
-elementwise array) arithmetic. Float32 batches stay float32.
+elementwise array) arithmetic. Float32 batches stay float32. The failure path
+(``failed``, ``not_finite``: :mod:`s2s_invad.diagnose`) runs only when a result is not
+finite or a step raised; ``keep`` and ``patch`` (:mod:`s2s_invad.checkpoints`) hold the
+values memory="recompute" keeps where a rebuild would be inexact.
 """
 
 from __future__ import annotations
@@ -13,10 +16,21 @@ import math
 
 import numpy as np
 
-from .errors import SingularJacobianError
+from .checkpoints import keep, patch  # noqa: F401 (used by generated code)
+from .diagnose import NUMERIC_ERRORS, failed, not_finite  # noqa: F401
+from .errors import NonFiniteError, S2SError, SingularJacobianError  # noqa: F401
 from .runtime_lu import _dtype  # float32 batches stay float32
 from .runtime_lu import (NAN, Pattern, isfinite, lu_checked, lu_slogdet,  # noqa: F401 (for generated code)
                          pattern_slogdet, pattern_solve)
+
+
+def finite(*values) -> bool:
+    """True when every value (a float, or an array) is finite: the results check of a
+    function with many results."""
+    try:
+        return all(map(math.isfinite, values))
+    except TypeError:                                   # arrays
+        return all(bool(np.all(np.isfinite(v))) for v in values)
 
 
 def vector(*elts) -> np.ndarray:
@@ -36,31 +50,51 @@ def vector(*elts) -> np.ndarray:
     return out
 
 
-def _first_zero(value):
-    """(index of the first zero element or None for scalars, the value there)."""
+def _first_bad(value, zero: bool = True):
+    """(index of the first element that is inf, NaN or (``zero``) zero, or None for scalars;
+    the value there)."""
     if np.ndim(value) == 0:
         return None, float(value)
-    flat = np.flatnonzero(np.asarray(value) == 0)
+    a = np.asarray(value)
+    flat = np.flatnonzero(~(np.isfinite(a) & ((a != 0) | (not zero))))
     index = np.unravel_index(flat[0], np.shape(value)) if flat.size else (0,)
     index = tuple(int(i) for i in index)
     index = index[0] if len(index) == 1 else index
-    return index, float(np.asarray(value)[index])
+    return index, float(a[index])
 
 
 def _where(index) -> str:
     return "" if index is None else f" (first at batch index {index})"
 
 
+def _not_finite(filename, line, text, what, bad, index):
+    return NonFiniteError(
+        f"{filename}:{line}: {what} = {bad!r}{_where(index)} at `{text}` is not finite: this step's "
+        "derivative is infinite or undefined here (a function at the edge of its domain, or an "
+        "overflow), so the derivatives do not exist as floats at this point; move the point or "
+        "rescale the variables", filename, line, bad, index)
+
+
 def zero_pivot(filename: str, line: int, text: str, what: str, value) -> None:
-    index, bad = _first_zero(value)
-    raise SingularJacobianError(
+    """Raise for the first pivot element that is zero (singular J) or not finite."""
+    index, bad = _first_bad(value)
+    if bad != 0:
+        raise _not_finite(filename, line, text, f"the pivot {what}", bad, index)
+    raise _zero_pivot(filename, line, text, what, bad, index)
+
+
+def _zero_pivot(filename, line, text, what, bad, index):
+    return SingularJacobianError(
         f"{filename}:{line}: zero pivot {what} = {bad!r}{_where(index)} at `{text}`: the Jacobian "
         "is singular at this point (det J = 0), so J^-1 v and J^-T w do not exist here",
         filename, line, bad, index)
 
 
 def singular_lump(filename: str, line: int, text: str, k: int, det) -> None:
-    index, bad = _first_zero(det)
+    """Raise for the first determinant element that is zero (singular block) or not finite."""
+    index, bad = _first_bad(det)
+    if bad != 0:
+        raise _not_finite(filename, line, text, f"det A of the lump (k = {k})", bad, index)
     singular_block(filename, line, text, k, bad, index)
 
 
@@ -70,6 +104,14 @@ def singular_block(filename: str, line: int, text: str, k: int, det: float, inde
         f"{filename}:{line}: the lump starting at `{text}` (k = {k}) has a singular block A "
         f"(det A = {det!r}){_where(index)}: the Jacobian is singular at this point, so J^-1 v "
         "and J^-T w do not exist here", filename, line, det, index)
+
+
+def log_pivot(filename: str, line: int, text: str, what: str, logabs) -> None:
+    """slogdet: raise for the first log|pivot| that is -inf (a zero pivot) or inf/NaN."""
+    index, bad = _first_bad(logabs, zero=False)
+    if bad == -math.inf:
+        raise _zero_pivot(filename, line, text, what, 0.0, index)
+    raise _not_finite(filename, line, text, f"log|{what}|", bad, index)
 
 
 def _point_solver():

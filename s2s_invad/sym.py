@@ -49,7 +49,7 @@ class Attr(Sym):
 
 @dataclass(frozen=True)
 class Op(Sym):
-    op: str                      # add sub mul div pow neg
+    op: str                      # add sub mul div pow neg eq (eq: 1 where a == b, else 0)
     args: tuple
 
 
@@ -153,6 +153,13 @@ def power(a: Sym, b: Sym) -> Sym:
     return Op("pow", (a, b))
 
 
+def eq(a: Sym, b: Sym) -> Sym:
+    """``a == b`` as a number (True adds as 1, also elementwise in NumPy)."""
+    if is_num(a) and is_num(b):
+        return Num(int(a.value == b.value))
+    return Op("eq", (a, b))
+
+
 def neg(a: Sym) -> Sym:
     if is_num(a):
         return Num(-a.value)
@@ -188,6 +195,8 @@ def to_ast(e: Sym, spell, refs: set | None = None) -> "A.ast.expr":
         args = [to_ast(x, spell, refs) for x in e.args]
         if e.op == "neg":
             return A.unary("neg", args[0])
+        if e.op == "eq":
+            return A.compare_eq(*args)
         return A.binop(e.op, *args)
     if isinstance(e, Fn):
         return spell(e.fn, e.ns, [to_ast(x, spell, refs) for x in e.args])

@@ -8,21 +8,13 @@ import pytest
 
 import s2s_invad as si
 from batch_functions import coupling2, lump2, lump4, lump5, scalar_only, singular_at_zero
+from modules import run_mode
 from oracle import dense_jacobian
 
 FUNCTIONS = [coupling2, lump2, lump5]
 
 
-def run(f, mode, x, v):
-    if mode == "jvp":
-        return si.jvp(f, x, v)[1]
-    if mode == "vjp":
-        return si.vjp(f, *x)[1](v)
-    if mode == "ijvp":
-        return si.ijvp(f, x, v)[1]
-    if mode == "ivjp":
-        return si.ivjp(f, *x)[1](v)
-    return si.slogdet(f, x)[1]
+run = run_mode
 
 
 def dense_answer(f, mode, x, v):

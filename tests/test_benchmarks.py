@@ -87,3 +87,15 @@ def test_structured_benchmark_runs_and_checks_its_results(tmp_path):
     for row in rows:
         assert "generated" in row
         assert float(row.rstrip(" |").rsplit("|", 1)[1]) < 1e-10     # checked against complex step
+
+
+def test_fuzz_benchmark_runs_and_counts(tmp_path):
+    out = run("benchmarks/fuzz.py", "--programs", "12", "--seed", "90000", "--out", str(tmp_path / "fuzz.md"))
+    assert (tmp_path / "fuzz.md").read_text() == out
+    rows = {cells[0].strip(): int(cells[1]) for cells in
+            (line.strip("| ").split("|") for line in out.splitlines() if line.startswith("| "))
+            if cells[1].strip().isdigit()}
+    assert rows["programs"] == 12
+    for name in ("wrong answer", "false singular", "false refusal", "bare exception", "silent non-finite",
+                 "drift unflagged"):
+        assert rows[name] == 0, out

@@ -183,7 +183,7 @@ def test_gen_memory_recompute(work):
     proc = run("gen", "cli_sample.py:polar", "--memory", "recompute", "-o", "polar_mem.py", cwd=work)
     assert proc.returncode == 0, proc.stderr
     text = (work / "polar_mem.py").read_text()
-    assert "memory recompute" in text.splitlines()[1] and "del " in text
+    assert "memory recompute" in text.splitlines()[2] and "del " in text
     sys.path.insert(0, str(work))
     try:
         import importlib

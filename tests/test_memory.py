@@ -16,6 +16,7 @@ import s2s_invad as si
 
 import oracle
 import programs
+from modules import load_function
 
 
 @pytest.mark.parametrize("seed", range(120))
@@ -38,15 +39,7 @@ def test_recompute_matches_oracle(seed, program_dir):
     assert np.allclose(np.ravel(got), want, rtol=tol, atol=tol * max(1.0, np.abs(want).max()))
 
 
-def _write(tmp_path, name, text):
-    path = tmp_path / f"{name}.py"
-    path.write_text(text, encoding="utf-8")
-    import importlib.util
-    spec = importlib.util.spec_from_file_location(name, path)
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[name] = module
-    spec.loader.exec_module(module)
-    return getattr(module, name)
+_write = load_function
 
 
 def coupling_network(depth: int, name: str) -> str:

@@ -29,18 +29,22 @@ class Reconstruction:
 @dataclass
 class MemoryPlan:
     recipes: dict[int, Reconstruction | None]   # lump index -> recipe, None = checkpointed
+    inputs: frozenset = frozenset()             # parameters: never rebuilt, the caller holds them
 
     def checkpointed(self, lumps: list[Lump]) -> list[Lump]:
         return [lump for i, lump in enumerate(lumps) if self.recipes[i] is None]
 
     def stored_values(self, lumps: list[Lump]) -> list[Value]:
-        return [v for lump in self.checkpointed(lumps) for v in lump.killed]
+        """The values checkpoints keep (inputs are the caller's: not counted)."""
+        return [v for lump in self.checkpointed(lumps) for v in lump.killed if v not in self.inputs]
 
 
 def _recipe(graph: LayeredGraph, lump: Lump) -> Reconstruction | None:
     if lump.k != 1:
         return None
     old, new = lump.killed[0], lump.new[0]
+    if old in graph.program.params:
+        return None                                   # an input: the caller holds it
     depends = {old}
     side, chain_steps = [], []
     for stmt in lump.steps:
@@ -69,7 +73,8 @@ def _recipe(graph: LayeredGraph, lump: Lump) -> Reconstruction | None:
 
 def plan_memory(graph: LayeredGraph, lumps: list[Lump]) -> MemoryPlan:
     """Choose, for every lump, reconstruction by inverse rules or a checkpoint."""
-    return MemoryPlan({i: _recipe(graph, lump) for i, lump in enumerate(lumps)})
+    return MemoryPlan({i: _recipe(graph, lump) for i, lump in enumerate(lumps)},
+                      frozenset(graph.program.params))
 
 
 def describe(plan: MemoryPlan, lumps: list[Lump]) -> list[str]:
@@ -80,10 +85,13 @@ def describe(plan: MemoryPlan, lumps: list[Lump]) -> list[str]:
     lines = [f"memory='recompute': {len(rebuilt)} of {len(lumps)} lumps rebuilt by inverse steps, "
              f"{len(lumps) - len(rebuilt)} checkpointed; {killed - len(stored)} of {killed} "
              f"overwritten values recomputed ({100 * (killed - len(stored)) / max(killed, 1):.0f}%), "
-             f"{len(stored)} stored"]
+             f"{len(stored)} stored",
+             "  the forward pass checks every rebuilt lump and keeps its input where rebuilding "
+             "it would be inexact (beyond 2**-40 relative from an output off by one ulp)"]
     for i, lump in enumerate(lumps):
         if plan.recipes[i] is None:
-            why = "k >= 2" if lump.k > 1 else "no closed-form inverse"
+            inputs = lump.k == 1 and lump.killed[0] in plan.inputs
+            why = "k >= 2" if lump.k > 1 else "an input, which the caller holds" if inputs else "no closed-form inverse"
             lines.append(f"  checkpointed ({why}): lines {lump.lines[0]}-{lump.lines[-1]}, "
-                         f"stores {', '.join(v.name for v in lump.killed)}")
+                         f"{'reads' if inputs else 'stores'} {', '.join(v.name for v in lump.killed)}")
     return lines

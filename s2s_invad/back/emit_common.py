@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import contextlib
 import io
+import math
 import tokenize
 
 from .. import _astlib as A
@@ -29,6 +30,7 @@ from ..primitives import spelling
 from ..naming import Namer
 from ..sym import ONE, ZERO, Attr, Fn, Op, Ref, Sym, is_atom, is_num, to_ast
 from .names import ModuleNames
+from .text import comment
 
 UNROLL_MAX_K = pattern.UNROLL_MAX_K   # lumps up to this k are solved by unrolled scalar code
 WIDTH = 100               # generated lines longer than this are wrapped inside brackets
@@ -85,7 +87,7 @@ class Writer:
         if once and text == self._last_comment:
             return
         self._last_comment = text
-        self.line("# " + text)
+        self.line("# " + comment(text))             # user text: escaped, one line
 
     def stmt(self, node) -> None:
         indent = "    " * self.level
@@ -326,17 +328,20 @@ class Emitter:
         return self._tape
 
     def sweep_function(self, w: Writer, role: str, inner: Writer, params: list[str], doc: str,
-                       local: frozenset = frozenset(), defined: list[str] | None = None) -> str:
+                       local: frozenset = frozenset(), defined: list[str] | None = None,
+                       extra: tuple = ()) -> str:
         """Emit ``def <f>_<role>(_tape, *params)`` around ``inner`` after the primal in ``w``.
 
         The tape is the tuple of exactly the primal values the sweep reads, in definition
         order (a closure would do the same, but CPython compiles closures over thousands
         of values in quadratic time); ``local`` names values the sweep computes itself;
-        ``defined``: the names the primal defines, in order (default: the flat program's).
-        Returns the expression that binds the tape.
+        ``defined``: the names the primal defines, in order (default: the flat program's);
+        ``extra`` names the forward pass binds besides them (memory="recompute": the dict of
+        kept values). Returns the expression that binds the tape.
         """
         if defined is None:
             defined = [p.name for p in self.program.params] + [s.target.name for s in self.graph.order]
+        defined = list(defined) + list(extra)
         tape = [v for v in defined if v in self.refs and v not in local]
         name = self.names.helper(self.program, role)
         head = Writer(level=1)
@@ -363,15 +368,39 @@ class Emitter:
         return A.call(A.attribute(self.numpy, "zeros_like"), [self.expr(like)])
 
     def check_nonzero(self, w: Writer, value: Sym, helper: str, args: list) -> None:
-        """``if value == 0: _rt.<helper>(*args, value)``; elementwise in array mode."""
-        if is_num(value) and value.value != 0:
-            return
+        """``if not 0 < |value| < inf: _rt.<helper>(*args, value)``, elementwise in array mode.
+
+        A zero pivot or determinant means J is singular; an infinite or NaN one, that the
+        step's derivative does not exist here: the helper raises the matching error.
+        """
+        if not (is_num(value) and value.value != 0 and math.isfinite(value.value)):
+            self._check(w, value, helper, args, nonzero=True)
+
+    def check_finite(self, w: Writer, value: Sym, helper: str, args: list) -> None:
+        """``if not -inf < value < inf: _rt.<helper>(*args, value)``, elementwise in array mode."""
+        if not (is_num(value) and math.isfinite(value.value)):
+            self._check(w, value, helper, args, nonzero=False)
+
+    def _check(self, w: Writer, value: Sym, helper: str, args: list, nonzero: bool) -> None:
+        v = self.expr(value)
         if self.numpy is None:
-            test = A.compare_eq(self.expr(value), A.const(0.0))
+            inf = self.math_attribute("inf")
+            self.uses_abs = True
+            test = (A.compare(A.const(0.0), "<", A.call(A.name(self.names.abs), [v]), "<", inf) if nonzero
+                    else A.compare(A.unary("neg", inf), "<", v, "<", self.math_attribute("inf")))
         else:
             self.imports[self.numpy] = "numpy"
-            test = A.not_(A.call(A.attribute(self.numpy, "all"), [self.expr(value)]))
-        w.stmt(A.if_(test, [A.expr_stmt(A.call(self.runtime(helper), args + [self.expr(value)]))]))
+            test = A.call(A.attribute(self.numpy, "isfinite"), [v])
+            if nonzero:
+                test = A.and_(test, A.compare(self.expr(value), "!=", A.const(0.0)))
+            test = A.call(A.attribute(self.numpy, "all"), [test])
+        w.stmt(A.if_(A.not_(test), [A.expr_stmt(A.call(self.runtime(helper), args + [self.expr(value)]))]))
+
+    def math_attribute(self, attr: str):
+        """``math.<attr>`` under the alias the source imports math as (else ``math``)."""
+        source = next((a for a, kind in sorted(self.program.modules.items()) if kind == "math"),
+                      self.program.default_ns if not self.program.modules else "math")
+        return A.attribute(self.module(source, "math"), attr)
 
     # comments and sites ------------------------------------------------------------
     def step_comment(self, w: Writer, stmt: Stmt) -> None:

@@ -49,11 +49,12 @@ def emit_ijvp(em: Emitter, regions: Regions) -> list[str]:
     tapes = L.Tapes()
     em.unpack_primals(w)
     L.primal_regions(em, w, regions, tapes)
-    outs = em.pack([em.expr(o.sym()) for o in prog.outputs])
-    if tapes.by_loop:                      # the reversed loops reuse the carried names
-        value = em.namer.fresh("value")
-        w.stmt(A.assign(value, outs))
-        outs = A.name(value)
+    leaves = [em.expr(o.sym()) for o in prog.outputs]
+    if tapes.by_loop:                      # the reversed loops reuse the carried names: copy
+        names = [em.namer.fresh(f"{o.name}_out") if isinstance(o, Value) else None for o in prog.outputs]
+        L.assign_pairs(em, w, [n for n in names if n], [e for n, e in zip(names, leaves) if n])
+        leaves = [A.name(n) if n else e for n, e in zip(names, leaves)]
+    outs = em.pack(leaves)
     w.comment("inverse sweep, last lump to first")
     ijvp_regions(em, w, regions, tapes)
     L.Tapes.finish(tapes, [w])

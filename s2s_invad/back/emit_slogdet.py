@@ -12,9 +12,11 @@ from .. import _astlib as A
 from . import structured
 from .emit_common import UNROLL_MAX_K, Emitter, Writer, _det
 from ..analysis.lumps import Lump
+from ..analysis.graph import _bind_ns
 from ..analysis.regions import Rolled, Straight, Regions
-from ..sym import Fn
+from ..sym import ONE, ZERO, Fn
 from . import emit_loops as L
+from .logabs import definitions, sign_log
 
 
 def register_parity(prog, lumps: list[Lump]) -> int:
@@ -41,6 +43,21 @@ def register_parity(prog, lumps: list[Lump]) -> int:
     return parity
 
 
+def pivot_log(em: Emitter, w: Writer, lump: Lump, jac, defs, sign: str, logdet: str) -> None:
+    """A k = 1 lump: sign and log|a| of its pivot taken symbolically (:mod:`logabs`), so a
+    pivot that overflows or underflows as a float (1/y at y = 1e-320, exp(y) at y = -800)
+    still adds its finite log; log|a| = -inf is a zero pivot (J singular)."""
+    new, old = lump.new[0], lump.killed[0]
+    part_sign, part_log = sign_log(jac[new].get(old, ZERO), defs)
+    part_sign, part_log = (_bind_ns(e, em.numpy) if em.numpy else e for e in (part_sign, part_log))
+    part_log = em.bind(w, em.namer.fresh(f"log_d{new.name}_d{old.name}"), part_log)
+    em.check_finite(w, part_log, "log_pivot", em.site(lump) + [A.const_str(f"d {new.name} / d {old.name}")])
+    if part_sign != ONE:
+        w.stmt(A.accumulate(sign, "mul", em.expr(part_sign)))
+    if part_log != ZERO:
+        w.stmt(A.accumulate(logdet, "add", em.expr(part_log)))
+
+
 def emit_slogdet(em: Emitter, regions: Regions) -> list[str]:
     prog = em.program
     w = Writer()
@@ -54,6 +71,8 @@ def emit_slogdet(em: Emitter, regions: Regions) -> list[str]:
     w.stmt(A.assign(sign, A.const(float(static_parity(regions)))))
     w.stmt(A.assign(logdet, A.const(0.0)))
     slogdet_regions(em, w, regions, sign, logdet, primal=not flat)
+    if em.numpy:                            # the sign shaped like the batch, as logabsdet
+        w.stmt(A.accumulate(sign, "mul", A.call(A.attribute(em.numpy, "ones_like"), [A.name(logdet)])))
     outs = [em.expr(o.sym()) for o in prog.outputs]
     w.stmt(A.return_(A.tuple_([em.pack(outs), A.tuple_([A.name(sign), A.name(logdet)])])))
     return [f"def {prog.name}_slogdet({', '.join(em.primal_args())}):"] + w.lines
@@ -114,15 +133,17 @@ def slogdet_regions(em: Emitter, w: Writer, regions: Regions, sign: str, logdet:
                 for stmt in em.graph.order:
                     em.step_comment(w, stmt)
                     w.stmt(em.primal(stmt))
+            defs = definitions(em.graph.order)
             for lump in region.lumps:
-                _lump_logdet(em, w, lump, sign, logdet)
+                _lump_logdet(em, w, lump, sign, logdet, defs)
 
 
-def _lump_logdet(em: Emitter, w: Writer, lump: Lump, sign: str, logdet: str) -> None:
+def _lump_logdet(em: Emitter, w: Writer, lump: Lump, sign: str, logdet: str, defs) -> None:
     em.lump_comment(w, lump)
     jac = em.lump_jacobian(w, lump)
     if lump.k == 1:
-        det, _ = em.pivot(w, lump, jac)
+        pivot_log(em, w, lump, jac, defs, sign, logdet)
+        return
     elif lump.k <= UNROLL_MAX_K:
         amat, _ = em.matrices(w, lump, jac)
         det = em.bind(w, em.namer.fresh("det"), _det(amat))

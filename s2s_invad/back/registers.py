@@ -44,9 +44,30 @@ def _uses(stmt) -> tuple[list[ast.Name], list[str], list[str], list[str]]:
     return nodes, loads, stores, dels
 
 
+def _flat(stmts):
+    """The simple statements of ``stmts`` in text order, compound ones (if, with, try) opened
+    up: their tests and contexts, then their bodies (which hold no ``del``), so that a name
+    assigned and read inside one block is renamed like any other."""
+    for stmt in stmts:
+        if isinstance(stmt, ast.If):
+            yield ast.Expr(stmt.test)
+            yield from _flat(stmt.body)
+            yield from _flat(stmt.orelse)
+        elif isinstance(stmt, ast.With):
+            yield from (ast.Expr(item.context_expr) for item in stmt.items)
+            yield from _flat(stmt.body)
+        elif isinstance(stmt, ast.Try):
+            yield from _flat(stmt.body)
+            for handler in stmt.handlers:
+                yield ast.Expr(handler.type)
+                yield from _flat(handler.body)
+        else:
+            yield stmt
+
+
 def _plan(fn: ast.FunctionDef) -> list[tuple[int, int, int, str]]:
     """The renamings in ``fn``: (line, start, end, new name), offsets in UTF-8 bytes."""
-    uses = [_uses(stmt) for stmt in fn.body]
+    uses = [_uses(stmt) for stmt in _flat(fn.body)]
     fixed = {a.arg for a in fn.args.args}
     assigned: set[str] = set()
     for _, loads, stores, _ in uses:                   # names read before any assignment

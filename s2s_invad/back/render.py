@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from .. import _astlib as A
 from .._version import VERSION
 from ..files import marker_line
 from .emit_common import Emitter
@@ -20,7 +21,10 @@ from .emit_recompute import emit_drift, emit_ijvp_recompute, emit_vjp_recompute
 from .emit_slogdet import emit_slogdet
 from .emit_vjp import emit_vjp
 from ..analysis.memory import plan_memory
+from .checks import guard
 from .registers import reuse_names
+from .text import CODING_LINE, comment
+from .text import module as checked_module
 
 if TYPE_CHECKING:
     from ..pipeline import Analysis
@@ -51,6 +55,7 @@ def render_module(items: list[tuple["Analysis", tuple[str, ...]]], memory: str =
     for analysis, modes in items:
         prog = analysis.program
         em = Emitter(prog, analysis.graph, names)
+        first, plain = len(bodies), set()          # plain: results left unchecked (drift)
         for mode in modes:
             if mode in ("vjp", "ijvp", "drift") and (memory == "recompute" or mode == "drift"):
                 lumps = analysis.require_lumps()
@@ -70,13 +75,19 @@ def render_module(items: list[tuple["Analysis", tuple[str, ...]]], memory: str =
                 analysis.require_lumps()
                 emitter = {"ijvp": emit_ijvp, "ivjp": emit_ivjp, "slogdet": emit_slogdet}[mode]
                 lines = emitter(em, analysis.regions)
+            if mode == "drift":
+                plain.add(len(bodies))
             bodies.append("\n".join(lines))
             bodies += ["\n".join(extra) for extra in em.lines_after]
             em.lines_after.clear()
         src = prog.filename.replace("\\", "/").rsplit("/", 1)[-1]
         memo = ", memory recompute" if memory == "recompute" else ""
-        headers.append(f"# {prog.name}: {src} line {prog.def_line}, modes {', '.join(modes)}{memo}, "
-                       f"source hash {prog.digest}")
+        site = prog.filename.rsplit("/", 1)[-1]             # as the runtime's error helpers cite it
+        for i in range(first, len(bodies)):
+            bodies[i] = guard(bodies[i], site, em.numpy, names.runtime, results=i not in plain)
+        uses_runtime |= len(bodies) > first
+        headers.append("# " + comment(f"{prog.name}: {src} line {prog.def_line}, modes "
+                                      f"{', '.join(modes)}{memo}, source hash {prog.digest}"))
         for alias, kind in prog.modules.items():
             em.module(alias, kind)                   # every module the source calls
         modules.update(em.imports)
@@ -84,6 +95,7 @@ def render_module(items: list[tuple["Analysis", tuple[str, ...]]], memory: str =
         uses_partial |= em.uses_partial
         uses_abs |= em.uses_abs
     text = [marker_line(VERSION),
+            CODING_LINE,                      # line 2: no user text can be a coding cookie
             *headers,
             "# Names: x_dot is the tangent of x, x_bar its cotangent, dz_dx the partial d z / d x.",
             ""]
@@ -98,7 +110,7 @@ def render_module(items: list[tuple["Analysis", tuple[str, ...]]], memory: str =
         text.append("")
         for name, (value, source_name) in sorted(names.constants.items()):
             what = "" if name == source_name else f" {source_name}"
-            text.append(f"{name} = {value!r}  # module constant{what} of the source")
+            text.append(f"{name} = {A.to_source(A.const(value))}  # module constant{what} of the source")
     for body in bodies:
         text += ["", "", body]
-    return "\n".join(text).lstrip("\n") + "\n"
+    return checked_module("\n".join(text).lstrip("\n") + "\n")

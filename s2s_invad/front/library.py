@@ -140,6 +140,8 @@ def call(ev, func, args, kwargs):
     if isinstance(func, Bound):
         return _method(ev, func.obj, func.name, args, kwargs)
     kind, attr, alias = func.kind, func.attr, func.alias
+    if kind == "numpy" and alias is not None:       # a source that calls numpy runs on arrays
+        ev.modules[alias] = "numpy"
     if kind in ("math", "numpy") and attr in _PRIMS[kind]:
         _no_keywords(ev, f"{alias}.{attr}", kwargs)
         if len(args) != 1:

@@ -265,6 +265,8 @@ def from_function(fn) -> SourceFunction:
     return SourceFunction(fn.__name__, filename, node, lines, _live_scope(fn), text, defaults=defaults)
 
 
+
+
 def from_file(filename: str, text: str) -> list[SourceFunction]:
     """Every top-level def of a module given as text, in file order (nothing is executed)."""
     from .evaluate import module_names          # the module's constants, evaluated from text

@@ -40,7 +40,9 @@ def drift_report(program, forward: dict, rebuilt: dict) -> DriftReport:
     for name, value in rebuilt.items():
         want = np.asarray(forward[name], dtype=float)
         scale = np.maximum(np.abs(want), np.finfo(float).tiny)
-        rel = float(np.max(np.abs(np.asarray(value, dtype=float) - want) / scale)) if want.size else 0.0
+        with np.errstate(all="ignore"):                 # tiny scales overflow to inf: reported
+            diff = np.abs(np.asarray(value, dtype=float) - want) / scale
+        rel = float(np.max(np.where(np.isnan(diff), np.inf, diff))) if want.size else 0.0   # NaN: inf
         per_line.setdefault(lines[name], []).append(rel)
     rows = tuple(DriftRow(line, program.source_line(line), max(rels), len(rels))
                  for line, rels in sorted(per_line.items()))

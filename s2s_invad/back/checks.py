@@ -1,0 +1,93 @@
+"""Back end, after the emitters: the checks that keep every generated function honest.
+
+A generated function either returns finite numbers or raises an error of
+:mod:`s2s_invad.errors` that names the source line. :func:`guard` rewrites each function's
+text (the emitters do not need to know) into::
+
+    def f_jvp(x, y, x_dot, y_dot):
+        \"\"\"...\"\"\"
+        try:
+            <the body, unchanged>
+        except _rt.S2SError:
+            raise
+        except _rt.NUMERIC_ERRORS:
+            _rt.failed('model.py')
+        # every result finite? (x - x is 0.0 for finite x, nan for inf and nan)
+        if (x_1 - x_1) + (y_1 - y_1) + (x_dot - x_dot) + (y_dot - y_dot) != 0.0:
+            _rt.not_finite('model.py')
+        return (x_1, y_1), (x_dot, y_dot)
+
+The ``try`` costs nothing in CPython 3.11+ until something raises; the test costs two float
+operations per returned value. Only when one of them fires does the runtime
+(:mod:`s2s_invad.diagnose`) look for the first statement that went wrong: from the
+traceback for a float division by zero, an overflow in ``**`` or a math domain error, and by
+running the function again with a check after each assignment for an inf or NaN result.
+In NumPy code the test is ``np.any(... != 0.0)`` (elementwise; values may be arrays).
+"""
+
+from __future__ import annotations
+
+import ast
+
+
+MANY = 6        # more results than this are checked by one call of runtime.finite
+
+
+def guard(text: str, filename: str, numpy: str | None, runtime: str = "_rt", results: bool = True) -> str:
+    """``text`` (one generated function) with its body in a try and its results checked.
+
+    ``filename`` is the source file's name as the error messages cite it; ``numpy`` the
+    alias of numpy in array code, None in scalar code; ``runtime`` the module's name for
+    s2s_invad.runtime; ``results=False`` leaves the results unchecked (the drift function
+    returns dicts, whose values the report examines).
+    """
+    lines = text.split("\n")
+    if not lines[0].startswith("def "):
+        return text
+    start = next((i for i in range(len(lines) - 1, 0, -1) if lines[i].startswith("    return ")), None)
+    if start is None:
+        return text
+    head = 2 if len(lines) > 2 and lines[1].lstrip().startswith('"""') else 1
+    body, ret = lines[head:start], lines[start:]
+    site = repr(filename)
+    out = lines[:head]
+    if any(line.strip() and not line.lstrip().startswith("#") for line in body):
+        out += ["    try:"] + ["    " + line if line else line for line in body]
+        out += [f"    except {runtime}.S2SError:", "        raise",
+                f"    except {runtime}.NUMERIC_ERRORS:", f"        {runtime}.failed({site})"]
+    else:
+        out += body
+    names = returned_names(" ".join(line.strip() for line in ret), runtime) if results else []
+    if len(names) > MANY:                        # one call, wrapped over lines
+        from .emit_common import wrap
+        out += ["    # every result finite?"]
+        out += wrap(f"if not {runtime}.finite({', '.join(names)}):", "    ")
+        out += [f"        {runtime}.not_finite({site})"]
+    elif names:
+        total = " + ".join(f"({n} - {n})" for n in names) if len(names) > 1 else f"{names[0]} - {names[0]}"
+        test = f"{total} != 0.0" if numpy is None else f"{numpy}.any({total} != 0.0)"
+        out += ["    # every result finite? (x - x is 0.0 for finite x, nan for inf and nan)",
+                f"    if {test}:", f"        {runtime}.not_finite({site})"]
+    return "\n".join(out + ret)
+
+
+def returned_names(statement: str, runtime: str = "_rt") -> list[str]:
+    """The names a ``return`` statement returns, through nested tuples, lists and the
+    runtime's ``vector(...)`` (other calls, such as ``_partial(f_vjp_bwd, ...)`` or
+    ``np.zeros_like(x)``, are skipped), in order, once each."""
+    value = ast.parse(statement).body[0].value
+    names: list[str] = []
+
+    def walk(node):
+        if isinstance(node, (ast.Tuple, ast.List)):
+            for elt in node.elts:
+                walk(elt)
+        elif isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) \
+                and node.func.attr == "vector" and isinstance(node.func.value, ast.Name) \
+                and node.func.value.id == runtime:
+            for elt in node.args:
+                walk(elt)
+        elif isinstance(node, ast.Name) and node.id not in names:
+            names.append(node.id)
+    walk(value)
+    return names

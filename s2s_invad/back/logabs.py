@@ -1,0 +1,68 @@
+"""Back end, for slogdet: the sign and log|e| of a pivot, taken symbolically.
+
+``log(abs(a))`` of a computed pivot fails where a itself is not a float although log|a|
+is: the pivot of ``y = log(y)`` is 1/y, which overflows at y = 1e-320, and the pivot of
+``y = exp(y)`` is z, which underflows to 0 at y = -800 (log|a| = -800). So logs are pushed
+through the expression as the mathematics allows::
+
+    log|a * b| = log|a| + log|b|      log|a / b| = log|a| - log|b|      log|-a| = log|a|
+    log|a ** c| = c log|a|            log|exp(h)| = h                   log|sqrt(h)| = log|h| / 2
+
+and the sign alongside (sign(exp(h)) = 1, sign(a ** c) = 1 for even c...). A name whose
+value is defined by one of these (``t = math.exp(x)``) is looked through, a few levels
+deep. What is left, ``log(abs(e))`` and ``sign(e)``, is computed as before.
+"""
+
+from __future__ import annotations
+
+import math
+
+from ..sym import ONE, Fn, Num, Op, Ref, Sym, is_num
+
+DEPTH = 3                     # how many names deep definitions are looked through
+
+
+def sign_log(e: Sym, defs: dict[str, Sym], depth: int = DEPTH) -> tuple[Sym, Sym]:
+    """(sign of e, log|e|), symbolic; ``defs`` maps value names to their definitions."""
+    if isinstance(e, Num):
+        if e.value == 0:
+            return Num(0), Num(-math.inf)
+        return Num(1 if e.value > 0 else -1), Num(math.log(abs(e.value)))
+    if isinstance(e, Op) and e.op in ("mul", "div"):
+        (sa, la), (sb, lb) = (sign_log(a, defs, depth) for a in e.args)
+        return sa * sb, (la + lb if e.op == "mul" else la - lb)
+    if isinstance(e, Op) and e.op == "neg":
+        sa, la = sign_log(e.args[0], defs, depth)
+        return -sa, la
+    if isinstance(e, Op) and e.op == "pow" and is_num(e.args[1]):
+        c = e.args[1].value
+        sa, la = sign_log(e.args[0], defs, depth)
+        odd = c == int(c) and int(c) % 2 == 1
+        return (sa if odd else ONE), c * la              # a non-integer power has a > 0
+    if isinstance(e, Fn) and e.fn == "exp":
+        return ONE, e.args[0]
+    if isinstance(e, Fn) and e.fn == "sqrt":
+        return ONE, 0.5 * sign_log(e.args[0], defs, depth)[1]
+    if isinstance(e, Fn) and e.fn == "abs":
+        return ONE, sign_log(e.args[0], defs, depth)[1]
+    if isinstance(e, Ref) and e.name in defs and depth > 0:
+        return sign_log(defs[e.name], defs, depth - 1)
+    return Fn("sign", (e,)), Fn("log", (Fn("abs", (e,)),))
+
+
+def definitions(statements) -> dict[str, Sym]:
+    """Symbolic definitions of the values :func:`sign_log` may look through."""
+    out: dict[str, Sym] = {}
+    for stmt in statements:
+        args = [a.sym() for a in stmt.args]
+        if stmt.op in ("exp", "sqrt"):
+            out[stmt.target.name] = Fn(stmt.op, tuple(args), stmt.ns)
+        elif stmt.op == "mul":
+            out[stmt.target.name] = Op("mul", tuple(args))
+        elif stmt.op == "div":
+            out[stmt.target.name] = Op("div", tuple(args))
+        elif stmt.op == "neg":
+            out[stmt.target.name] = Op("neg", tuple(args))
+        elif stmt.op == "pow" and is_num(args[1]):
+            out[stmt.target.name] = Op("pow", tuple(args))
+    return out

@@ -1,0 +1,41 @@
+"""Run time, memory="recompute": the values a forward pass keeps because rebuilding them
+backwards would be inexact (see :mod:`s2s_invad.back.emit_recompute`).
+
+Scalar code stores the value itself (``_kept[3] = x``). Array code stores only the
+elements whose rebuild failed the check, with their flat indices (:class:`Patch`), so a
+batch in which a few points saturate costs memory for those points alone; the backward
+sweep rebuilds every element and :func:`patch` puts the kept ones back.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+
+@dataclass(frozen=True)
+class Patch:
+    shape: tuple
+    index: np.ndarray            # flat indices of the kept elements
+    values: np.ndarray           # their forward values
+
+
+def keep(kept: dict, key: int, ok, value) -> None:
+    """Store in ``kept[key]`` the elements of ``value`` where ``ok`` is False."""
+    ok = np.asarray(ok, dtype=bool)
+    if ok.ndim == 0 or not ok.any():
+        kept[key] = value
+        return
+    bad = np.flatnonzero(~ok)
+    full = np.broadcast_to(np.asarray(value, dtype=float), ok.shape)
+    kept[key] = Patch(ok.shape, bad, full.reshape(-1)[bad].copy())
+
+
+def patch(rebuilt, record):
+    """``rebuilt`` with the kept elements of ``record`` (the value itself, or a Patch) put back."""
+    if not isinstance(record, Patch):
+        return record
+    out = np.array(np.broadcast_to(rebuilt, record.shape), dtype=float)
+    out.reshape(-1)[record.index] = record.values
+    return out
