@@ -101,7 +101,7 @@ def astor_source(node: ast.AST) -> str:
 _PREC = {ast.Add: 11, ast.Sub: 11, ast.Mult: 12, ast.Div: 12, ast.Pow: 14, ast.BitAnd: 8}
 _SYM = {ast.Add: "+", ast.Sub: "-", ast.Mult: "*", ast.Div: "/", ast.Pow: "**", ast.BitAnd: "&",
         ast.USub: "-", ast.UAdd: "+"}
-_COMPARE = {ast.Eq: "==", ast.NotEq: "!=", ast.Lt: "<", ast.LtE: "<=", ast.Is: "is", ast.IsNot: "is not",
+_COMPARE = {ast.Eq: "==", ast.NotEq: "!=", ast.Lt: "<", ast.LtE: "<=", ast.Gt: ">", ast.Is: "is", ast.IsNot: "is not",
             ast.In: "in"}
 _UNARY_PREC = 13
 _ATOM = 16
@@ -268,6 +268,11 @@ def compare(left: ast.expr, *rest) -> ast.Compare:
 def and_(left: ast.expr, right: ast.expr) -> ast.BinOp:
     """``left & right`` (elementwise and, for NumPy conditions)."""
     return ast.BinOp(left=left, op=ast.BitAnd(), right=right)
+
+
+def or_(left: ast.expr, right: ast.expr) -> ast.BoolOp:
+    """``left or right``."""
+    return ast.BoolOp(op=ast.Or(), values=[left, right])
 
 
 def accumulate(target: str, op: str, value: ast.expr) -> ast.Assign:

@@ -46,6 +46,7 @@ from .back import cache
 from .back.callspec import CallSpec
 from .analysis.memory import describe as describe_memory
 from .analysis.memory import plan_memory
+from .back.emit_recompute_loops import describe as describe_loops
 from .back.render import EXTRA_MODES, INVERSE_MODES, MEMORY, MODES, render_module
 from .errors import ArgumentError, NotInvertibleError, ShapeError
 from .front.evaluate import ShapeProbe
@@ -128,12 +129,12 @@ def _policy(opts):
     return schedule, dict(unroll) if isinstance(unroll, tuple) else unroll
 
 
-def _analysis(f, key, opts, lengths: dict, probe=frozenset()) -> Analysis:
+def _analysis(f, key, opts, lengths: dict, probe=frozenset(), arrays=frozenset()) -> Analysis:
     record = _record(f)
-    akey = (key, opts, tuple(sorted(lengths.items())))
+    akey = (key, opts, tuple(sorted(lengths.items())), arrays)
     if akey not in record.analyses:
         schedule, unroll = _policy(opts)
-        record.analyses[akey] = analyse(f, key, schedule, lengths, frozenset(probe), unroll)
+        record.analyses[akey] = analyse(f, key, schedule, lengths, frozenset(probe), unroll, arrays)
     return record.analyses[akey]
 
 
@@ -163,6 +164,11 @@ def _param_names(f) -> tuple:
     return code.co_varnames[:code.co_argcount]
 
 
+def _batched(primals) -> bool:
+    """A call with a batch of points: some argument has two or more axes (vectors (n, B))."""
+    return any(isinstance(x, np.ndarray) and x.ndim >= 2 for x in primals)
+
+
 def _is_vector_arg(x) -> bool:
     return isinstance(x, (list, tuple)) or (isinstance(x, np.ndarray) and x.ndim >= 1)
 
@@ -180,11 +186,18 @@ def _prepare(f, wrt, primals, opts, shapes=None):
             continue
         if isinstance(x, (list, tuple)):
             lengths[name] = len(x)
-        elif isinstance(x, np.ndarray) and x.ndim >= 1 and name in record.vectors:
+        elif isinstance(x, np.ndarray) and name in record.vectors and x.ndim >= (2 if _batched(primals) else 1):
             lengths[name] = x.shape[0]
+    batched = _batched(primals)
     while True:
+        # A 1-D array for a parameter not known as a vector is a batch of points, unless the
+        # call passes a vector parameter unbatched (1-D): then, as NumPy would in the user's
+        # own function, it is a vector where the body combines it elementwise with one.
+        unbatched = not batched and any(name in lengths and np.ndim(x) == 1 for name, x in zip(names, primals))
+        arrays = frozenset(n for n, x in zip(names, primals)
+                           if unbatched and n not in lengths and isinstance(x, np.ndarray) and x.ndim == 1)
         try:
-            analysis = _analysis(f, key, opts, lengths, frozenset(names) - set(lengths))
+            analysis = _analysis(f, key, opts, lengths, frozenset(names) - set(lengths), arrays)
             break
         except ShapeProbe as found:
             x = primals[names.index(found.param)]
@@ -201,10 +214,12 @@ def _check_mode(mode: str) -> None:
         raise ArgumentError(f"unknown mode {mode!r}: choose one of {', '.join(MODES + EXTRA_MODES)}")
 
 
-def _check_memory(memory: str, analysis: Analysis) -> None:
+def _check_memory(memory: str, analysis: Analysis, mode: str = "ijvp") -> None:
     if memory not in MEMORY:
         raise ArgumentError(f"unknown memory={memory!r}: choose 'store' (keep every intermediate "
                             "value for the backward sweep) or 'recompute' (rebuild them backwards)")
+    if analysis is not None and analysis.rolled and mode in ("vjp", "drift"):
+        return                 # loops without an inverse are reversed by checkpointing instead
     if memory == "recompute" and analysis.lumps is None:
         raise NotInvertibleError(
             f"memory='recompute' rebuilds values backwards through the lumps, so it needs a square, "
@@ -212,25 +227,42 @@ def _check_memory(memory: str, analysis: Analysis) -> None:
             analysis.not_invertible.lineno)
 
 
+def _check_checkpoints(checkpoints, memory: str) -> None:
+    if checkpoints is None:
+        return
+    if isinstance(checkpoints, bool) or not isinstance(checkpoints, (int, np.integer)) or checkpoints < 1:
+        raise ArgumentError(f"checkpoints={checkpoints!r}: give the number of loop states binomial "
+                            "checkpointing may keep, an integer >= 1 (or None for about log2 of the "
+                            "trip count)")
+    if memory != "recompute":
+        raise ArgumentError("checkpoints= sets the snapshot budget of memory='recompute'; pass "
+                            "memory='recompute' too (memory='store' keeps every state)")
+
+
 def source(f, mode: str, wrt=None, memory: str = "store", *, schedule=True, shapes=None,
-           unroll=None) -> str:
+           unroll=None, checkpoints=None) -> str:
     """The generated Python source of ``mode`` ("jvp", "vjp", "ijvp", "ivjp" or "slogdet").
 
-    ``memory="recompute"`` (vjp and ijvp) gives sweeps that rebuild the primal backwards;
+    ``memory="recompute"`` (vjp and ijvp) gives sweeps that rebuild the primal backwards
+    (``checkpoints=``: the snapshot budget for loops reversed by binomial checkpointing);
     ``shapes={"u": n}`` gives the lengths of vector parameters.
     """
     _check_mode(mode)
+    _check_checkpoints(checkpoints, memory)
     analysis = analysis_of(f, wrt, schedule=schedule, shapes=shapes, unroll=unroll)
-    _check_memory(memory, analysis)
-    return generate(analysis, (mode,), memory)
+    _check_memory(memory, analysis, mode)
+    return generate(analysis, (mode,), memory, checkpoints)
 
 
-def explain(f, wrt=None, *, schedule=True, shapes=None, unroll=None) -> str:
+def explain(f, wrt=None, *, schedule=True, shapes=None, unroll=None, checkpoints=None) -> str:
     """A readable report: SSA, live width at each point, pivots, lumps with k and lines, and
-    the width profile and lumps of the source order against the chosen schedule."""
+    the width profile and lumps of the source order against the chosen schedule; what
+    memory="recompute" does (with ``checkpoints=`` snapshots for checkpointed loops)."""
     analysis = analysis_of(f, wrt, schedule=schedule, shapes=shapes, unroll=unroll)
     report = _explain_report(analysis)
-    if analysis.lumps and not analysis.rolled:
+    if analysis.rolled:
+        report += "\n" + "\n".join(describe_loops(analysis.regions, checkpoints))
+    elif analysis.lumps:
         report += "\n" + "\n".join(describe_memory(plan_memory(analysis.graph, analysis.lumps),
                                                     analysis.lumps))
     return report
@@ -239,27 +271,30 @@ def explain(f, wrt=None, *, schedule=True, shapes=None, unroll=None) -> str:
 def drift(f, primals, wrt=None, *, schedule=True, unroll=None) -> DriftReport:
     """How far memory="recompute" rebuilds values from the forward ones at ``primals``."""
     *_, analysis, checked = _prepare(f, wrt, primals, _options(f, schedule, unroll))
-    _check_memory("recompute", analysis)
+    _check_memory("recompute", analysis, "drift")
     _, fn, _ = _compiled(f, wrt, "drift", primals, schedule=schedule, unroll=unroll)
     forward, rebuilt = fn(*checked)
     return drift_report(analysis.program, forward, rebuilt)
 
 
-def _compiled(f, wrt, mode, primals, memory="store", schedule=True, unroll=None):
+def _compiled(f, wrt, mode, primals, memory="store", schedule=True, unroll=None, checkpoints=None):
     """(call spec, generated function, checked primals) of ``mode`` for this call: from
     this process's memo, else from the cache of generated modules (no transform at all),
     else transformed (``_prepare``) and stored. The wrappers read only the spec
     (:class:`~s2s_invad.back.callspec.CallSpec`)."""
-    memory = _memory(f, memory)
+    memory, checkpoints = _memory(f, memory, checkpoints)
     if memory not in MEMORY:
         _check_memory(memory, None)                       # unknown: raises before any analysis
+    _check_checkpoints(checkpoints, memory)
     opts, shapes = _options(f, schedule, unroll), _shapes(f, shapes=None)
     g, key = _unwrap(f, wrt)
     names = _param_names(g)
     primals = _as_tuple(primals, f"primals of {g.__name__}", len(names), names)
     record = _record(g)
     lengths = _known_lengths(names, primals, record, shapes)
-    mkey = (mode, key, memory, opts, tuple(sorted(lengths.items())))
+    batched = tuple(n for n, x in zip(names, primals)       # arrays for scalar parameters
+                    if n not in lengths and isinstance(x, np.ndarray) and x.ndim >= 1)
+    mkey = (mode, key, (memory, checkpoints), opts, tuple(sorted(lengths.items())), batched)
     if mkey not in record.compiled:
         arrays = tuple((n, np.ndim(x), np.shape(x)[0]) for n, x in zip(names, primals)
                        if n not in lengths and isinstance(x, np.ndarray) and x.ndim >= 1)
@@ -267,15 +302,17 @@ def _compiled(f, wrt, mode, primals, memory="store", schedule=True, unroll=None)
         def make():
             *_, analysis, _ = _prepare(f, wrt, primals, opts)
             if memory != "store" or mode == "drift":
-                _check_memory("recompute" if mode == "drift" else memory, analysis)
-            return generate(analysis, (mode,), memory), CallSpec.of(analysis.program, mode)
+                _check_memory("recompute" if mode == "drift" else memory, analysis, mode)
+            return generate(analysis, (mode,), memory, checkpoints), CallSpec.of(analysis.program, mode)
         options = {"mode": mode, "memory": memory, "schedule": opts[0], "unroll": opts[1], "wrt": key,
+                   **({"checkpoints": int(checkpoints)} if checkpoints is not None else {}),
                    "lengths": sorted(lengths.items()), "arrays": arrays}
         spec, namespace = cache.fetch(g, options, make)
         record.vectors |= spec.vectors
         entry = (spec, namespace[spec.entry])
         final = tuple(sorted((p.name, p.length) for p in spec.signature if p.is_vector))
-        record.compiled[mkey] = record.compiled[mkey[:4] + (final,)] = entry
+        known = {name for name, _ in final}
+        record.compiled[mkey] = record.compiled[mkey[:4] + (final, tuple(n for n in batched if n not in known))] = entry
     spec, fn = record.compiled[mkey]
     return spec, fn, _check_primals(spec, primals)
 
@@ -289,7 +326,7 @@ def _known_lengths(names, primals, record: _Record, shapes) -> dict:
             continue
         if isinstance(x, (list, tuple)):
             lengths[name] = len(x)
-        elif isinstance(x, np.ndarray) and x.ndim >= 1 and name in record.vectors:
+        elif isinstance(x, np.ndarray) and name in record.vectors and x.ndim >= (2 if _batched(primals) else 1):
             lengths[name] = x.shape[0]
     return lengths
 
@@ -482,19 +519,22 @@ def jvp(f, primals, tangents, wrt=None, *, schedule=True, unroll=None):
     return fn(*primals, *_inputs(spec, tangents, "tangents"))
 
 
-def vjp(f, *primals, wrt=None, memory="store", schedule=True, unroll=None):
+def vjp(f, *primals, wrt=None, memory="store", schedule=True, unroll=None, checkpoints=None):
     """``(f(*primals), f_vjp)`` with ``f_vjp(y_bar) = J^T y_bar`` (a tuple, one per input).
 
     ``memory="recompute"``: the pullback rebuilds the primal backwards instead of keeping
-    every intermediate value (square, invertible functions; see :func:`drift`).
+    every intermediate value (square, invertible functions, or any function whose loops
+    are kept as loops; see :func:`drift`). Loops without a closed-form inverse are
+    reversed by binomial checkpointing with at most ``checkpoints`` stored states
+    (default about log2 of the trip count).
     """
-    key = ("vjp", wrt, memory, schedule, unroll)
+    key = ("vjp", wrt, memory, schedule, unroll, checkpoints)
     fast = _fast(f, key)
     if fast is not None and fast.primals(primals):
         y, bwd = fast.fn(*primals)
         spec = None
     else:
-        spec, fn, primals = _compiled(f, wrt, "vjp", primals, memory, schedule, unroll)
+        spec, fn, primals = _compiled(f, wrt, "vjp", primals, memory, schedule, unroll, checkpoints)
         _remember(f, key, spec, fn)
         y, bwd = fn(*primals)
 
@@ -507,18 +547,19 @@ def vjp(f, *primals, wrt=None, memory="store", schedule=True, unroll=None):
     return y, f_vjp
 
 
-def ijvp(f, primals, y_dot, wrt=None, memory="store", *, schedule=True, unroll=None):
+def ijvp(f, primals, y_dot, wrt=None, memory="store", *, schedule=True, unroll=None, checkpoints=None):
     """``(f(*primals), x_dot)`` where ``J x_dot = y_dot`` (x_dot a tuple, one per input).
 
-    ``memory="recompute"``: the sweep rebuilds the primal backwards (constant memory).
+    ``memory="recompute"``: the sweep rebuilds the primal backwards (constant memory; loops
+    without a closed-form inverse: binomial checkpointing with ``checkpoints`` states).
     """
-    key = ("ijvp", wrt, memory, schedule, unroll)
+    key = ("ijvp", wrt, memory, schedule, unroll, checkpoints)
     fast = _fast(f, key)
     if fast is not None and fast.primals(primals):
         v = fast.outputs(y_dot)
         if v is not None:
             return fast.fn(*primals, *v)
-    spec, fn, primals = _compiled(f, wrt, "ijvp", primals, memory, schedule, unroll)
+    spec, fn, primals = _compiled(f, wrt, "ijvp", primals, memory, schedule, unroll, checkpoints)
     _remember(f, key, spec, fn)
     return fn(*primals, *_outputs_like(spec, y_dot, "the output tangent y_dot"))
 
@@ -578,11 +619,12 @@ def write_atomic(path: str, text: str) -> None:
     files.write_atomic(path, text)
 
 
-def _memory(f, memory):
-    """A @derivatives(memory=...) function's default, unless the call says otherwise."""
+def _memory(f, memory, checkpoints=None):
+    """A @derivatives(memory=..., checkpoints=...) function's defaults, unless the call
+    says otherwise."""
     if isinstance(f, Derivatives) and memory == "store":
-        return f.memory
-    return memory
+        return f.memory, f.checkpoints if checkpoints is None else checkpoints
+    return memory, checkpoints
 
 
 def _shapes(f, shapes):
@@ -595,10 +637,12 @@ def _shapes(f, shapes):
 class Derivatives:
     """A function with its derivatives attached (see :func:`derivatives`)."""
 
-    def __init__(self, f, wrt=None, memory="store", schedule=True, shapes=None, unroll=None):
+    def __init__(self, f, wrt=None, memory="store", schedule=True, shapes=None, unroll=None, checkpoints=None):
         functools.update_wrapper(self, f)
         self.wrt = _wrt_key(wrt)
         self.memory = memory
+        _check_checkpoints(checkpoints, memory)
+        self.checkpoints = checkpoints
         self.schedule = schedule
         self.unroll = unroll
         _unroll_key(unroll)
@@ -649,17 +693,19 @@ class Derivatives:
         return text
 
 
-def derivatives(f=None, *, wrt=None, memory="store", schedule=True, shapes=None, unroll=None):
+def derivatives(f=None, *, wrt=None, memory="store", schedule=True, shapes=None, unroll=None, checkpoints=None):
     """Decorator: ``@derivatives`` or ``@derivatives(wrt=("x", "y"), memory="recompute")``.
 
     The function stays callable as before and gains ``.jvp``, ``.vjp``, ``.ijvp``,
     ``.ivjp``, ``.slogdet``, ``.source(mode)``, ``.explain()`` and ``.write(path, modes)``.
     ``shapes={"u": n}`` gives vector lengths for the methods that take no arguments
-    (source, explain, write); ``schedule=False`` keeps the statements in source order.
+    (source, explain, write); ``schedule=False`` keeps the statements in source order;
+    ``checkpoints=`` the snapshot budget of memory="recompute" for loops reversed by
+    binomial checkpointing.
     """
     if f is None:
-        return lambda g: Derivatives(g, wrt, memory, schedule, shapes, unroll)
-    return Derivatives(f, wrt, memory, schedule, shapes, unroll)
+        return lambda g: Derivatives(g, wrt, memory, schedule, shapes, unroll, checkpoints)
+    return Derivatives(f, wrt, memory, schedule, shapes, unroll, checkpoints)
 
 
 __all__ = ["jvp", "vjp", "ijvp", "ivjp", "slogdet", "drift", "source", "explain", "derivatives", "Derivatives",

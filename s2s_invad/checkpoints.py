@@ -11,6 +11,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import math
+
 import numpy as np
 
 
@@ -39,3 +41,17 @@ def patch(rebuilt, record):
     out = np.array(np.broadcast_to(rebuilt, record.shape), dtype=float)
     out.reshape(-1)[record.index] = record.values
     return out
+
+
+def amplify(growth, pivot):
+    """The running bound on how much rebuilding backwards has amplified errors, after a
+    step with this pivot (d new / d old): times 1 / |pivot|, never below 1; inf for a zero
+    pivot (the step cannot be undone)."""
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+        if isinstance(pivot, np.ndarray) or isinstance(growth, np.ndarray):
+            out = np.maximum(np.asarray(growth, dtype=float) / np.abs(pivot), 1.0)
+            return np.where(np.isnan(out), np.inf, out)
+        pivot = abs(pivot)
+        if pivot == 0.0 or pivot != pivot:
+            return math.inf
+        return max(growth / pivot, 1.0)

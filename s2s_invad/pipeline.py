@@ -68,26 +68,28 @@ def source_order(program: Program) -> list:
     return list(program.body)
 
 
-def analyse(fn_or_source, wrt=None, schedule=True, shapes=None, probe=frozenset(), unroll=None) -> Analysis:
+def analyse(fn_or_source, wrt=None, schedule=True, shapes=None, probe=frozenset(), unroll=None,
+            arrays=frozenset()) -> Analysis:
     """Run the analysis passes on a live function or a :class:`loader.SourceFunction`.
 
     ``shapes`` maps vector parameters to their lengths; ``probe`` names parameters without
-    a length that may turn out to be vectors (see :func:`evaluate.evaluate`). ``unroll``:
+    a length that may turn out to be vectors (see :func:`evaluate.evaluate`), ``arrays`` those
+    of them given an array at this call. ``unroll``:
     None (loops of at least front.loops.ROLL_MIN iterations stay loops where they can),
     True (unroll every loop with a transform-time trip count), False (keep every loop that
     can be kept), or {line: bool} per loop. ``schedule=False`` keeps the statements in
     source order (for debugging and comparison).
     """
     with gc_paused():
-        return deep(_analyse, fn_or_source, wrt, schedule, shapes, probe, unroll)
+        return deep(_analyse, fn_or_source, wrt, schedule, shapes, probe, unroll, arrays)
 
 
-def _analyse(fn_or_source, wrt, schedule, shapes, probe, unroll) -> Analysis:
+def _analyse(fn_or_source, wrt, schedule, shapes, probe, unroll, arrays=frozenset()) -> Analysis:
     sf = fn_or_source if isinstance(fn_or_source, loader.SourceFunction) else loader.from_function(fn_or_source)
     _dump("loader", lambda: f"{sf.filename}: def {sf.name}")
     why: dict[int, str] = {}                 # loops unrolled so that the inverse modes exist
     while True:
-        program = evaluate(sf, wrt, shapes, probe, unroll)
+        program = evaluate(sf, wrt, shapes, probe, unroll, arrays)
         for note in program.loop_notes:
             if note.line in why and not note.rolled:
                 note.reason = why[note.line]
@@ -151,7 +153,7 @@ def _flat(program: Program, schedule) -> Analysis:
     return Analysis(program, graph, lumps, problem, schedule, single(program, graph, lumps, problem))
 
 
-def generate(analysis: Analysis, modes: tuple[str, ...], memory: str = "store") -> str:
+def generate(analysis: Analysis, modes: tuple[str, ...], memory: str = "store", checkpoints=None) -> str:
     """Generated module source for ``modes`` of one analysed function."""
     with gc_paused():
-        return render_module([(analysis, tuple(modes))], memory)
+        return render_module([(analysis, tuple(modes))], memory, checkpoints)

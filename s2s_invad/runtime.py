@@ -16,8 +16,9 @@ import math
 
 import numpy as np
 
-from .checkpoints import keep, patch  # noqa: F401 (used by generated code)
+from .checkpoints import amplify, keep, patch  # noqa: F401 (used by generated code)
 from .diagnose import NUMERIC_ERRORS, failed, not_finite  # noqa: F401
+from .revolve import revolve  # noqa: F401 (loops reversed by binomial checkpointing)
 from .errors import NonFiniteError, S2SError, SingularJacobianError  # noqa: F401
 from .runtime_lu import _dtype  # float32 batches stay float32
 from .runtime_lu import (NAN, Pattern, isfinite, lu_checked, lu_slogdet,  # noqa: F401 (for generated code)

@@ -342,7 +342,7 @@ class Emitter:
         if defined is None:
             defined = [p.name for p in self.program.params] + [s.target.name for s in self.graph.order]
         defined = list(defined) + list(extra)
-        tape = [v for v in defined if v in self.refs and v not in local]
+        tape = [v for v in dict.fromkeys(defined) if v in self.refs and v not in local]
         name = self.names.helper(self.program, role)
         head = Writer(level=1)
         head.line(f'"""{doc} {self.tape} holds the primal values it reads."""')

@@ -33,7 +33,7 @@ from ..ir import Value
 from ..analysis.lumps import Lump
 from ..analysis.memory import MemoryPlan
 from ..primitives import inverse
-from ..sym import Fn, Num, Op, Ref, Sym
+from ..sym import ONE, ZERO, Fn, Num, Op, Ref, Sym
 
 ULP_UP = Op("add", (Num(1), Op("pow", (Num(2), Num(-52)))))     # 1 + 2**-52: up by one ulp
 TOLERANCE = Op("pow", (Num(2), Num(-40)))                       # relative, see the docstring
@@ -45,13 +45,16 @@ def _delete(w: Writer, names: list[str], per_line: int = 16) -> None:
         w.line("del " + ", ".join(names[i:i + per_line]))
 
 
-def rebuild_lump(em: Emitter, w: Writer, index: int, lump: Lump, plan: MemoryPlan, kept: str) -> list[Value]:
+def rebuild_lump(em: Emitter, w: Writer, index: int, lump: Lump, plan: MemoryPlan, kept: str,
+                 key=None) -> list[Value]:
     """Emit the code that makes every value of ``lump`` available again; return them.
 
     Known on entry: the values live after the lump (its new values and R); the values of
     a checkpointed lump's W come from the tape; ``kept`` names the dict of values the
-    forward pass kept where a rebuild would be inexact.
+    forward pass kept where a rebuild would be inexact, under ``key`` (default: the lump's
+    index; ``(k, index)`` inside a loop kept as a loop).
     """
+    key = A.const(index) if key is None else key
     recipe = plan.recipes[index]
     made: list[Value] = []
     if recipe is None:
@@ -74,7 +77,7 @@ def rebuild_lump(em: Emitter, w: Writer, index: int, lump: Lump, plan: MemoryPla
         again = [em.primal(stmt) for stmt, _ in reversed(recipe.chain[1:])]   # from a kept input
         em.refs.add(kept)
         if em.numpy is None:
-            w.stmt(A.assign(old.name, A.call(A.attribute(kept, "get"), [A.const(index)])))
+            w.stmt(A.assign(old.name, A.call(A.attribute(kept, "get"), [key])))
             w.line(f"if {old.name} is None:")
             w.lines += inner.lines
             if again:
@@ -84,8 +87,8 @@ def rebuild_lump(em: Emitter, w: Writer, index: int, lump: Lump, plan: MemoryPla
             em.imports[em.numpy] = "numpy"
             w.line(f"with {em.numpy}.errstate(all='ignore'):")
             w.lines += inner.lines
-            restore = A.assign(old.name, A.call(em.runtime("patch"), [A.name(old.name), _item(kept, index)]))
-            w.stmt(A.if_(A.compare(A.const(index), "in", A.name(kept)), [restore] + again))
+            restore = A.assign(old.name, A.call(em.runtime("patch"), [A.name(old.name), _item(kept, key)]))
+            w.stmt(A.if_(A.compare(key, "in", A.name(kept)), [restore] + again))
     for stmt in replay:
         w.stmt(em.primal(stmt))
         made.append(stmt.target)
@@ -99,12 +102,12 @@ def _indented(w: Writer, stmts) -> list[str]:
     return inner.lines
 
 
-def _item(base: str, key: int):
-    return A.ast.Subscript(value=A.name(base), slice=A.const(key), ctx=A.ast.Load())
+def _item(base: str, key):
+    return A.ast.Subscript(value=A.name(base), slice=key, ctx=A.ast.Load())
 
 
 def forward_check(em: Emitter, w: Writer, index: int, lump: Lump, plan: MemoryPlan, kept: str,
-                  ok: str) -> None:
+                  ok: str, key=None, growth: str | None = None) -> None:
     """After a lump the sweep will rebuild: keep its input where the rebuild is inexact.
 
     The rebuild runs on the lump's output and on the values it reads (R), each up by one
@@ -113,7 +116,16 @@ def forward_check(em: Emitter, w: Writer, index: int, lump: Lump, plan: MemoryPl
     relative. Exceptions (a division by zero, a domain error) and NaN count as inexact.
     (A rebuild ``x = x_1 - 0.45 * log1p(6e-132 * y)`` at 6e-132 * y = -1 + 1e-13 is exact
     for the exact y and off by 1 % for a y off by 6 ulps.)
+
+    ``growth`` names the running bound on how much rebuilding amplifies errors
+    (``runtime.amplify``), updated here with the lump's pivot: a loop kept as a loop
+    snapshots its state where the bound passes GROWTH_LIMIT, which bounds how far errors
+    compound over a chain of contracting steps that are each accurate on their own.
     """
+    key = A.const(index) if key is None else key
+    pivot = pivot_of(em, w, lump) if growth is not None else None
+    if pivot is not None and isinstance(pivot, Num) and abs(pivot.value) >= 1:
+        pivot = None                                 # never amplifies: nothing to track
     recipe = plan.recipes[index]
     old, value = lump.killed[0], lump.new[0].sym() * ULP_UP
     side = _perturbed_side(recipe)
@@ -124,14 +136,41 @@ def forward_check(em: Emitter, w: Writer, index: int, lump: Lump, plan: MemoryPl
                       em.expr(TOLERANCE * Fn("abs", (old.sym(),))))
     check = A.try_([A.assign(ok, close)], em.runtime("NUMERIC_ERRORS"), [A.assign(ok, A.name("False"))])
     w.comment("keep this step's input where rebuilding it backwards would be inexact")
+    if pivot is not None:
+        update = A.assign(growth, A.call(em.runtime("amplify"), [A.name(growth), em.expr(pivot)]))
     if em.numpy is None:
         w.stmt(check)
-        w.stmt(A.if_(A.not_(A.name(ok)), [A.assign_item(kept, A.const(index), A.name(old.name))]))
+        w.stmt(A.if_(A.not_(A.name(ok)), [A.assign_item(kept, key, A.name(old.name))]))
     else:
         w.stmt(A.with_(A.call(A.attribute(em.numpy, "errstate"), [], all=A.const_str("ignore")), [check]))
         w.stmt(A.if_(A.not_(A.call(A.attribute(em.numpy, "all"), [A.name(ok)])),
-                     [A.expr_stmt(A.call(em.runtime("keep"), [A.name(kept), A.const(index), A.name(ok),
+                     [A.expr_stmt(A.call(em.runtime("keep"), [A.name(kept), key, A.name(ok),
                                                               A.name(old.name)]))]))
+    if pivot is not None:
+        w.stmt(update)
+
+
+def pivot_of(em: Emitter, w: Writer, lump: Lump) -> Sym:
+    """The pivot d new / d old of a k = 1 lump, by forward accumulation along its steps
+    from its input only (intermediate factors bound to names)."""
+    old = lump.killed[0]
+    d: dict = {old: ONE}
+    for stmt in lump.steps:
+        total = None
+        for arg, part in em.graph.partials[stmt].items():
+            if arg in d:
+                total = part * d[arg] if total is None else total + part * d[arg]
+        if total is not None:
+            d[stmt.target] = em.bind(w, em.namer.fresh(f"d{stmt.target.name}_d{old.name}"), total)
+    return d.get(lump.new[0], ZERO)
+
+
+# Rebuilding x from x_new = a x + ... multiplies x_new's error by 1 / |a|. Steps that are
+# each accurate compound: 300 steps with a = 0.001 turn one ulp into 10^900. In a loop
+# kept as a loop the forward pass multiplies 1 / |a| along the steps (never below 1:
+# rounding keeps adding an ulp) and, where the product passes this limit, snapshots the
+# loop's state at the start of the next iteration and starts again from 1.
+GROWTH_LIMIT = 2.0 ** 8
 
 
 def _perturbed_side(recipe) -> dict:
