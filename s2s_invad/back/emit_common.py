@@ -28,7 +28,7 @@ from ..analysis import pattern
 from ..analysis.pattern import Structure, structure
 from ..primitives import spelling
 from ..naming import Namer
-from ..sym import ONE, ZERO, Attr, Fn, Op, Ref, Sym, is_atom, is_num, to_ast
+from ..sym import ONE, ZERO, Attr, Fn, Num, Op, Ref, Sym, is_atom, is_num, to_ast
 from .names import ModuleNames
 from .text import comment
 
@@ -461,6 +461,26 @@ class Emitter:
                 g = {u: self.bind(w, self.partial_name(stmt.target, u), e) for u, e in g.items()}
             grad[stmt.target] = g
         return {v: grad[v] for v in lump.new}
+
+    def constant_pivot(self, lump: Lump) -> Num | None:
+        """The pivot d new / d old of a k = 1 lump when it is a number (every partial on
+        the way a number), else None; emits nothing."""
+        old = lump.killed[0]
+        d: dict = {old: ONE}
+        for stmt in lump.steps:
+            total, known = None, True
+            for arg, part in self.graph.partials[stmt].items():
+                if arg in d:
+                    if d[arg] is None or not isinstance(part, Num):
+                        known = False
+                        break
+                    total = part * d[arg] if total is None else total + part * d[arg]
+            if not known:
+                d[stmt.target] = None
+            elif total is not None:
+                d[stmt.target] = total
+        pivot = d.get(lump.new[0], ZERO)
+        return pivot if isinstance(pivot, Num) else None
 
     def pivot(self, w: Writer, lump: Lump, jac) -> tuple[Sym, dict[Value, Sym]]:
         """For k = 1: the bound pivot a = d new / d old (checked nonzero) and the b's."""
