@@ -33,7 +33,7 @@ from .errors import NotInvertibleError, S2SError, UnsupportedSyntaxError
 from .front.evaluate import ShapeProbe
 from .files import MARKER, is_generated, write_atomic
 from .report.explain import explain
-from .pipeline import Analysis, analyse
+from .pipeline import Analysis, analyse, recompute_of_rolled
 from .back.render import EXTRA_MODES, INVERSE_MODES, MEMORY, MODES, render_module
 
 PROG = "s2s-invad"
@@ -288,6 +288,8 @@ def run_gen(args, argv: list[str]) -> int:
             if analysis.lumps is None and {"vjp", "ijvp"} & set(modes):
                 raise CommandError(f"--memory recompute needs invertible functions (it rebuilds values "
                                    f"backwards through the lumps): {analysis.not_invertible}")
+            if analysis.rolled and {"vjp", "ijvp"} & set(modes):
+                raise CommandError(f"{path}:{analysis.program.name}: {recompute_of_rolled(analysis)}")
     text = render_module(items, args.memory)
     if out is None:
         sys.stdout.write(text)

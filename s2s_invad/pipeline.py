@@ -151,6 +151,17 @@ def _flat(program: Program, schedule) -> Analysis:
     return Analysis(program, graph, lumps, problem, schedule, single(program, graph, lumps, problem))
 
 
+def recompute_of_rolled(analysis: Analysis) -> NotInvertibleError:
+    """memory='recompute' is not implemented for loops kept as loops: the refusal, naming
+    the first such loop (its store mode already tapes only what the sweep reads)."""
+    line = next((note.line for note in analysis.program.loop_notes if note.rolled), None)
+    return NotInvertibleError(
+        f"line {line}: memory='recompute' does not rebuild values through a loop kept as a loop yet; "
+        "use memory='store' (the loop's tape keeps only what the backward sweep reads per iteration), "
+        "or unroll every loop (unroll=True; --unroll on the command line; transform-time trip counts) to "
+        "rebuild through the unrolled steps", line)
+
+
 def generate(analysis: Analysis, modes: tuple[str, ...], memory: str = "store") -> str:
     """Generated module source for ``modes`` of one analysed function."""
     with gc_paused():

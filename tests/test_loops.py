@@ -151,3 +151,37 @@ def test_vjp_store_records_only_what_the_sweep_reads():
     text = si.source(lf.pendulum, "vjp")
     record = [ln.strip() for ln in text.splitlines() if "_tape_l" in ln and "[k] = " in ln]
     assert record == ["_tape_l" + record[0].split("_tape_l")[1].split("[")[0] + "[k] = (q_1,)"], record
+
+
+def test_recompute_of_a_loop_kept_as_a_loop_is_refused_naming_the_loop(tmp_path):
+    """memory='recompute' does not rebuild through rolled loops (yet): a NotInvertibleError
+    naming the loop's line in every entry point (it used to be a bare AttributeError), and
+    unroll=True gives recompute through the unrolled steps."""
+    line = next(i for i, ln in enumerate(open(lf.__file__).read().splitlines(), 1)
+                if "for k in range(N):" in ln)
+    calls = [lambda: si.vjp(lf.pendulum, 0.6, -0.2, memory="recompute"),
+             lambda: si.ijvp(lf.pendulum, (0.6, -0.2), (1.0, 0.0), memory="recompute"),
+             lambda: si.source(lf.pendulum, "vjp", memory="recompute"),
+             lambda: si.drift(lf.pendulum, (0.6, -0.2)),
+             lambda: si.derivatives(memory="recompute")(lf.pendulum).vjp(0.6, -0.2)]
+    for call in calls:
+        with pytest.raises(si.NotInvertibleError, match="kept as a loop") as info:
+            call()
+        assert info.value.lineno == line and f"line {line}:" in str(info.value)
+    with pytest.raises(si.NotInvertibleError, match="kept as a loop"):           # a runtime trip count
+        si.vjp(lf.integrate, Z2, 9, wrt="z", memory="recompute")
+    J = oracle.dense_jacobian(lf.pendulum, (0.6, -0.2))
+    w = np.array([1.0, -0.5])
+    x_bar = si.vjp(lf.pendulum, 0.6, -0.2, memory="recompute", unroll=True)[1](tuple(w))
+    x_dot = si.ijvp(lf.pendulum, (0.6, -0.2), tuple(w), memory="recompute", unroll=True)[1]
+    checks.assert_close(x_bar, J.T @ w, 1e-12, "unrolled recompute vjp")
+    checks.assert_close(x_dot, np.linalg.solve(J, w), 1e-12, "unrolled recompute ijvp")
+    src = tmp_path / "model.py"
+    src.write_text("import math\n\n\ndef step(q, p):\n    for k in range(10):\n"
+                   "        p = p - 0.01 * math.sin(q)\n        q = q + 0.01 * p\n    return q, p\n")
+    command = [sys.executable, "-m", "s2s_invad", "gen", str(src), "--memory", "recompute", "-o", "-"]
+    done = subprocess.run(command, capture_output=True, text=True)
+    assert done.returncode == 2 and "Traceback" not in done.stderr, done.stderr
+    assert "line 5:" in done.stderr and "kept as a loop" in done.stderr and not done.stdout
+    done = subprocess.run(command + ["--unroll"], capture_output=True, text=True)
+    assert done.returncode == 0 and "def step_vjp" in done.stdout, done.stderr
