@@ -164,5 +164,5 @@ def recompute_of_rolled(analysis: Analysis) -> NotInvertibleError:
 
 def generate(analysis: Analysis, modes: tuple[str, ...], memory: str = "store") -> str:
     """Generated module source for ``modes`` of one analysed function."""
-    with gc_paused():
-        return render_module([(analysis, tuple(modes))], memory)
+    with gc_paused():       # (the rules of a deep expression nest as deep: deep() retries)
+        return deep(render_module, [(analysis, tuple(modes))], memory)
