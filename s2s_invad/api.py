@@ -687,7 +687,10 @@ class Derivatives:
             _check_mode(mode)
         sources = files.source_files(self.__wrapped__)
         files.check_target(path, sources)                      # before the transform
-        text = render_module([(analysis_of(self, shapes=shapes), tuple(modes))])
+        analysis = analysis_of(self, shapes=shapes)
+        if {"vjp", "ijvp"} & set(modes):
+            _check_memory(self.memory, analysis)
+        text = render_module([(analysis, tuple(modes))], self.memory)   # as gen --memory does
         files.write_generated(path, text, sources, force)
         return text
 

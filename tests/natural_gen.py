@@ -208,19 +208,15 @@ class _Writer:
         diag = self.scalar_fn(rng, "tanh")
         bc = self.boundary(rng)
         grid = rng.choice(("n", f"len({v})")) if self.spec.copy != "list" else f"len({v})"
-        if rng.random() < 0.5:
-            self.lines.append(f"{new} = np.zeros(len({v}))")
-            self.kind_after = "array"
-        else:
-            self.lines.append(f"{new} = [0.0] * len({v})")
-            self.kind_after = "list"
+        kind = rng.choice(("array", "list"))
+        self.lines.append(f"{new} = np.zeros(len({v}))" if kind == "array" else f"{new} = [0.0] * len({v})")
         self.lines.append(f"for i in range({grid}):")
         self.lines.append(f"    left = {self.neighbour(v, 'i', -1, bc)}")
         self.lines.append(f"    right = {self.neighbour(v, 'i', 1, bc)}")
         self.lines.append(f"    {new}[i] = {v}[i] + {d} * {diag}({v}[i]) + {c} * ({g}(left) - {g}(right)) / 2.0"
                           if rng.random() < 0.5 else
                           f"    {new}[i] = {v}[i] + {d} * {diag}({v}[i]) + {c} * 0.5 * ({g}(left) + {g}(right))")
-        self.vec, self.kind, self.owned = new, self.kind_after, True
+        self.vec, self.kind, self.owned = new, kind, True
 
     def block_branches(self, rng):
         """if / elif / else on the grid index, built with append (n >= 2)."""

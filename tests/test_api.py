@@ -103,3 +103,21 @@ def test_explain_on_decorated():
 def test_unknown_mode(mode):
     with pytest.raises((si.S2SError, ValueError)):
         si.source(ef.ex1, mode)
+
+
+def test_write_keeps_the_decorators_memory_setting(tmp_path):
+    """@derivatives(memory="recompute").write writes recompute's sweeps, as gen --memory
+    recompute does (it wrote store mode's), and the module it writes gives the oracle's answer."""
+    plain = si.derivatives(ef.ex2)
+    rebuilt = si.derivatives(memory="recompute")(ef.ex2)
+    texts = []
+    for f in (plain, rebuilt):
+        path = tmp_path / f"ex2_{f.memory}.py"
+        texts.append(f.write(str(path), modes=("vjp",)))
+        assert path.read_text() == texts[-1]
+    assert "rebuilding it backwards" not in texts[0] and "rebuilding it backwards" in texts[1]
+    namespace = {}
+    exec(compile(texts[1], "ex2_recompute.py", "exec"), namespace)
+    x, w = (0.7, 1.3, -0.4), (0.3, 0.8, -1.1)
+    _, pullback = namespace["ex2_vjp"](*x)
+    np.testing.assert_allclose(pullback(*w), oracle.dense_jacobian(ef.ex2, x).T @ np.array(w), rtol=1e-12)
