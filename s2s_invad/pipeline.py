@@ -158,5 +158,5 @@ def _flat(program: Program, schedule) -> Analysis:
 
 def generate(analysis: Analysis, modes: tuple[str, ...], memory: str = "store", checkpoints=None) -> str:
     """Generated module source for ``modes`` of one analysed function."""
-    with gc_paused():
-        return render_module([(analysis, tuple(modes))], memory, checkpoints)
+    with gc_paused():       # (the rules of a deep expression nest as deep: deep() retries)
+        return deep(render_module, [(analysis, tuple(modes))], memory, checkpoints)

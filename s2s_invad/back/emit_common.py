@@ -34,6 +34,7 @@ from .text import comment
 
 UNROLL_MAX_K = pattern.UNROLL_MAX_K   # lumps up to this k are solved by unrolled scalar code
 WIDTH = 100               # generated lines longer than this are wrapped inside brackets
+NEST_MAX = 16             # a partial folded along a chain of single uses is named every NEST_MAX steps
 
 
 def wrap(text: str, indent: str) -> list[str]:
@@ -488,20 +489,29 @@ class Emitter:
         entry is bound to a name, so the code stays linear in the lump's length.
         """
         grad: dict[Value, dict[Value, Sym]] = {u: {u: ONE} for u in lump.killed + lump.read}
+        nesting: dict[tuple, int] = {}           # (value, input) -> steps folded in since named
         uses: dict[Value, int] = {}
         for stmt in lump.steps:
             for arg in self.partials(stmt):
                 uses[arg] = uses.get(arg, 0) + 1
         for stmt in lump.steps:
             g: dict[Value, Sym] = {}
+            depth: dict[Value, int] = {}
             for arg, part in self.partials(stmt).items():
                 if len(grad[arg]) > 1 and not is_atom(part):       # d target/d arg, once
                     part = self.bind(w, self.partial_name(stmt.target, arg), part)
                 for u, d in grad[arg].items():
                     term = part * d
                     g[u] = g[u] + term if u in g else term
+                    depth[u] = max(depth.get(u, 0), nesting.get((arg, u), 0) + 1)
             if uses.get(stmt.target, 0) > 1:          # read twice: name it, keep code linear
                 g = {u: self.bind(w, self.partial_name(stmt.target, u), e) for u, e in g.items()}
+            else:                                     # a long chain of single uses: name it every
+                for u in g:                           # NEST_MAX steps (Python's parser allows 200
+                    if depth[u] >= NEST_MAX:          # nested parentheses)
+                        g[u], depth[u] = self.bind(w, self.partial_name(stmt.target, u), g[u]), 0
+            for u in g:
+                nesting[stmt.target, u] = 0 if is_atom(g[u]) else depth[u]
             grad[stmt.target] = g
         return {v: grad[v] for v in lump.new}
 
