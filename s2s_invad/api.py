@@ -248,6 +248,7 @@ def source(f, mode: str, wrt=None, memory: str = "store", *, schedule=True, shap
     ``shapes={"u": n}`` gives the lengths of vector parameters.
     """
     _check_mode(mode)
+    memory, checkpoints = _memory(f, memory, checkpoints)
     _check_checkpoints(checkpoints, memory)
     analysis = analysis_of(f, wrt, schedule=schedule, shapes=shapes, unroll=unroll)
     _check_memory(memory, analysis, mode)
@@ -456,29 +457,49 @@ _NUMBERS = frozenset({float, int})
 
 
 class _Fast:
-    """A generated function called directly when every argument is a Python float or int
-    (no vectors, no batches): the checks are three type tests, not the general ones."""
-    __slots__ = ("fn", "n", "k", "m", "tuple_output")
+    """A generated function called directly when every argument has exactly the kind of
+    the previous call: a Python float or int for a scalar, a 1-D float64 array of the
+    right length for a vector (no batches, no lists): a few type tests, not the general
+    checks."""
+    __slots__ = ("fn", "params", "inputs_of", "outputs_of", "tuple_output")
 
     def __init__(self, fn, spec):
         self.fn = fn
-        self.n, self.k = len(spec.signature), len(spec.wrt_params)
+        self.params = tuple(p.length if p.is_vector else None for p in spec.signature)
+        self.inputs_of = tuple(p.length if p.is_vector else None for p in spec.wrt_params)
         self.tuple_output = spec.tuple_output
-        self.m = len(spec.out_spec) if spec.tuple_output else 1
+        self.outputs_of = tuple(spec.out_spec) if spec.tuple_output else (spec.out_spec,)
 
     def primals(self, primals) -> bool:
-        return type(primals) is tuple and len(primals) == self.n and _NUMBERS.issuperset(map(type, primals))
+        return type(primals) is tuple and _all_fit(primals, self.params)
 
     def inputs(self, value):
-        if type(value) is tuple:
-            return value if len(value) == self.k and _NUMBERS.issuperset(map(type, value)) else None
-        return (value,) if self.k == 1 and type(value) in _NUMBERS else None
+        if type(value) is tuple and _all_fit(value, self.inputs_of):
+            return value
+        return (value,) if len(self.inputs_of) == 1 and _fits(value, self.inputs_of[0]) else None
 
     def outputs(self, value):
         if self.tuple_output:
-            ok = type(value) is tuple and len(value) == self.m and _NUMBERS.issuperset(map(type, value))
-            return value if ok else None
-        return (value,) if type(value) in _NUMBERS else None
+            return value if type(value) is tuple and _all_fit(value, self.outputs_of) else None
+        return (value,) if _fits(value, self.outputs_of[0]) else None
+
+
+_F64 = np.dtype(np.float64)
+
+
+def _fits(x, length) -> bool:
+    if length is None:
+        return type(x) in _NUMBERS
+    return type(x) is np.ndarray and x.shape == (length,) and x.dtype == _F64
+
+
+def _all_fit(values: tuple, kinds: tuple) -> bool:
+    if len(values) != len(kinds):
+        return False
+    for x, length in zip(values, kinds):
+        if not _fits(x, length):
+            return False
+    return True
 
 
 _fast_table: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()
@@ -495,9 +516,12 @@ def _fast(f, key) -> _Fast | None:
 
 
 def _remember(f, key, spec, fn) -> None:
-    """Keep the direct call for functions of scalars with scalar results."""
-    flat = spec.out_spec is None or (isinstance(spec.out_spec, tuple) and all(s is None for s in spec.out_spec))
-    if flat and not spec.vectors:
+    """Keep the direct call for functions of scalars and vectors with results that are
+    scalars, vectors or a flat tuple of them."""
+    out = spec.out_spec
+    flat = out is None or isinstance(out, int) or (isinstance(out, tuple) and
+                                                  all(s is None or isinstance(s, int) for s in out))
+    if flat:
         try:
             _fast_table.setdefault(f, {})[key] = _Fast(fn, spec)
         except TypeError:

@@ -18,6 +18,7 @@ from dataclasses import dataclass
 
 from .front import loader
 from .analysis.activity import activity
+from .analysis.cse import cse
 from ._astlib import deep
 from .back.compile import gc_paused
 from .errors import NotInvertibleError
@@ -96,6 +97,8 @@ def _analyse(fn_or_source, wrt, schedule, shapes, probe, unroll, arrays=frozense
         _dump("evaluate", program.dump)
         program = activity(program)
         _dump("activity", program.dump)
+        program = cse(program)
+        _dump("cse", program.dump)
         if not has_loops(program.body):
             return _flat(program, schedule)
         analysis = _rolled(program, schedule)
