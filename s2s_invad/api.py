@@ -46,6 +46,7 @@ from .back import cache
 from .back.callspec import CallSpec
 from .analysis.memory import describe as describe_memory
 from .analysis.memory import plan_memory
+from .back import numba_backend
 from .back.render import EXTRA_MODES, INVERSE_MODES, MEMORY, MODES, render_module
 from .errors import ArgumentError, NotInvertibleError, ShapeError
 from .front.evaluate import ShapeProbe
@@ -146,6 +147,33 @@ def _options(f, schedule, unroll) -> tuple:
     return bool(schedule), _unroll_key(unroll)
 
 
+BACKENDS = ("python", "numba")
+
+
+def _backend_name(f, backend) -> str:
+    """The backend of a call: "python" (the default) or "numba", a @derivatives function's
+    unless the call says otherwise."""
+    if backend is None:
+        backend = f.backend if isinstance(f, Derivatives) else "python"
+    if backend not in BACKENDS:
+        raise ArgumentError(f"unknown backend={backend!r}: choose 'python' (the default) or 'numba' "
+                            "(compiled by numba where the function is small enough)")
+    return backend
+
+
+def _backend(f, backend) -> str:
+    """:func:`_backend_name`, and for "numba" a BackendError unless numba can run here."""
+    backend = _backend_name(f, backend)
+    if backend == "numba":
+        numba_backend.require()
+    return backend
+
+
+def with_backend(text: str, backend: str) -> str:
+    """Generated module ``text`` for ``backend`` (the numba section appended for "numba")."""
+    return numba_backend.with_numba(text) if backend == "numba" else text
+
+
 def analysis_of(f, wrt=None, *, schedule=True, shapes=None, unroll=None) -> Analysis:
     """The cached analysis of ``f`` (front end, SSA, schedule, graph, lumps)."""
     opts = _options(f, schedule, unroll)
@@ -213,26 +241,39 @@ def _check_memory(memory: str, analysis: Analysis) -> None:
 
 
 def source(f, mode: str, wrt=None, memory: str = "store", *, schedule=True, shapes=None,
-           unroll=None) -> str:
+           unroll=None, backend=None) -> str:
     """The generated Python source of ``mode`` ("jvp", "vjp", "ijvp", "ivjp" or "slogdet").
 
     ``memory="recompute"`` (vjp and ijvp) gives sweeps that rebuild the primal backwards;
-    ``shapes={"u": n}`` gives the lengths of vector parameters.
+    ``shapes={"u": n}`` gives the lengths of vector parameters; ``backend="numba"`` appends
+    the numba section (what is compiled, what stays Python and why).
     """
     _check_mode(mode)
+    backend = _backend_name(f, backend)                     # writing the text needs no numba
     analysis = analysis_of(f, wrt, schedule=schedule, shapes=shapes, unroll=unroll)
     _check_memory(memory, analysis)
-    return generate(analysis, (mode,), memory)
+    return with_backend(generate(analysis, (mode,), memory), backend)
 
 
-def explain(f, wrt=None, *, schedule=True, shapes=None, unroll=None) -> str:
+def explain(f, wrt=None, *, schedule=True, shapes=None, unroll=None, backend=None) -> str:
     """A readable report: SSA, live width at each point, pivots, lumps with k and lines, and
-    the width profile and lumps of the source order against the chosen schedule."""
+    the width profile and lumps of the source order against the chosen schedule; with
+    ``backend="numba"``, which generated function of each mode is compiled and which stays
+    Python, and why."""
+    backend = _backend_name(f, backend)
     analysis = analysis_of(f, wrt, schedule=schedule, shapes=shapes, unroll=unroll)
     report = _explain_report(analysis)
     if analysis.lumps and not analysis.rolled:
         report += "\n" + "\n".join(describe_memory(plan_memory(analysis.graph, analysis.lumps),
                                                     analysis.lumps))
+    if backend == "numba":
+        modes = MODES + EXTRA_MODES if analysis.invertible else ("jvp", "vjp")
+        lines = [f"backend numba (functions of more than {numba_backend.max_statements():,} statements stay "
+                 f"Python; set {numba_backend.ENV} to change it):"]
+        for mode in modes:
+            text = generate(analysis, (mode,), _memory(f, "store") if mode in ("vjp", "ijvp") else "store")
+            lines += [f"  {mode}: {line}" for line in numba_backend.explain_choices(text)]
+        report += "\n" + "\n".join(lines)
     return report
 
 
@@ -245,11 +286,12 @@ def drift(f, primals, wrt=None, *, schedule=True, unroll=None) -> DriftReport:
     return drift_report(analysis.program, forward, rebuilt)
 
 
-def _compiled(f, wrt, mode, primals, memory="store", schedule=True, unroll=None):
+def _compiled(f, wrt, mode, primals, memory="store", schedule=True, unroll=None, backend="python"):
     """(call spec, generated function, checked primals) of ``mode`` for this call: from
     this process's memo, else from the cache of generated modules (no transform at all),
     else transformed (``_prepare``) and stored. The wrappers read only the spec
-    (:class:`~s2s_invad.back.callspec.CallSpec`)."""
+    (:class:`~s2s_invad.back.callspec.CallSpec`). ``backend="numba"``: the module has the
+    numba section, and the function is its entry point (compiled with a Python fallback)."""
     memory = _memory(f, memory)
     if memory not in MEMORY:
         _check_memory(memory, None)                       # unknown: raises before any analysis
@@ -259,7 +301,8 @@ def _compiled(f, wrt, mode, primals, memory="store", schedule=True, unroll=None)
     primals = _as_tuple(primals, f"primals of {g.__name__}", len(names), names)
     record = _record(g)
     lengths = _known_lengths(names, primals, record, shapes)
-    mkey = (mode, key, memory, opts, tuple(sorted(lengths.items())))
+    bound = numba_backend.max_statements() if backend == "numba" else None
+    mkey = (mode, key, memory, opts, (backend, bound), tuple(sorted(lengths.items())))
     if mkey not in record.compiled:
         arrays = tuple((n, np.ndim(x), np.shape(x)[0]) for n, x in zip(names, primals)
                        if n not in lengths and isinstance(x, np.ndarray) and x.ndim >= 1)
@@ -268,14 +311,19 @@ def _compiled(f, wrt, mode, primals, memory="store", schedule=True, unroll=None)
             *_, analysis, _ = _prepare(f, wrt, primals, opts)
             if memory != "store" or mode == "drift":
                 _check_memory("recompute" if mode == "drift" else memory, analysis)
-            return generate(analysis, (mode,), memory), CallSpec.of(analysis.program, mode)
+            text = generate(analysis, (mode,), memory)
+            if backend == "numba":
+                text = numba_backend.with_numba(text, bound)
+            return text, CallSpec.of(analysis.program, mode)
         options = {"mode": mode, "memory": memory, "schedule": opts[0], "unroll": opts[1], "wrt": key,
                    "lengths": sorted(lengths.items()), "arrays": arrays}
+        if backend != "python":                      # other keys as before: python entries stay valid
+            options.update(backend=backend, max_statements=bound)
         spec, namespace = cache.fetch(g, options, make)
         record.vectors |= spec.vectors
         entry = (spec, namespace[spec.entry])
         final = tuple(sorted((p.name, p.length) for p in spec.signature if p.is_vector))
-        record.compiled[mkey] = record.compiled[mkey[:4] + (final,)] = entry
+        record.compiled[mkey] = record.compiled[mkey[:5] + (final,)] = entry
     spec, fn = record.compiled[mkey]
     return spec, fn, _check_primals(spec, primals)
 
@@ -469,32 +517,33 @@ def _remember(f, key, spec, fn) -> None:
 
 # -- the modes ---------------------------------------------------------------------------
 
-def jvp(f, primals, tangents, wrt=None, *, schedule=True, unroll=None):
+def jvp(f, primals, tangents, wrt=None, *, schedule=True, unroll=None, backend=None):
     """``(f(*primals), J @ tangents)``; tangents one per differentiated parameter."""
-    key = ("jvp", wrt, schedule, unroll)
+    key = ("jvp", wrt, schedule, unroll, backend)
     fast = _fast(f, key)
     if fast is not None and fast.primals(primals):
         v = fast.inputs(tangents)
         if v is not None:
             return fast.fn(*primals, *v)
-    spec, fn, primals = _compiled(f, wrt, "jvp", primals, schedule=schedule, unroll=unroll)
+    spec, fn, primals = _compiled(f, wrt, "jvp", primals, schedule=schedule, unroll=unroll,
+                                  backend=_backend(f, backend))
     _remember(f, key, spec, fn)
     return fn(*primals, *_inputs(spec, tangents, "tangents"))
 
 
-def vjp(f, *primals, wrt=None, memory="store", schedule=True, unroll=None):
+def vjp(f, *primals, wrt=None, memory="store", schedule=True, unroll=None, backend=None):
     """``(f(*primals), f_vjp)`` with ``f_vjp(y_bar) = J^T y_bar`` (a tuple, one per input).
 
     ``memory="recompute"``: the pullback rebuilds the primal backwards instead of keeping
     every intermediate value (square, invertible functions; see :func:`drift`).
     """
-    key = ("vjp", wrt, memory, schedule, unroll)
+    key = ("vjp", wrt, memory, schedule, unroll, backend)
     fast = _fast(f, key)
     if fast is not None and fast.primals(primals):
         y, bwd = fast.fn(*primals)
         spec = None
     else:
-        spec, fn, primals = _compiled(f, wrt, "vjp", primals, memory, schedule, unroll)
+        spec, fn, primals = _compiled(f, wrt, "vjp", primals, memory, schedule, unroll, _backend(f, backend))
         _remember(f, key, spec, fn)
         y, bwd = fn(*primals)
 
@@ -507,31 +556,32 @@ def vjp(f, *primals, wrt=None, memory="store", schedule=True, unroll=None):
     return y, f_vjp
 
 
-def ijvp(f, primals, y_dot, wrt=None, memory="store", *, schedule=True, unroll=None):
+def ijvp(f, primals, y_dot, wrt=None, memory="store", *, schedule=True, unroll=None, backend=None):
     """``(f(*primals), x_dot)`` where ``J x_dot = y_dot`` (x_dot a tuple, one per input).
 
     ``memory="recompute"``: the sweep rebuilds the primal backwards (constant memory).
     """
-    key = ("ijvp", wrt, memory, schedule, unroll)
+    key = ("ijvp", wrt, memory, schedule, unroll, backend)
     fast = _fast(f, key)
     if fast is not None and fast.primals(primals):
         v = fast.outputs(y_dot)
         if v is not None:
             return fast.fn(*primals, *v)
-    spec, fn, primals = _compiled(f, wrt, "ijvp", primals, memory, schedule, unroll)
+    spec, fn, primals = _compiled(f, wrt, "ijvp", primals, memory, schedule, unroll, _backend(f, backend))
     _remember(f, key, spec, fn)
     return fn(*primals, *_outputs_like(spec, y_dot, "the output tangent y_dot"))
 
 
-def ivjp(f, *primals, wrt=None, schedule=True, unroll=None):
+def ivjp(f, *primals, wrt=None, schedule=True, unroll=None, backend=None):
     """``(f(*primals), f_ivjp)`` with ``f_ivjp(x_bar) = J^-T x_bar``, shaped like f's result."""
-    key = ("ivjp", wrt, schedule, unroll)
+    key = ("ivjp", wrt, schedule, unroll, backend)
     fast = _fast(f, key)
     if fast is not None and fast.primals(primals):
         y, fwd = fast.fn(*primals)
         spec = None
     else:
-        spec, fn, primals = _compiled(f, wrt, "ivjp", primals, schedule=schedule, unroll=unroll)
+        spec, fn, primals = _compiled(f, wrt, "ivjp", primals, schedule=schedule, unroll=unroll,
+                                      backend=_backend(f, backend))
         _remember(f, key, spec, fn)
         y, fwd = fn(*primals)
 
@@ -544,13 +594,14 @@ def ivjp(f, *primals, wrt=None, schedule=True, unroll=None):
     return y, f_ivjp
 
 
-def slogdet(f, primals, wrt=None, *, schedule=True, unroll=None):
+def slogdet(f, primals, wrt=None, *, schedule=True, unroll=None, backend=None):
     """``(f(*primals), (sign, logabsdet))`` of det J, from the pivots and lumps (no Jacobian)."""
-    key = ("slogdet", wrt, schedule, unroll)
+    key = ("slogdet", wrt, schedule, unroll, backend)
     fast = _fast(f, key)
     if fast is not None and fast.primals(primals):
         return fast.fn(*primals)
-    spec, fn, primals = _compiled(f, wrt, "slogdet", primals, schedule=schedule, unroll=unroll)
+    spec, fn, primals = _compiled(f, wrt, "slogdet", primals, schedule=schedule, unroll=unroll,
+                                  backend=_backend(f, backend))
     _remember(f, key, spec, fn)
     return fn(*primals)
 
@@ -595,9 +646,10 @@ def _shapes(f, shapes):
 class Derivatives:
     """A function with its derivatives attached (see :func:`derivatives`)."""
 
-    def __init__(self, f, wrt=None, memory="store", schedule=True, shapes=None, unroll=None):
+    def __init__(self, f, wrt=None, memory="store", schedule=True, shapes=None, unroll=None, backend=None):
         functools.update_wrapper(self, f)
         self.wrt = _wrt_key(wrt)
+        self.backend = _backend_name(f, backend)
         self.memory = memory
         self.schedule = schedule
         self.unroll = unroll
@@ -644,23 +696,24 @@ class Derivatives:
             _check_mode(mode)
         sources = files.source_files(self.__wrapped__)
         files.check_target(path, sources)                      # before the transform
-        text = render_module([(analysis_of(self, shapes=shapes), tuple(modes))])
+        text = with_backend(render_module([(analysis_of(self, shapes=shapes), tuple(modes))]), self.backend)
         files.write_generated(path, text, sources, force)
         return text
 
 
-def derivatives(f=None, *, wrt=None, memory="store", schedule=True, shapes=None, unroll=None):
+def derivatives(f=None, *, wrt=None, memory="store", schedule=True, shapes=None, unroll=None, backend=None):
     """Decorator: ``@derivatives`` or ``@derivatives(wrt=("x", "y"), memory="recompute")``.
 
     The function stays callable as before and gains ``.jvp``, ``.vjp``, ``.ijvp``,
     ``.ivjp``, ``.slogdet``, ``.source(mode)``, ``.explain()`` and ``.write(path, modes)``.
     ``shapes={"u": n}`` gives vector lengths for the methods that take no arguments
-    (source, explain, write); ``schedule=False`` keeps the statements in source order.
+    (source, explain, write); ``schedule=False`` keeps the statements in source order;
+    ``backend="numba"`` compiles the generated functions (where small enough) with numba.
     """
     if f is None:
-        return lambda g: Derivatives(g, wrt, memory, schedule, shapes, unroll)
-    return Derivatives(f, wrt, memory, schedule, shapes, unroll)
+        return lambda g: Derivatives(g, wrt, memory, schedule, shapes, unroll, backend)
+    return Derivatives(f, wrt, memory, schedule, shapes, unroll, backend)
 
 
 __all__ = ["jvp", "vjp", "ijvp", "ivjp", "slogdet", "drift", "source", "explain", "derivatives", "Derivatives",
-           "from_source", "MODES", "INVERSE_MODES"]
+           "from_source", "MODES", "INVERSE_MODES", "BACKENDS"]

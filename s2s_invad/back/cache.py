@@ -260,11 +260,11 @@ def entry_key(fn, **options) -> str | None:
     return hashlib.sha256(payload.encode("utf-8", "surrogatepass")).hexdigest()
 
 
-def stem(fn, mode: str, memory: str = "store", schedule: bool = True, **_) -> str:
-    """A readable file name stem: ``<file>.<function>.<mode>[.<memory>][.source-order]``."""
+def stem(fn, mode: str, memory: str = "store", schedule: bool = True, backend: str = "python", **_) -> str:
+    """A readable file name stem: ``<file>.<function>.<mode>[.<memory>][.source-order][.<backend>]``."""
     base = os.path.splitext(os.path.basename(fn.__code__.co_filename))[0]
     parts = [base, fn.__name__, mode] + ([memory] if memory != "store" else []) + \
-            ([] if schedule else ["source-order"])
+            ([] if schedule else ["source-order"]) + ([backend] if backend != "python" else [])
     return re.sub(r"[^A-Za-z0-9_.]", "_", ".".join(parts))[:80]
 
 
