@@ -440,6 +440,7 @@ def _lu_slogdet(pivots, multipliers, parity):
 # What compiled code raises at a point it cannot finish: Fallback, LAPACK on a singular block,
 # arrays of batch shapes that do not match. Anything else means it could not run at all.
 _EXPECTED = (Fallback, np.linalg.LinAlgError, ValueError, ArithmeticError)
+_FLOATS = frozenset({float})
 
 
 def _point_vector(values):
@@ -494,6 +495,7 @@ class Entry:
         self.statements = statements
         self.backend, self.reason = "numba", ""
         self.calls = self.fallbacks = 0
+        self.plain = not self.counts and type(self) is Entry      # every argument may be a float
         functools.update_wrapper(self, python)
 
     def _arguments(self, args):
@@ -508,30 +510,27 @@ class Entry:
     def __call__(self, *args):
         compiled = self.compiled
         if compiled is not None:
-            prepared = self._arguments(args)
+            # Python floats go as they are (the common case: one cheap test), else converted
+            prepared = args if self.plain and _FLOATS.issuperset(map(type, args)) else self._arguments(args)
             if prepared is not None:
-                result = self._run(compiled, prepared)
+                self.calls += 1
+                try:
+                    result = compiled(*prepared)
+                except _EXPECTED:                # a check failed: the Python function says what
+                    result = None
+                except Exception as exc:         # the compiler or numba's cache refused: warn once
+                    self._refused(exc)
+                    result = None
                 if result is not None:
-                    return result
+                    if self.sweep is None:
+                        return result
+                    at, sweep = self.sweep
+                    return result[:at] + (functools.partial(sweep, result[at]),) + result[at + 1:]
         self.fallbacks += 1
         return self.python(*self._python_arguments(args))
 
     def _python_arguments(self, args):
         return args
-
-    def _run(self, compiled, prepared):
-        self.calls += 1
-        try:
-            result = compiled(*prepared)
-        except _EXPECTED:                    # a check failed: the Python function says what
-            return None
-        except Exception as exc:             # the compiler or numba's cache refused: warn once
-            self._refused(exc)
-            return None
-        if self.sweep is None:
-            return result
-        at, sweep = self.sweep
-        return result[:at] + (functools.partial(sweep, result[at]),) + result[at + 1:]
 
     def _refused(self, exc: Exception) -> None:
         self.compiled = None

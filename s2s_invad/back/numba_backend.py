@@ -44,12 +44,13 @@ Python, or the other way round (the tape must be the same kind on both sides).
 from __future__ import annotations
 
 import ast
-import os
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from .. import _astlib as A
 from ..errors import BackendError
 from ..primitives import HELPERS, PRIMITIVES
+from .backend_text import (Choice, ModuleInfo, Refused, count_statements, env_bound, pair_sweeps, seconds_text,
+                           sweeps_of)
 
 ENV = "S2S_INVAD_NUMBA_MAX_STATEMENTS"
 DEFAULT_MAX = 1500
@@ -98,83 +99,7 @@ _checked: BackendError | bool | None = None
 
 def max_statements() -> int:
     """The size bound: functions with more statements than this stay Python."""
-    text = os.environ.get(ENV, "").strip()
-    try:
-        value = int(text) if text else DEFAULT_MAX
-    except ValueError:
-        value = DEFAULT_MAX
-    return max(value, 0)
-
-
-@dataclass
-class Choice:
-    """What the backend does with one generated function."""
-    function: str
-    compiled: bool
-    statements: int
-    reason: str = ""
-
-    def describe(self) -> str:
-        size = f"{self.statements:,} statements"
-        if self.compiled:
-            return f"{self.function}: compiled by numba ({size}, about {_seconds(self.statements)} to compile)"
-        return f"{self.function}: Python ({self.reason})"
-
-
-def _seconds(statements: int) -> str:
-    seconds = max(0.5, statements * SECONDS_PER_STATEMENT)
-    return f"{seconds:.0f} s" if seconds >= 2 else f"{seconds:.1f} s"
-
-
-@dataclass
-class _Module:
-    """The names a generated module binds at its top level."""
-    runtime: str | None = None
-    partial: str | None = None
-    numpy: set = field(default_factory=set)
-    math: set = field(default_factory=set)
-    abs: str = "abs"
-    taken: set = field(default_factory=set)
-
-    @classmethod
-    def of(cls, tree: ast.Module) -> "_Module":
-        info = cls()
-        for node in ast.walk(tree):
-            if isinstance(node, ast.Name):
-                info.taken.add(node.id)
-            elif isinstance(node, (ast.FunctionDef, ast.arg)):
-                info.taken.add(node.name if isinstance(node, ast.FunctionDef) else node.arg)
-            elif isinstance(node, ast.alias):
-                info.taken.add(node.asname or node.name)
-        for node in tree.body:
-            if isinstance(node, ast.ImportFrom):
-                for a in node.names:
-                    bound = a.asname or a.name
-                    if node.module == "s2s_invad" and a.name == "runtime":
-                        info.runtime = bound
-                    elif node.module == "functools" and a.name == "partial":
-                        info.partial = bound
-                    elif node.module == "builtins" and a.name == "abs":
-                        info.abs = bound
-            elif isinstance(node, ast.Import):
-                for a in node.names:
-                    if a.name == "numpy":
-                        info.numpy.add(a.asname or a.name)
-                    elif a.name == "math":
-                        info.math.add(a.asname or a.name)
-        return info
-
-    def fresh(self, base: str) -> str:
-        name, i = base, 0
-        while name in self.taken:
-            i += 1
-            name = f"{base}_{i}"
-        self.taken.add(name)
-        return name
-
-
-class _Refused(Exception):
-    """A construct the backend does not compile (the function stays Python)."""
+    return env_bound(ENV, DEFAULT_MAX)
 
 
 @dataclass
@@ -196,7 +121,7 @@ class _Converted:
 class _Converter:
     """The numba form of one generated function."""
 
-    def __init__(self, module: _Module, nbrt: str):
+    def __init__(self, module: ModuleInfo, nbrt: str):
         self.m = module
         self.nbrt = nbrt
         self.tapes: set[str] = set()
@@ -212,10 +137,7 @@ class _Converter:
         return ast.Raise(exc=self.nb("Fallback"), cause=None)
 
     def _rt_call(self, node) -> str | None:
-        if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) \
-                and isinstance(node.func.value, ast.Name) and node.func.value.id == self.m.runtime:
-            return node.func.attr
-        return None
+        return self.m.runtime_call(node)
 
     # statements ----------------------------------------------------------------------
     def block(self, stmts: list, conditional: bool) -> list:
@@ -224,24 +146,15 @@ class _Converter:
             out.extend(self.stmt(stmt, conditional))
         return out
 
-    def _is_guard(self, node: ast.Try) -> bool:
-        runtime = self.m.runtime
-        return (not node.orelse and not node.finalbody and len(node.handlers) == 2
-                and all(isinstance(h.type, ast.Attribute) and isinstance(h.type.value, ast.Name)
-                        and h.type.value.id == runtime for h in node.handlers)
-                and [h.type.attr for h in node.handlers] == ["S2SError", "NUMERIC_ERRORS"])
-
     def stmt(self, node, conditional: bool) -> list:
         if isinstance(node, ast.Try):
-            if self._is_guard(node):
+            if self.m.is_guard(node):
                 return self.block(node.body, conditional)
-            raise _Refused("a try statement (memory='recompute' tests its rebuilds that way)")
+            raise Refused("a try statement (memory='recompute' tests its rebuilds that way)")
         if isinstance(node, ast.With):
-            ctx = node.items[0].context_expr if len(node.items) == 1 else None
-            if isinstance(ctx, ast.Call) and isinstance(ctx.func, ast.Attribute) and ctx.func.attr == "errstate" \
-                    and isinstance(ctx.func.value, ast.Name) and ctx.func.value.id in self.m.numpy:
+            if self.m.is_errstate(node):
                 return self.block(node.body, conditional)
-            raise _Refused("a with statement")
+            raise Refused("a with statement")
         if isinstance(node, ast.Expr):
             if isinstance(node.value, ast.Constant) and isinstance(node.value.value, str):
                 return [node]                                   # the docstring
@@ -256,7 +169,7 @@ class _Converter:
         if isinstance(node, ast.For):
             if node.orelse or not (isinstance(node.iter, ast.Call) and isinstance(node.iter.func, ast.Name)
                                    and node.iter.func.id == "range"):
-                raise _Refused("a for loop that is not over a range")
+                raise Refused("a for loop that is not over a range")
             self.appended.append([])
             body = self.block(node.body, conditional)
             rows = [ast.Assign([ast.Name(t, ast.Store())], ast.Call(self.nb("rows"), [ast.Name(t, ast.Load())], []))
@@ -269,7 +182,7 @@ class _Converter:
             return [node]
         if isinstance(node, ast.Delete) and all(isinstance(t, ast.Name) for t in node.targets):
             return []                     # numba frees values at their last use by itself
-        raise _Refused(f"a {type(node).__name__} statement")
+        raise Refused(f"a {type(node).__name__} statement")
 
     def assign(self, node: ast.Assign, conditional: bool) -> list:
         value = node.value
@@ -279,7 +192,7 @@ class _Converter:
             return [ast.If(ast.UnaryOp(ast.Not(), test), [self.fallback()], [])]
         if helper in PIVOTING_SOLVES:
             if not conditional:
-                raise _Refused("a lump solved by SuperLU at run time (no generated LU)")
+                raise Refused("a lump solved by SuperLU at run time (no generated LU)")
             return [self.fallback()]
         if helper == "lu_slogdet":                 # (pattern, pivots, multipliers, parity, entries, site...)
             args = [self.expr(a) for a in value.args[1:4]]
@@ -306,7 +219,7 @@ class _Converter:
             for elt in node.elts:
                 self.check_target(elt)
             return
-        raise _Refused(f"an assignment to {type(node).__name__.lower()}")
+        raise Refused(f"an assignment to {type(node).__name__.lower()}")
 
     def returned(self, value):
         """The result, with ``partial(sweep, tape)`` replaced by the (packed) tape."""
@@ -315,7 +228,7 @@ class _Converter:
             for i, elt in enumerate(value.elts):
                 if isinstance(elt, ast.Call) and isinstance(elt.func, ast.Name) and elt.func.id == self.m.partial:
                     if len(elt.args) != 2 or not isinstance(elt.args[0], ast.Name) or self.sweep is not None:
-                        raise _Refused("a result built with partial that is not (sweep, tape)")
+                        raise Refused("a result built with partial that is not (sweep, tape)")
                     tape = elt.args[1]
                     loops = tuple(j for j, e in enumerate(tape.elts) if isinstance(e, ast.Name) and e.id in self.tapes) \
                         if isinstance(tape, ast.Tuple) else ()
@@ -339,20 +252,20 @@ class _Converter:
                 return self.nb("NAN")
             if base in self.m.math | self.m.numpy and node.attr in _CONSTANTS:
                 return node
-            raise _Refused(f"the attribute {ast.unparse(node)}")
+            raise Refused(f"the attribute {ast.unparse(node)}")
         if isinstance(node, ast.Constant):
             if isinstance(node.value, (bool, int, float)) or node.value is None:
                 return node
-            raise _Refused(f"a {type(node.value).__name__} constant outside an error message")
+            raise Refused(f"a {type(node.value).__name__} constant outside an error message")
         if isinstance(node, ast.Name):
             if node.id == self.m.partial:
-                raise _Refused("functools.partial outside the result")
+                raise Refused("functools.partial outside the result")
             return node
         if isinstance(node, (ast.BinOp, ast.UnaryOp, ast.BoolOp, ast.Compare)):
             ops = [node.op] if isinstance(node, (ast.BinOp, ast.UnaryOp, ast.BoolOp)) else node.ops
             for op in ops:
                 if not isinstance(op, _OPERATORS + (ast.Lt, ast.LtE, ast.Gt, ast.GtE, ast.Eq, ast.NotEq)):
-                    raise _Refused(f"the operator {type(op).__name__}")
+                    raise Refused(f"the operator {type(op).__name__}")
             for name, child in ast.iter_fields(node):
                 if isinstance(child, ast.AST) and isinstance(child, ast.expr):
                     setattr(node, name, self._expr(child))
@@ -366,14 +279,14 @@ class _Converter:
         if isinstance(node, ast.Subscript):
             if isinstance(node.value, ast.Name) and isinstance(node.slice, (ast.Name, ast.Constant)):
                 return node
-            raise _Refused("a subscript other than name[index]")
+            raise Refused("a subscript other than name[index]")
         if isinstance(node, ast.Dict):
-            raise _Refused("a dict (memory='recompute' keeps the values it cannot rebuild exactly in dicts)")
-        raise _Refused(f"the expression {type(node).__name__}")
+            raise Refused("a dict (memory='recompute' keeps the values it cannot rebuild exactly in dicts)")
+        raise Refused(f"the expression {type(node).__name__}")
 
     def call(self, node: ast.Call):
         if node.keywords:
-            raise _Refused("a call with keyword arguments")
+            raise Refused("a call with keyword arguments")
         func = node.func
         args = [self._expr(a) for a in node.args]
         helper = self._rt_call(node)
@@ -385,21 +298,21 @@ class _Converter:
             if helper in ("solve", "slogdet"):
                 keep = 2 if helper == "solve" else 1
                 return ast.Call(self.nb(helper), args[:keep], [])
-            raise _Refused(f"the runtime helper {helper}")
+            raise Refused(f"the runtime helper {helper}")
         if isinstance(func, ast.Name):
             if func.id == self.m.abs:
                 return ast.Call(self.nb("absolute"), args, [])
             if func.id == "range":
                 return ast.Call(func, args, [])
-            raise _Refused(f"a call of {func.id}")
+            raise Refused(f"a call of {func.id}")
         if isinstance(func, ast.Attribute) and isinstance(func.value, ast.Name):
             base, attr = func.value.id, func.attr
             if base in self.m.numpy and attr in _NUMPY_REPLACED:
                 return ast.Call(self.nb(_NUMPY_REPLACED[attr]), args, [])
             if (base in self.m.numpy and attr in _NUMPY) or (base in self.m.math and attr in _MATH):
                 return ast.Call(func, args, [])
-            raise _Refused(f"a call of {base}.{attr}")
-        raise _Refused("a call of a computed function")
+            raise Refused(f"a call of {base}.{attr}")
+        raise Refused("a call of a computed function")
 
 
 def _is_tape_allocation(value) -> bool:
@@ -435,27 +348,18 @@ def _counts(fn: ast.FunctionDef) -> tuple[int, ...]:
     return tuple(i for i, a in enumerate(fn.args.args) if a.arg in ints)
 
 
-def _statements(stmts) -> int:
-    total = 0
-    for node in stmts:
-        total += 1
-        for name in ("body", "orelse"):
-            total += _statements(getattr(node, name, []) or [])
-    return total
-
-
-def _convert(fn: ast.FunctionDef, module: _Module, nbrt: str, is_sweep: bool) -> _Converted:
+def _convert(fn: ast.FunctionDef, module: ModuleInfo, nbrt: str, is_sweep: bool) -> _Converted:
     converter = _Converter(module, nbrt)
     params = [a.arg for a in fn.args.args]
     try:
         if fn.args.vararg or fn.args.kwarg or fn.args.kwonlyargs or fn.args.defaults or fn.decorator_list:
-            raise _Refused("a signature with defaults, *args or decorators")
+            raise Refused("a signature with defaults, *args or decorators")
         body = converter.block(fn.body, False)
         unfilled = converter.tapes - converter.filled
         if unfilled:
-            raise _Refused(f"a loop tape that is never filled ({', '.join(sorted(unfilled))})")
-    except _Refused as why:
-        return _Converted(fn.name, None, str(why), _statements(fn.body))
+            raise Refused(f"a loop tape that is never filled ({', '.join(sorted(unfilled))})")
+    except Refused as why:
+        return _Converted(fn.name, None, str(why), count_statements(fn.body))
     doc = body[:1] if body and isinstance(body[0], ast.Expr) and isinstance(body[0].value, ast.Constant) else []
     checked = params[1:] if is_sweep else params
     prologue = [ast.Expr(ast.Call(converter.nb("fe_clear"), [], []))]
@@ -464,7 +368,7 @@ def _convert(fn: ast.FunctionDef, module: _Module, nbrt: str, is_sweep: bool) ->
         prologue.append(ast.If(ast.UnaryOp(ast.Not(), test), [converter.fallback()], []))
     body = doc + prologue + body[len(doc):]
     node = _Function(params, body)
-    return _Converted(fn.name, node, "", _statements(body), _counts(fn), converter.sweep)
+    return _Converted(fn.name, node, "", count_statements(body), _counts(fn), converter.sweep)
 
 
 # -- printing ------------------------------------------------------------------------------------
@@ -549,36 +453,18 @@ def numba_section(text: str, bound: int | None = None) -> tuple[str, list[Choice
     which a function stays Python."""
     bound = max_statements() if bound is None else bound
     tree = ast.parse(text)
-    module = _Module.of(tree)
+    module = ModuleInfo.of(tree)
     functions = [n for n in tree.body if isinstance(n, ast.FunctionDef)]
     nbrt = module.fresh("_nbrt")
-    sweeps = set()
-    for fn in functions:
-        for node in ast.walk(fn):
-            if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id == module.partial \
-                    and node.args and isinstance(node.args[0], ast.Name):
-                sweeps.add(node.args[0].id)
+    sweeps = sweeps_of(functions, module.partial)
     converted = {fn.name: _convert(fn, module, nbrt, fn.name in sweeps) for fn in functions}
     for c in converted.values():
         if c.node is not None and c.statements > bound:
             c.node, c.reason = None, (f"{c.statements:,} statements > {bound:,} ({ENV}); numba would take "
-                                      f"about {_seconds(c.statements)} to compile it")
-    for c in converted.values():                 # a vjp/ivjp and its sweep: both compiled or neither
-        if c.sweep is None:
-            continue
-        partner = converted.get(c.sweep[1])
-        if partner is None:
-            c.node, c.reason = None, f"its sweep {c.sweep[1]} is not in the module"
-        elif c.node is not None and partner.node is None:
-            c.node, c.reason = None, f"its sweep {partner.name} stays Python"
-        elif c.node is None and partner.node is not None:
-            partner.node, partner.reason = None, f"the function returning it, {c.name}, stays Python"
-    for c in converted.values():
-        if c.node is None and c.name in sweeps:
-            for other in converted.values():
-                if other.sweep and other.sweep[1] == c.name and other.node is not None:
-                    other.node, other.reason = None, f"its sweep {c.name} stays Python"
-    choices = [Choice(c.name, c.node is not None, c.statements, c.reason) for c in converted.values()]
+                                      f"about {seconds_text(c.statements * SECONDS_PER_STATEMENT)} to compile it")
+    pair_sweeps(converted, {c.name: c.sweep[1] for c in converted.values() if c.sweep})
+    choices = [Choice(c.name, c.node is not None, c.statements, c.reason, "numba", c.statements * SECONDS_PER_STATEMENT)
+               for c in converted.values()]
     out = [HEADER]
     out += [f"# {choice.describe()}" for choice in choices]
     if not any(choice.compiled for choice in choices):
