@@ -46,7 +46,7 @@ from .back import cache
 from .back.callspec import CallSpec
 from .analysis.memory import describe as describe_memory
 from .analysis.memory import plan_memory
-from .back import numba_backend
+from .back import c_backend, numba_backend
 from .back.render import EXTRA_MODES, INVERSE_MODES, MEMORY, MODES, render_module
 from .errors import ArgumentError, NotInvertibleError, ShapeError
 from .front.evaluate import ShapeProbe
@@ -147,31 +147,37 @@ def _options(f, schedule, unroll) -> tuple:
     return bool(schedule), _unroll_key(unroll)
 
 
-BACKENDS = ("python", "numba")
+BACKENDS = ("python", "numba", "c")
+_PASSES = {"numba": numba_backend, "c": c_backend}     # the text pass of each compiled backend
 
 
 def _backend_name(f, backend) -> str:
-    """The backend of a call: "python" (the default) or "numba", a @derivatives function's
-    unless the call says otherwise."""
+    """The backend of a call: "python" (the default), "numba" or "c", a @derivatives
+    function's unless the call says otherwise."""
     if backend is None:
         backend = f.backend if isinstance(f, Derivatives) else "python"
     if backend not in BACKENDS:
-        raise ArgumentError(f"unknown backend={backend!r}: choose 'python' (the default) or 'numba' "
-                            "(compiled by numba where the function is small enough)")
+        raise ArgumentError(f"unknown backend={backend!r}: choose 'python' (the default), 'numba' (compiled "
+                            "by numba: small functions, loops kept as loops, batches) or 'c' (compiled by the "
+                            "system C compiler: functions without loops, one point at a time)")
     return backend
 
 
 def _backend(f, backend) -> str:
-    """:func:`_backend_name`, and for "numba" a BackendError unless numba can run here."""
+    """:func:`_backend_name`, and a BackendError unless that backend can run here."""
     backend = _backend_name(f, backend)
-    if backend == "numba":
-        numba_backend.require()
+    if backend != "python":
+        _PASSES[backend].require()
     return backend
 
 
-def with_backend(text: str, backend: str) -> str:
-    """Generated module ``text`` for ``backend`` (the numba section appended for "numba")."""
-    return numba_backend.with_numba(text) if backend == "numba" else text
+def with_backend(text: str, backend: str, bound: int | None = None) -> str:
+    """Generated module ``text`` for ``backend``: the compiled backend's section appended."""
+    if backend == "numba":
+        return numba_backend.with_numba(text, bound)
+    if backend == "c":
+        return c_backend.with_c(text, bound)
+    return text
 
 
 def analysis_of(f, wrt=None, *, schedule=True, shapes=None, unroll=None) -> Analysis:
@@ -245,8 +251,8 @@ def source(f, mode: str, wrt=None, memory: str = "store", *, schedule=True, shap
     """The generated Python source of ``mode`` ("jvp", "vjp", "ijvp", "ivjp" or "slogdet").
 
     ``memory="recompute"`` (vjp and ijvp) gives sweeps that rebuild the primal backwards;
-    ``shapes={"u": n}`` gives the lengths of vector parameters; ``backend="numba"`` appends
-    the numba section (what is compiled, what stays Python and why).
+    ``shapes={"u": n}`` gives the lengths of vector parameters; ``backend="numba"`` (or
+    ``"c"``) appends that backend's section (what is compiled, what stays Python and why).
     """
     _check_mode(mode)
     backend = _backend_name(f, backend)                     # writing the text needs no numba
@@ -266,13 +272,14 @@ def explain(f, wrt=None, *, schedule=True, shapes=None, unroll=None, backend=Non
     if analysis.lumps and not analysis.rolled:
         report += "\n" + "\n".join(describe_memory(plan_memory(analysis.graph, analysis.lumps),
                                                     analysis.lumps))
-    if backend == "numba":
+    if backend != "python":
+        step = _PASSES[backend]
         modes = MODES + EXTRA_MODES if analysis.invertible else ("jvp", "vjp")
-        lines = [f"backend numba (functions of more than {numba_backend.max_statements():,} statements stay "
-                 f"Python; set {numba_backend.ENV} to change it):"]
+        lines = [f"backend {backend} (functions of more than {step.max_statements():,} statements stay "
+                 f"Python; set {step.ENV} to change it):"]
         for mode in modes:
             text = generate(analysis, (mode,), _memory(f, "store") if mode in ("vjp", "ijvp") else "store")
-            lines += [f"  {mode}: {line}" for line in numba_backend.explain_choices(text)]
+            lines += [f"  {mode}: {line}" for line in step.explain_choices(text)]
         report += "\n" + "\n".join(lines)
     return report
 
@@ -301,7 +308,7 @@ def _compiled(f, wrt, mode, primals, memory="store", schedule=True, unroll=None,
     primals = _as_tuple(primals, f"primals of {g.__name__}", len(names), names)
     record = _record(g)
     lengths = _known_lengths(names, primals, record, shapes)
-    bound = numba_backend.max_statements() if backend == "numba" else None
+    bound = _PASSES[backend].max_statements() if backend != "python" else None
     mkey = (mode, key, memory, opts, (backend, bound), tuple(sorted(lengths.items())))
     if mkey not in record.compiled:
         arrays = tuple((n, np.ndim(x), np.shape(x)[0]) for n, x in zip(names, primals)
@@ -311,9 +318,7 @@ def _compiled(f, wrt, mode, primals, memory="store", schedule=True, unroll=None,
             *_, analysis, _ = _prepare(f, wrt, primals, opts)
             if memory != "store" or mode == "drift":
                 _check_memory("recompute" if mode == "drift" else memory, analysis)
-            text = generate(analysis, (mode,), memory)
-            if backend == "numba":
-                text = numba_backend.with_numba(text, bound)
+            text = with_backend(generate(analysis, (mode,), memory), backend, bound)
             return text, CallSpec.of(analysis.program, mode)
         options = {"mode": mode, "memory": memory, "schedule": opts[0], "unroll": opts[1], "wrt": key,
                    "lengths": sorted(lengths.items()), "arrays": arrays}
@@ -708,7 +713,7 @@ def derivatives(f=None, *, wrt=None, memory="store", schedule=True, shapes=None,
     ``.ivjp``, ``.slogdet``, ``.source(mode)``, ``.explain()`` and ``.write(path, modes)``.
     ``shapes={"u": n}`` gives vector lengths for the methods that take no arguments
     (source, explain, write); ``schedule=False`` keeps the statements in source order;
-    ``backend="numba"`` compiles the generated functions (where small enough) with numba.
+    ``backend="numba"`` or ``"c"`` compiles the generated functions (where it can).
     """
     if f is None:
         return lambda g: Derivatives(g, wrt, memory, schedule, shapes, unroll, backend)

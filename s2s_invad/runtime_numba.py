@@ -489,6 +489,8 @@ class Entry:
     returns the tape where the Python one returns ``partial(sweep, tape)``.
     """
 
+    compiler = "numba"
+
     def __init__(self, compiled, python, counts=(), sweep=None, statements=0):
         self.compiled, self.python, self.counts = compiled, python, frozenset(counts)
         self.sweep = sweep

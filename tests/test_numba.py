@@ -8,12 +8,10 @@ process loads the compiled code from the cache instead of compiling it. Skipped 
 numba (an optional extra), except the tests of what happens without it.
 """
 
-import functools
 import json
 import os
 import subprocess
 import sys
-import textwrap
 
 import numpy as np
 import pytest
@@ -22,10 +20,9 @@ import s2s_invad as si
 from s2s_invad import api
 from s2s_invad.back import numba_backend
 
+import backend_checks as bc
 import checks
-import natural_functions
 import numba_functions as nf
-import oracle
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
@@ -35,87 +32,12 @@ except ImportError:                          # an optional extra: the tests that
     numba = None
 needs_numba = pytest.mark.skipif(numba is None, reason="numba is not installed")
 
-ALL = checks.MODES + ("slogdet",)
-
-
-class Numba:
-    """s2s_invad with backend="numba" on every call (what checks.check_structured calls)."""
-
-    def __getattr__(self, name):
-        return functools.partial(getattr(si, name), backend="numba")
-
-
-NB = Numba()
-
-
-def entries(f):
-    """The entry points (compiled with a Python fallback) the API built for f so far."""
-    from s2s_invad import runtime_numba
-    found = []
-    for fn in {id(fn): fn for _, fn in api._records[f].compiled.values()}.values():
-        if isinstance(fn, runtime_numba.Entry):
-            found.append(fn)
-            if fn.sweep:
-                found.append(fn.sweep[1])
-    return found
-
-
-def ran_compiled(f) -> bool:
-    """Every call of f's entry points so far ran the compiled code (no Python fallback)."""
-    found = entries(f)
-    return bool(found) and all(e.backend == "numba" and e.fallbacks == 0 and e.calls > 0 for e in found)
-
-
-def outcome(call):
-    """("ok", value) or (error type, message, lineno, index)."""
-    try:
-        return ("ok", call())
-    except si.S2SError as exc:
-        return (type(exc).__name__, str(exc), getattr(exc, "lineno", None), getattr(exc, "index", None))
-
-
-def same_outcome(call):
-    """The Python backend's outcome and the numba backend's: identical errors, equal values."""
-    want = outcome(lambda: call("python"))
-    got = outcome(lambda: call("numba"))
-    assert got[0] == want[0], (got, want)
-    if want[0] == "ok":
-        checks.assert_close(checks.flatten(got[1]), checks.flatten(want[1]), 1e-14, "numba against python")
-    else:
-        assert got == want
-    return got
-
-
 # -- every mode against the oracle ---------------------------------------------------------------
 
-Z2 = np.array([0.4, -0.3])
-U6 = 0.1 * np.sin(np.pi * np.arange(1, 7) / 7)
-CASES = {
-    "scalar": (nf.equasive, (0.5, 1.0), None),
-    "rolled loop": (nf.rotate, (Z2, 30, 0.8), ("z",)),
-    "structured lump": (natural_functions.bratu, (U6, 1.0), ("u",)),
-    "dense lump": (nf.dense4, (np.array([0.3, -0.2, 0.5, 0.1]),), None),
-}
-
-
 @needs_numba
-@pytest.mark.parametrize("name", sorted(CASES))
+@pytest.mark.parametrize("name", sorted(bc.CASES))
 def test_every_mode_against_the_oracle_compiled(name):
-    """All five modes where the loop or the scalar code is the point; the inverse modes
-    where the lump is (each mode costs a second or two of numba's compile time)."""
-    f, primals, wrt = CASES[name]
-    modes = ALL if name in ("scalar", "rolled loop") else ("ijvp", "ivjp", "slogdet")
-    checks.check_structured(NB, f, primals, wrt=wrt, modes=modes)
-    assert ran_compiled(f), [(e.__name__, e.backend, e.reason, e.calls, e.fallbacks) for e in entries(f)]
-    # and the same numbers as the Python backend, to rounding
-    kw = {} if wrt is None else {"wrt": wrt}
-    rng = np.random.default_rng(3)
-    template = oracle.evaluate(f, primals)
-    w = checks.shaped_like(rng.standard_normal(checks.flatten(template).size), template)
-    for backend_result, python_result in [
-            (si.ijvp(f, primals, w, **kw, backend="numba"), si.ijvp(f, primals, w, **kw)),
-            (si.slogdet(f, primals, **kw, backend="numba"), si.slogdet(f, primals, **kw))]:
-        checks.assert_close(checks.flatten(backend_result), checks.flatten(python_result), 1e-14, name)
+    bc.check_case(name, "numba")
 
 
 @needs_numba
@@ -129,59 +51,31 @@ def test_batches_of_float64_compile_and_float32_runs_as_python():
         want = call(nf.squares, (x, y), v)
         assert checks.flatten(got).shape == checks.flatten(want).shape
         checks.assert_close(checks.flatten(got), checks.flatten(want), 1e-14, f"{mode} batch")
-    assert ran_compiled(nf.squares)
+    assert bc.ran_compiled(nf.squares, "numba")
     x32, y32 = x.astype(np.float32), y.astype(np.float32)
     got = si.jvp(nf.squares, (x32, y32), v, backend="numba")
     want = si.jvp(nf.squares, (x32, y32), v)
     assert got[0][0].dtype == np.float32 == want[0][0].dtype
     assert all(np.array_equal(a, b) for a, b in zip(checks.flatten(got), checks.flatten(want)))
-    assert any(e.fallbacks for e in entries(nf.squares))      # float32 ran the Python function
+    assert any(e.fallbacks for e in bc.entries(nf.squares, "numba"))      # float32 ran the Python function
 
 
 # -- the error paths -----------------------------------------------------------------------------------
 
 @needs_numba
-@pytest.mark.parametrize("case", ["zero pivot", "singular lump", "overflow hidden by 1/inf", "sqrt at 0",
-                                  "sqrt at 0 in the sweep", "infinite input", "batch zero pivot"])
+@pytest.mark.parametrize("case", list(bc.ERRORS))
 def test_singular_and_non_finite_points_raise_as_in_python(case):
-    x = np.array([1.0, 0.0, 2.0])
-    calls = {
-        "zero pivot": lambda b: si.ijvp(nf.square, (0.0, 1.0), (1.0, 0.0), backend=b),
-        "singular lump": lambda b: si.ijvp(nf.cross, (0.7, 0.7), (1.0, 0.0), backend=b),
-        "overflow hidden by 1/inf": lambda b: si.jvp(nf.masked, (800.0,), (1.0,), backend=b),
-        "sqrt at 0": lambda b: si.jvp(nf.root, (0.0,), (1.0,), backend=b),
-        "sqrt at 0 in the sweep": lambda b: si.vjp(nf.root, 0.0, backend=b)[1](1.0),
-        "infinite input": lambda b: si.jvp(nf.masked, (float("-inf"),), (1.0,), backend=b),
-        "batch zero pivot": lambda b: si.ijvp(nf.squares, (x, x + 1.0), (1.0, 0.0), backend=b),
-    }
-    got = same_outcome(calls[case])
-    assert got[0] in ("SingularJacobianError", "NonFiniteError"), got
-    if case == "batch zero pivot":
-        assert got[3] == 1                                      # the batch index of x = 0
-    if case != "infinite input":
-        assert got[2] is not None and f"numba_functions.py:{got[2]}:" in got[1], got
+    bc.check_error(case, "numba")
 
 
 @needs_numba
 def test_the_same_functions_at_regular_points_stay_compiled():
-    """The error cases above do not mean the compiled code never runs: at a regular point of
-    the same functions it does, and it returns the Python backend's numbers."""
-    for f, primals in ((nf.square, (0.5, 1.0)), (nf.cross, (0.7, 0.2)), (nf.masked, (3.0,))):
-        same_outcome(lambda b: si.jvp(f, primals, tuple(1.0 for _ in primals), backend=b))
-        assert any(e.calls > e.fallbacks for e in entries(f))
+    bc.check_regular_points("numba")
 
 
 @needs_numba
 def test_a_failed_static_pivot_reruns_python_with_its_pivoting_solve():
-    """At lam where the first pivot of Bratu's generated LU is 0 the compiled code cannot
-    finish; the Python function's pivoting solve (SuperLU/LAPACK) gives the answer."""
-    bratu = natural_functions.bratu
-    u = np.zeros(6)
-    lam = 2.0 / natural_functions.H ** 2     # -2 / h^2 + lam e^0 = 0: the static pivot vanishes
-    got = same_outcome(lambda b: si.ijvp(bratu, (u, lam), np.ones(6), wrt="u", backend=b))
-    assert got[0] == "ok"
-    e = next(e for e in entries(bratu) if e.__name__ == "bratu_ijvp")
-    assert e.fallbacks >= 1
+    bc.check_failed_static_pivot("numba")
 
 
 # -- what stays Python, and saying so ------------------------------------------------------------------
@@ -231,7 +125,6 @@ sys.modules["numba"] = None                     # import numba -> ImportError
 sys.path.insert(0, {tests!r})
 import s2s_invad as si
 import numba_functions as nf
-import oracle
 try:
     si.jvp(nf.equasive, (0.5, 1.0), (1.0, 0.0), backend="numba")
 except si.BackendError as exc:
@@ -267,26 +160,7 @@ def test_derivatives_decorator_takes_the_backend():
 
 @needs_numba
 def test_cli_writes_a_module_that_runs_compiled(tmp_path):
-    out = tmp_path / "equasive_derivs.py"
-    cmd = [sys.executable, "-m", "s2s_invad", "gen", f"{HERE}/numba_functions.py:equasive", "--modes", "jvp",
-           "--backend", "numba", "-o", str(out)]
-    done = subprocess.run(cmd, capture_output=True, text=True, cwd=ROOT)
-    assert done.returncode == 0, done.stderr
-    text = out.read_text()
-    assert "# -- backend numba" in text and "equasive_jvp = _nbrt.entry(" in text
-    script = textwrap.dedent(f"""
-        import importlib.util, json
-        spec = importlib.util.spec_from_file_location("equasive_derivs", {str(out)!r})
-        m = importlib.util.module_from_spec(spec); spec.loader.exec_module(m)
-        y, y_dot = m.equasive_jvp(0.5, 1.0, 1.0, 0.0)
-        print(json.dumps([list(y), list(y_dot), m.equasive_jvp.calls, m.equasive_jvp.fallbacks]))
-    """)
-    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, cwd=ROOT)
-    assert done.returncode == 0, done.stderr
-    y, y_dot, calls, fallbacks = json.loads(done.stdout)
-    want = si.jvp(nf.equasive, (0.5, 1.0), (1.0, 0.0))
-    assert np.allclose(y, want[0], rtol=1e-15) and np.allclose(y_dot, want[1], rtol=1e-15)
-    assert (calls, fallbacks) == (1, 0)
+    bc.check_cli(tmp_path, "numba", "equasive_jvp = _nbrt.entry(")
 
 
 # -- the cache: a second process loads the compiled code --------------------------------------------
@@ -298,7 +172,6 @@ import numpy as np
 import s2s_invad as si
 from s2s_invad import api, runtime_numba
 import numba_functions as nf
-import oracle
 y, x_dot = si.ijvp(nf.equasive, (0.5, 1.0), (1.0, 0.5), backend="numba")
 (entry,) = set(fn for _, fn in api._records[nf.equasive].compiled.values() if isinstance(fn, runtime_numba.Entry))
 stats = entry.compiled.stats

@@ -12,8 +12,9 @@ absolute path, else ``~/.cache/s2s_invad``.
 its bytecode (as in a ``.pyc``: the interpreter's magic number, a hash of the text and of
 the file name, then the marshalled code), so a large module is not compiled again either.
 For backend="numba" numba adds the machine code of the entry's functions in
-``__pycache__/<stem>-<key>.<function>-<line>.py3XX.nbi`` and ``.nbc``, part of the entry
-(pruned and cleared with it).
+``__pycache__/<stem>-<key>.<function>-<line>.py3XX.nbi`` and ``.nbc``, for backend="c" the
+library is ``__pycache__/<stem>-<key>.<hash>.so``: part of the entry (pruned and cleared
+with it).
 The key (:func:`entry_key`) hashes everything the generated text can depend on that is
 known before the transform, so a process that asks for the same mode of an unchanged
 function loads the entry and runs no part of the transform (:func:`fetch`). With
@@ -65,7 +66,7 @@ PRUNE_TO = 0.75               # pruning stops at this fraction of both bounds
 FORMAT = 1                    # of the entry files; part of every key
 _ENTRY = re.compile(r"(.+-[0-9a-f]{24})\.(py|json|code)")
 NUMBA_FOLDER = "__pycache__"                  # where numba caches the machine code of an entry
-_COMPILED = re.compile(r"(.+-[0-9a-f]{24})\.[^/]+\.nb[ic]")
+_COMPILED = re.compile(r"(.+-[0-9a-f]{24})\.[^/]+\.(nbi|nbc|so)")
 _TEMP = re.compile(r"\.s2s_invad-.+\.tmp")
 _STALE_TEMP_S = 3600
 
@@ -391,8 +392,8 @@ def _count(folder: str, added_bytes: int, new_entry: bool = True) -> None:
 def _entries(folder: str) -> dict[str, list]:
     """Entry name -> [last use, bytes, files]; removes stale temporary files on the way.
 
-    An entry of backend="numba" also owns the machine code numba caches for its functions
-    in ``__pycache__`` (``<entry>.<function>-<line>.py3XX.nbi`` and ``.nbc``)."""
+    An entry of a compiled backend also owns its machine code in ``__pycache__``: numba's
+    ``<entry>.<function>-<line>.py3XX.nbi`` and ``.nbc``, the C library ``<entry>.<hash>.so``."""
     entries: dict[str, list] = {}
     now = time.time()
     compiled = os.path.join(folder, NUMBA_FOLDER)
