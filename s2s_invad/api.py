@@ -47,6 +47,7 @@ from .back.callspec import CallSpec
 from .analysis.memory import describe as describe_memory
 from .analysis.memory import plan_memory
 from .back import c_backend, numba_backend
+from .back.emit_recompute_loops import describe as describe_loops
 from .back.render import EXTRA_MODES, INVERSE_MODES, MEMORY, MODES, render_module
 from .errors import ArgumentError, NotInvertibleError, ShapeError
 from .front.evaluate import ShapeProbe
@@ -80,6 +81,10 @@ def _wrt_key(wrt) -> tuple | None:
     for w in key:
         if not isinstance(w, str):
             raise ArgumentError(f"wrt must name parameters (strings), got {w!r}")
+    twice = sorted({w for w in key if key.count(w) > 1})
+    if twice:
+        raise ArgumentError(f"wrt names {', '.join(map(repr, twice))} more than once: name each "
+                            "differentiated parameter once")
     return key
 
 
@@ -129,12 +134,12 @@ def _policy(opts):
     return schedule, dict(unroll) if isinstance(unroll, tuple) else unroll
 
 
-def _analysis(f, key, opts, lengths: dict, probe=frozenset()) -> Analysis:
+def _analysis(f, key, opts, lengths: dict, probe=frozenset(), arrays=frozenset()) -> Analysis:
     record = _record(f)
-    akey = (key, opts, tuple(sorted(lengths.items())))
+    akey = (key, opts, tuple(sorted(lengths.items())), arrays)
     if akey not in record.analyses:
         schedule, unroll = _policy(opts)
-        record.analyses[akey] = analyse(f, key, schedule, lengths, frozenset(probe), unroll)
+        record.analyses[akey] = analyse(f, key, schedule, lengths, frozenset(probe), unroll, arrays)
     return record.analyses[akey]
 
 
@@ -197,8 +202,18 @@ def _param_names(f) -> tuple:
     return code.co_varnames[:code.co_argcount]
 
 
+def _batched(primals) -> bool:
+    """A call with a batch of points: some argument has two or more axes (vectors (n, B))."""
+    return any(isinstance(x, np.ndarray) and x.ndim >= 2 for x in primals)
+
+
 def _is_vector_arg(x) -> bool:
     return isinstance(x, (list, tuple)) or (isinstance(x, np.ndarray) and x.ndim >= 1)
+
+
+def _ndim(x) -> int:
+    """NumPy's ndim of an argument, with a list or tuple (perhaps ragged) as one axis."""
+    return 1 if isinstance(x, (list, tuple)) else np.ndim(x)
 
 
 def _prepare(f, wrt, primals, opts, shapes=None):
@@ -214,11 +229,18 @@ def _prepare(f, wrt, primals, opts, shapes=None):
             continue
         if isinstance(x, (list, tuple)):
             lengths[name] = len(x)
-        elif isinstance(x, np.ndarray) and x.ndim >= 1 and name in record.vectors:
+        elif isinstance(x, np.ndarray) and name in record.vectors and x.ndim >= (2 if _batched(primals) else 1):
             lengths[name] = x.shape[0]
+    batched = _batched(primals)
     while True:
+        # A 1-D array for a parameter not known as a vector is a batch of points, unless the
+        # call passes a vector parameter unbatched (1-D): then, as NumPy would in the user's
+        # own function, it is a vector where the body combines it elementwise with one.
+        unbatched = not batched and any(name in lengths and _ndim(x) == 1 for name, x in zip(names, primals))
+        arrays = frozenset(n for n, x in zip(names, primals)
+                           if unbatched and n not in lengths and isinstance(x, np.ndarray) and x.ndim == 1)
         try:
-            analysis = _analysis(f, key, opts, lengths, frozenset(names) - set(lengths))
+            analysis = _analysis(f, key, opts, lengths, frozenset(names) - set(lengths), arrays)
             break
         except ShapeProbe as found:
             x = primals[names.index(found.param)]
@@ -235,10 +257,12 @@ def _check_mode(mode: str) -> None:
         raise ArgumentError(f"unknown mode {mode!r}: choose one of {', '.join(MODES + EXTRA_MODES)}")
 
 
-def _check_memory(memory: str, analysis: Analysis) -> None:
+def _check_memory(memory: str, analysis: Analysis, mode: str = "ijvp") -> None:
     if memory not in MEMORY:
         raise ArgumentError(f"unknown memory={memory!r}: choose 'store' (keep every intermediate "
                             "value for the backward sweep) or 'recompute' (rebuild them backwards)")
+    if analysis is not None and analysis.rolled and mode in ("vjp", "drift"):
+        return                 # loops without an inverse are reversed by checkpointing instead
     if memory == "recompute" and analysis.lumps is None:
         raise NotInvertibleError(
             f"memory='recompute' rebuilds values backwards through the lumps, so it needs a square, "
@@ -246,30 +270,48 @@ def _check_memory(memory: str, analysis: Analysis) -> None:
             analysis.not_invertible.lineno)
 
 
+def _check_checkpoints(checkpoints, memory: str) -> None:
+    if checkpoints is None:
+        return
+    if isinstance(checkpoints, bool) or not isinstance(checkpoints, (int, np.integer)) or checkpoints < 1:
+        raise ArgumentError(f"checkpoints={checkpoints!r}: give the number of loop states binomial "
+                            "checkpointing may keep, an integer >= 1 (or None for about log2 of the "
+                            "trip count)")
+    if memory != "recompute":
+        raise ArgumentError("checkpoints= sets the snapshot budget of memory='recompute'; pass "
+                            "memory='recompute' too (memory='store' keeps every state)")
+
+
 def source(f, mode: str, wrt=None, memory: str = "store", *, schedule=True, shapes=None,
-           unroll=None, backend=None) -> str:
+           unroll=None, checkpoints=None, backend=None) -> str:
     """The generated Python source of ``mode`` ("jvp", "vjp", "ijvp", "ivjp" or "slogdet").
 
-    ``memory="recompute"`` (vjp and ijvp) gives sweeps that rebuild the primal backwards;
+    ``memory="recompute"`` (vjp and ijvp) gives sweeps that rebuild the primal backwards
+    (``checkpoints=``: the snapshot budget for loops reversed by binomial checkpointing);
     ``shapes={"u": n}`` gives the lengths of vector parameters; ``backend="numba"`` (or
     ``"c"``) appends that backend's section (what is compiled, what stays Python and why).
     """
     _check_mode(mode)
     backend = _backend_name(f, backend)                     # writing the text needs no numba
+    memory, checkpoints = _memory(f, memory, checkpoints)
+    _check_checkpoints(checkpoints, memory)
     analysis = analysis_of(f, wrt, schedule=schedule, shapes=shapes, unroll=unroll)
-    _check_memory(memory, analysis)
-    return with_backend(generate(analysis, (mode,), memory), backend)
+    _check_memory(memory, analysis, mode)
+    return with_backend(generate(analysis, (mode,), memory, checkpoints), backend)
 
 
-def explain(f, wrt=None, *, schedule=True, shapes=None, unroll=None, backend=None) -> str:
+def explain(f, wrt=None, *, schedule=True, shapes=None, unroll=None, checkpoints=None, backend=None) -> str:
     """A readable report: SSA, live width at each point, pivots, lumps with k and lines, and
-    the width profile and lumps of the source order against the chosen schedule; with
+    the width profile and lumps of the source order against the chosen schedule; what
+    memory="recompute" does (with ``checkpoints=`` snapshots for checkpointed loops); with
     ``backend="numba"``, which generated function of each mode is compiled and which stays
     Python, and why."""
     backend = _backend_name(f, backend)
     analysis = analysis_of(f, wrt, schedule=schedule, shapes=shapes, unroll=unroll)
     report = _explain_report(analysis)
-    if analysis.lumps and not analysis.rolled:
+    if analysis.rolled:
+        report += "\n" + "\n".join(describe_loops(analysis.regions, checkpoints))
+    elif analysis.lumps:
         report += "\n" + "\n".join(describe_memory(plan_memory(analysis.graph, analysis.lumps),
                                                     analysis.lumps))
     if backend != "python":
@@ -278,7 +320,8 @@ def explain(f, wrt=None, *, schedule=True, shapes=None, unroll=None, backend=Non
         lines = [f"backend {backend} (functions of more than {step.max_statements():,} statements stay "
                  f"Python; set {step.ENV} to change it):"]
         for mode in modes:
-            text = generate(analysis, (mode,), _memory(f, "store") if mode in ("vjp", "ijvp") else "store")
+            memory, budget = _memory(f, "store", checkpoints) if mode in ("vjp", "ijvp") else ("store", None)
+            text = generate(analysis, (mode,), memory, budget if memory == "recompute" else None)
             lines += [f"  {mode}: {line}" for line in step.explain_choices(text)]
         report += "\n" + "\n".join(lines)
     return report
@@ -287,29 +330,33 @@ def explain(f, wrt=None, *, schedule=True, shapes=None, unroll=None, backend=Non
 def drift(f, primals, wrt=None, *, schedule=True, unroll=None) -> DriftReport:
     """How far memory="recompute" rebuilds values from the forward ones at ``primals``."""
     *_, analysis, checked = _prepare(f, wrt, primals, _options(f, schedule, unroll))
-    _check_memory("recompute", analysis)
+    _check_memory("recompute", analysis, "drift")
     _, fn, _ = _compiled(f, wrt, "drift", primals, schedule=schedule, unroll=unroll)
     forward, rebuilt = fn(*checked)
     return drift_report(analysis.program, forward, rebuilt)
 
 
-def _compiled(f, wrt, mode, primals, memory="store", schedule=True, unroll=None, backend="python"):
+def _compiled(f, wrt, mode, primals, memory="store", schedule=True, unroll=None, checkpoints=None,
+              backend="python"):
     """(call spec, generated function, checked primals) of ``mode`` for this call: from
     this process's memo, else from the cache of generated modules (no transform at all),
     else transformed (``_prepare``) and stored. The wrappers read only the spec
     (:class:`~s2s_invad.back.callspec.CallSpec`). ``backend="numba"``: the module has the
     numba section, and the function is its entry point (compiled with a Python fallback)."""
-    memory = _memory(f, memory)
+    memory, checkpoints = _memory(f, memory, checkpoints)
     if memory not in MEMORY:
         _check_memory(memory, None)                       # unknown: raises before any analysis
+    _check_checkpoints(checkpoints, memory)
     opts, shapes = _options(f, schedule, unroll), _shapes(f, shapes=None)
     g, key = _unwrap(f, wrt)
     names = _param_names(g)
     primals = _as_tuple(primals, f"primals of {g.__name__}", len(names), names)
     record = _record(g)
     lengths = _known_lengths(names, primals, record, shapes)
+    batched = tuple(n for n, x in zip(names, primals)       # arrays for scalar parameters
+                    if n not in lengths and isinstance(x, np.ndarray) and x.ndim >= 1)
     bound = _PASSES[backend].max_statements() if backend != "python" else None
-    mkey = (mode, key, memory, opts, (backend, bound), tuple(sorted(lengths.items())))
+    mkey = (mode, key, (memory, checkpoints), opts, (backend, bound), tuple(sorted(lengths.items())), batched)
     if mkey not in record.compiled:
         arrays = tuple((n, np.ndim(x), np.shape(x)[0]) for n, x in zip(names, primals)
                        if n not in lengths and isinstance(x, np.ndarray) and x.ndim >= 1)
@@ -317,18 +364,22 @@ def _compiled(f, wrt, mode, primals, memory="store", schedule=True, unroll=None,
         def make():
             *_, analysis, _ = _prepare(f, wrt, primals, opts)
             if memory != "store" or mode == "drift":
-                _check_memory("recompute" if mode == "drift" else memory, analysis)
-            text = with_backend(generate(analysis, (mode,), memory), backend, bound)
+                _check_memory("recompute" if mode == "drift" else memory, analysis, mode)
+            text = with_backend(generate(analysis, (mode,), memory, checkpoints), backend, bound)
             return text, CallSpec.of(analysis.program, mode)
         options = {"mode": mode, "memory": memory, "schedule": opts[0], "unroll": opts[1], "wrt": key,
+                   **({"checkpoints": int(checkpoints)} if checkpoints is not None else {}),
                    "lengths": sorted(lengths.items()), "arrays": arrays}
         if backend != "python":                      # other keys as before: python entries stay valid
             options.update(backend=backend, max_statements=bound)
         spec, namespace = cache.fetch(g, options, make)
-        record.vectors |= spec.vectors
+        # learn which parameters the source uses as vectors (so that an array for one is a
+        # vector next time), but not from lists: a list is a vector whatever the source does
+        record.vectors |= spec.vectors - {n for n, x in zip(names, primals) if isinstance(x, (list, tuple))}
         entry = (spec, namespace[spec.entry])
         final = tuple(sorted((p.name, p.length) for p in spec.signature if p.is_vector))
-        record.compiled[mkey] = record.compiled[mkey[:5] + (final,)] = entry
+        known = {name for name, _ in final}
+        record.compiled[mkey] = record.compiled[mkey[:5] + (final, tuple(n for n in batched if n not in known))] = entry
     spec, fn = record.compiled[mkey]
     return spec, fn, _check_primals(spec, primals)
 
@@ -342,7 +393,7 @@ def _known_lengths(names, primals, record: _Record, shapes) -> dict:
             continue
         if isinstance(x, (list, tuple)):
             lengths[name] = len(x)
-        elif isinstance(x, np.ndarray) and x.ndim >= 1 and name in record.vectors:
+        elif isinstance(x, np.ndarray) and name in record.vectors and x.ndim >= (2 if _batched(primals) else 1):
             lengths[name] = x.shape[0]
     return lengths
 
@@ -359,16 +410,18 @@ def _as_tuple(value, what: str, expected: int, names) -> tuple:
 
 
 def _number_or_array(x, what: str):
-    """``x`` checked: a real number or a real array (never complex, strings, objects)."""
-    if isinstance(x, (bool, int, float, np.integer, np.floating, np.bool_)):
+    """``x`` checked: a real number or a real array (never bools, complex, strings, objects)."""
+    if isinstance(x, (bool, np.bool_)):
+        raise ArgumentError(f"{what} is a bool ({x!r}): pass a number (a float or an int)")
+    if isinstance(x, (int, float, np.integer, np.floating)):
         return x
     if isinstance(x, (complex, np.complexfloating)):
         raise ArgumentError(f"{what} is complex ({x!r}): s2s_invad differentiates real arithmetic")
     if isinstance(x, np.ndarray):
         if x.dtype.kind == "c":
             raise ArgumentError(f"{what} is a complex array: s2s_invad differentiates real arithmetic")
-        if x.dtype.kind not in "biuf":
-            raise ArgumentError(f"{what} is an array of dtype {x.dtype}: pass real numbers")
+        if x.dtype.kind not in "iuf":
+            raise ArgumentError(f"{what} is an array of dtype {x.dtype}: pass real numbers (floats or ints)")
         return x
     raise ArgumentError(f"{what} must be a number or a NumPy array, got {type(x).__name__}")
 
@@ -391,24 +444,32 @@ def _vector(x, n: int, what: str):
     raise ArgumentError(f"{what} is a number, but it is a vector of length {n}: pass a 1-D array or a list")
 
 
-def _batch_shape(x, vector: bool) -> tuple:
+def _batch_shape(x, vector: bool, name: str) -> tuple:
     if isinstance(x, (list, tuple)):
         shapes = [np.shape(e) for e in x]
-        return np.broadcast_shapes(*shapes) if shapes else ()
+        try:
+            return np.broadcast_shapes(*shapes) if shapes else ()
+        except ValueError:
+            raise ArgumentError(f"{name} is a list whose elements have batch shapes that do not "
+                                f"broadcast ({', '.join(map(str, shapes))})") from None
     shape = np.shape(x)
     return shape[1:] if vector else shape
 
 
-def _check_batches(prog, pairs, what: str) -> tuple:
-    """The common batch shape of ``pairs`` ((value, is_vector, name)), or an ArgumentError."""
-    shapes = [(name, _batch_shape(x, vec)) for x, vec, name in pairs]
+def _check_batches(prog, pairs, what: str, base: tuple = ()) -> tuple:
+    """The common batch shape of ``pairs`` ((value, is_vector, name)) and ``base`` (the
+    arguments' batch shape, for tangents and cotangents), or an ArgumentError."""
+    shapes = [(name, _batch_shape(x, vec, f"{what} of {prog.name}: '{name}'")) for x, vec, name in pairs]
     try:
-        batch = np.broadcast_shapes(*(s for _, s in shapes)) if shapes else ()
+        batch = np.broadcast_shapes(base, *(s for _, s in shapes))
     except ValueError:
         listed = ", ".join(f"{n}: {s}" for n, s in shapes)
-        raise ArgumentError(f"{what} of {prog.name} have batch shapes that do not broadcast ({listed})") from None
-    if batch and "numpy" not in prog.modules.values():
-        uses = ", ".join(f"{a}.<fn>" for a in prog.modules) or "no numpy function"
+        against = f" with the arguments' batch shape {base}" if base else ""
+        raise ArgumentError(f"{what} of {prog.name}: batch shapes that do not broadcast{against} "
+                            f"({listed})") from None
+    if batch and ("numpy" not in prog.modules.values() or prog.calls_math):
+        uses = ", ".join(f"{a}.<fn>" for a, kind in prog.modules.items() if kind == "math") \
+            if prog.calls_math else "no numpy function"
         raise ArgumentError(
             f"{prog.name} was given arrays (batch shape {batch}), but its source uses {uses}, so its "
             "generated code works on one point at a time; call np.<fn> (import numpy as np) in the "
@@ -427,41 +488,55 @@ def _check_primals(prog, primals) -> tuple:
     return tuple(out)
 
 
+def _primal_batch(prog, primals) -> tuple:
+    """The batch shape of checked primals (() for one point)."""
+    return _check_batches(prog, [(x, p.is_vector, p.name) for p, x in zip(prog.signature, primals)],
+                          "the arguments")
+
+
 def _scalar(x, what):
     if isinstance(x, (list, tuple)):
         raise ArgumentError(f"{what} is a {type(x).__name__}, but the function uses it as a scalar")
     return _number_or_array(x, what)
 
 
-def _inputs(prog, value, what: str) -> tuple:
-    """Input-side values: one per differentiated parameter (bare for a single one)."""
+def _inputs(prog, value, what: str, batch: tuple = ()) -> tuple:
+    """Input-side values: one per differentiated parameter (bare for a single one), whose
+    batch shapes broadcast with ``batch`` (the arguments')."""
     params = prog.wrt_params
     names = [p.name for p in params]
     if len(params) == 1 and not isinstance(value, tuple):
         value = (value,)
     value = _as_tuple(value, what, len(params), names)
-    return tuple(_vector(x, p.length, f"{what} for '{p.name}'") if p.is_vector else
-                 _scalar(x, f"{what} for '{p.name}'") for p, x in zip(params, value))
+    out = tuple(_vector(x, p.length, f"{what} for '{p.name}'") if p.is_vector else
+                _scalar(x, f"{what} for '{p.name}'") for p, x in zip(params, value))
+    _check_batches(prog, [(x, p.is_vector, p.name) for p, x in zip(params, out)], what, batch)
+    return out
 
 
-def _outputs_like(prog, value, what: str) -> tuple:
-    """Output-side values shaped like f's result, as the tuple of top-level parts."""
+def _outputs_like(prog, value, what: str, batch: tuple = ()) -> tuple:
+    """Output-side values shaped like f's result, as the tuple of top-level parts, whose
+    batch shapes broadcast with ``batch`` (the arguments')."""
+    leaves = []
+
     def check(spec, x, where):
         if spec is None:
             if isinstance(x, (tuple, list)):
                 raise ArgumentError(f"{where}: {prog.name} returns a single value here, so pass a "
                                     "single value, not a sequence")
+            leaves.append((x, False, where))
             return _number_or_array(x, where)
         if isinstance(spec, int):
+            leaves.append((x, True, where))
             return _vector(x, spec, where)
         if not isinstance(x, (tuple, list)) or len(x) != len(spec):
             raise ArgumentError(f"{where}: expected a tuple of {len(spec)} values (shaped like "
                                 f"{prog.name}'s result)")
         return tuple(check(s, e, f"{where}[{i}]") for i, (s, e) in enumerate(zip(spec, x)))
     spec = prog.out_spec
-    if isinstance(spec, tuple):
-        return check(spec, value, what)
-    return (check(spec, value, what),)
+    out = check(spec, value, what) if isinstance(spec, tuple) else (check(spec, value, what),)
+    _check_batches(prog, leaves, what, batch)
+    return out
 
 
 # -- the modes ---------------------------------------------------------------------------
@@ -472,36 +547,61 @@ _NUMBERS = frozenset({float, int})
 
 
 class _Fast:
-    """A generated function called directly when every argument is a Python float or int
-    (no vectors, no batches): the checks are three type tests, not the general ones."""
-    __slots__ = ("fn", "n", "k", "m", "tuple_output")
+    """A generated function called directly when every argument has exactly the kind of
+    the previous call: a Python float or int for a scalar, a 1-D float64 array of the
+    right length for a vector (no batches, no lists): a few type tests, not the general
+    checks."""
+    __slots__ = ("fn", "params", "inputs_of", "outputs_of", "tuple_output")
 
     def __init__(self, fn, spec):
         self.fn = fn
-        self.n, self.k = len(spec.signature), len(spec.wrt_params)
+        self.params = tuple(p.length if p.is_vector else None for p in spec.signature)
+        self.inputs_of = tuple(p.length if p.is_vector else None for p in spec.wrt_params)
         self.tuple_output = spec.tuple_output
-        self.m = len(spec.out_spec) if spec.tuple_output else 1
+        self.outputs_of = tuple(spec.out_spec) if spec.tuple_output else (spec.out_spec,)
 
     def primals(self, primals) -> bool:
-        return type(primals) is tuple and len(primals) == self.n and _NUMBERS.issuperset(map(type, primals))
+        return type(primals) is tuple and _all_fit(primals, self.params)
 
     def inputs(self, value):
-        if type(value) is tuple:
-            return value if len(value) == self.k and _NUMBERS.issuperset(map(type, value)) else None
-        return (value,) if self.k == 1 and type(value) in _NUMBERS else None
+        if type(value) is tuple and _all_fit(value, self.inputs_of):
+            return value
+        return (value,) if len(self.inputs_of) == 1 and _fits(value, self.inputs_of[0]) else None
 
     def outputs(self, value):
         if self.tuple_output:
-            ok = type(value) is tuple and len(value) == self.m and _NUMBERS.issuperset(map(type, value))
-            return value if ok else None
-        return (value,) if type(value) in _NUMBERS else None
+            return value if type(value) is tuple and _all_fit(value, self.outputs_of) else None
+        return (value,) if _fits(value, self.outputs_of[0]) else None
+
+
+_F64 = np.dtype(np.float64)
+
+
+def _fits(x, length) -> bool:
+    if length is None:
+        return type(x) in _NUMBERS
+    return type(x) is np.ndarray and x.shape == (length,) and x.dtype == _F64
+
+
+def _all_fit(values: tuple, kinds: tuple) -> bool:
+    if len(values) != len(kinds):
+        return False
+    if _NUMBERS.issuperset(map(type, values)):       # all numbers (the usual case), at C speed
+        return kinds.count(None) == len(kinds)
+    for x, length in zip(values, kinds):
+        if not _fits(x, length):
+            return False
+    return True
 
 
 _fast_table: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()
 
 
 def _fast(f, key) -> _Fast | None:
-    table = _fast_table.get(f)
+    try:
+        table = _fast_table.get(f)
+    except TypeError:                          # not weak-referenceable: not a def function
+        return None
     if table is None:
         return None
     try:
@@ -511,9 +611,12 @@ def _fast(f, key) -> _Fast | None:
 
 
 def _remember(f, key, spec, fn) -> None:
-    """Keep the direct call for functions of scalars with scalar results."""
-    flat = spec.out_spec is None or (isinstance(spec.out_spec, tuple) and all(s is None for s in spec.out_spec))
-    if flat and not spec.vectors:
+    """Keep the direct call for functions of scalars and vectors with results that are
+    scalars, vectors or a flat tuple of them."""
+    out = spec.out_spec
+    flat = out is None or isinstance(out, int) or (isinstance(out, tuple) and
+                                                  all(s is None or isinstance(s, int) for s in out))
+    if flat:
         try:
             _fast_table.setdefault(f, {})[key] = _Fast(fn, spec)
         except TypeError:
@@ -533,23 +636,28 @@ def jvp(f, primals, tangents, wrt=None, *, schedule=True, unroll=None, backend=N
     spec, fn, primals = _compiled(f, wrt, "jvp", primals, schedule=schedule, unroll=unroll,
                                   backend=_backend(f, backend))
     _remember(f, key, spec, fn)
-    return fn(*primals, *_inputs(spec, tangents, "tangents"))
+    return fn(*primals, *_inputs(spec, tangents, "tangents", _primal_batch(spec, primals)))
 
 
-def vjp(f, *primals, wrt=None, memory="store", schedule=True, unroll=None, backend=None):
+def vjp(f, *primals, wrt=None, memory="store", schedule=True, unroll=None, checkpoints=None, backend=None):
     """``(f(*primals), f_vjp)`` with ``f_vjp(y_bar) = J^T y_bar`` (a tuple, one per input).
 
     ``memory="recompute"``: the pullback rebuilds the primal backwards instead of keeping
-    every intermediate value (square, invertible functions; see :func:`drift`).
+    every intermediate value (square, invertible functions, or any function whose loops
+    are kept as loops; see :func:`drift`). Loops without a closed-form inverse are
+    reversed by binomial checkpointing with at most ``checkpoints`` stored states
+    (default about log2 of the trip count).
     """
-    key = ("vjp", wrt, memory, schedule, unroll, backend)
+    key = ("vjp", wrt, memory, schedule, unroll, checkpoints, backend)
     fast = _fast(f, key)
     if fast is not None and fast.primals(primals):
         y, bwd = fast.fn(*primals)
-        spec = None
+        spec, batch = None, ()
     else:
-        spec, fn, primals = _compiled(f, wrt, "vjp", primals, memory, schedule, unroll, _backend(f, backend))
+        spec, fn, primals = _compiled(f, wrt, "vjp", primals, memory, schedule, unroll, checkpoints,
+                                      _backend(f, backend))
         _remember(f, key, spec, fn)
+        batch = _primal_batch(spec, primals)
         y, bwd = fn(*primals)
 
     def f_vjp(y_bar):
@@ -557,24 +665,27 @@ def vjp(f, *primals, wrt=None, memory="store", schedule=True, unroll=None, backe
             w = fast.outputs(y_bar)
             if w is not None:
                 return bwd(*w)
-        return bwd(*_outputs_like(spec or _spec_of(f, key), y_bar, "the output cotangent y_bar"))
+        return bwd(*_outputs_like(spec or _spec_of(f, key), y_bar, "the output cotangent y_bar", batch))
     return y, f_vjp
 
 
-def ijvp(f, primals, y_dot, wrt=None, memory="store", *, schedule=True, unroll=None, backend=None):
+def ijvp(f, primals, y_dot, wrt=None, memory="store", *, schedule=True, unroll=None, checkpoints=None,
+         backend=None):
     """``(f(*primals), x_dot)`` where ``J x_dot = y_dot`` (x_dot a tuple, one per input).
 
-    ``memory="recompute"``: the sweep rebuilds the primal backwards (constant memory).
+    ``memory="recompute"``: the sweep rebuilds the primal backwards (constant memory; loops
+    without a closed-form inverse: binomial checkpointing with ``checkpoints`` states).
     """
-    key = ("ijvp", wrt, memory, schedule, unroll, backend)
+    key = ("ijvp", wrt, memory, schedule, unroll, checkpoints, backend)
     fast = _fast(f, key)
     if fast is not None and fast.primals(primals):
         v = fast.outputs(y_dot)
         if v is not None:
             return fast.fn(*primals, *v)
-    spec, fn, primals = _compiled(f, wrt, "ijvp", primals, memory, schedule, unroll, _backend(f, backend))
+    spec, fn, primals = _compiled(f, wrt, "ijvp", primals, memory, schedule, unroll, checkpoints,
+                                  _backend(f, backend))
     _remember(f, key, spec, fn)
-    return fn(*primals, *_outputs_like(spec, y_dot, "the output tangent y_dot"))
+    return fn(*primals, *_outputs_like(spec, y_dot, "the output tangent y_dot", _primal_batch(spec, primals)))
 
 
 def ivjp(f, *primals, wrt=None, schedule=True, unroll=None, backend=None):
@@ -583,11 +694,12 @@ def ivjp(f, *primals, wrt=None, schedule=True, unroll=None, backend=None):
     fast = _fast(f, key)
     if fast is not None and fast.primals(primals):
         y, fwd = fast.fn(*primals)
-        spec = None
+        spec, batch = None, ()
     else:
         spec, fn, primals = _compiled(f, wrt, "ivjp", primals, schedule=schedule, unroll=unroll,
                                       backend=_backend(f, backend))
         _remember(f, key, spec, fn)
+        batch = _primal_batch(spec, primals)
         y, fwd = fn(*primals)
 
     def f_ivjp(x_bar):
@@ -595,7 +707,7 @@ def ivjp(f, *primals, wrt=None, schedule=True, unroll=None, backend=None):
             w = fast.inputs(x_bar)
             if w is not None:
                 return fwd(*w)
-        return fwd(*_inputs(spec or _spec_of(f, key), x_bar, "the input cotangent x_bar"))
+        return fwd(*_inputs(spec or _spec_of(f, key), x_bar, "the input cotangent x_bar", batch))
     return y, f_ivjp
 
 
@@ -608,7 +720,11 @@ def slogdet(f, primals, wrt=None, *, schedule=True, unroll=None, backend=None):
     spec, fn, primals = _compiled(f, wrt, "slogdet", primals, schedule=schedule, unroll=unroll,
                                   backend=_backend(f, backend))
     _remember(f, key, spec, fn)
-    return fn(*primals)
+    y, (sign, logdet) = fn(*primals)
+    batch = _primal_batch(spec, primals)
+    if batch and (np.shape(sign) != batch or np.shape(logdet) != batch):   # det J constant over the batch
+        sign, logdet = (np.broadcast_to(np.asarray(z), batch).copy() for z in (sign, logdet))
+    return y, (sign, logdet)
 
 
 def _spec_of(f, key):
@@ -634,11 +750,12 @@ def write_atomic(path: str, text: str) -> None:
     files.write_atomic(path, text)
 
 
-def _memory(f, memory):
-    """A @derivatives(memory=...) function's default, unless the call says otherwise."""
+def _memory(f, memory, checkpoints=None):
+    """A @derivatives(memory=..., checkpoints=...) function's defaults, unless the call
+    says otherwise."""
     if isinstance(f, Derivatives) and memory == "store":
-        return f.memory
-    return memory
+        return f.memory, f.checkpoints if checkpoints is None else checkpoints
+    return memory, checkpoints
 
 
 def _shapes(f, shapes):
@@ -651,11 +768,15 @@ def _shapes(f, shapes):
 class Derivatives:
     """A function with its derivatives attached (see :func:`derivatives`)."""
 
-    def __init__(self, f, wrt=None, memory="store", schedule=True, shapes=None, unroll=None, backend=None):
+    def __init__(self, f, wrt=None, memory="store", schedule=True, shapes=None, unroll=None, checkpoints=None,
+                 backend=None):
+        _unwrap(f, None)                                  # a def function, or ArgumentError
         functools.update_wrapper(self, f)
         self.wrt = _wrt_key(wrt)
         self.backend = _backend_name(f, backend)
         self.memory = memory
+        _check_checkpoints(checkpoints, memory)
+        self.checkpoints = checkpoints
         self.schedule = schedule
         self.unroll = unroll
         _unroll_key(unroll)
@@ -701,23 +822,30 @@ class Derivatives:
             _check_mode(mode)
         sources = files.source_files(self.__wrapped__)
         files.check_target(path, sources)                      # before the transform
-        text = with_backend(render_module([(analysis_of(self, shapes=shapes), tuple(modes))]), self.backend)
+        analysis = analysis_of(self, shapes=shapes)
+        for mode in {"vjp", "ijvp"} & set(modes):
+            _check_memory(self.memory, analysis, mode)
+        text = with_backend(render_module([(analysis, tuple(modes))], self.memory, self.checkpoints),  # as gen
+                            self.backend)
         files.write_generated(path, text, sources, force)
         return text
 
 
-def derivatives(f=None, *, wrt=None, memory="store", schedule=True, shapes=None, unroll=None, backend=None):
+def derivatives(f=None, *, wrt=None, memory="store", schedule=True, shapes=None, unroll=None, checkpoints=None,
+                backend=None):
     """Decorator: ``@derivatives`` or ``@derivatives(wrt=("x", "y"), memory="recompute")``.
 
     The function stays callable as before and gains ``.jvp``, ``.vjp``, ``.ijvp``,
     ``.ivjp``, ``.slogdet``, ``.source(mode)``, ``.explain()`` and ``.write(path, modes)``.
     ``shapes={"u": n}`` gives vector lengths for the methods that take no arguments
     (source, explain, write); ``schedule=False`` keeps the statements in source order;
-    ``backend="numba"`` or ``"c"`` compiles the generated functions (where it can).
+    ``checkpoints=`` the snapshot budget of memory="recompute" for loops reversed by
+    binomial checkpointing; ``backend="numba"`` or ``"c"`` compiles the generated functions
+    (where it can).
     """
     if f is None:
-        return lambda g: Derivatives(g, wrt, memory, schedule, shapes, unroll, backend)
-    return Derivatives(f, wrt, memory, schedule, shapes, unroll, backend)
+        return lambda g: Derivatives(g, wrt, memory, schedule, shapes, unroll, checkpoints, backend)
+    return Derivatives(f, wrt, memory, schedule, shapes, unroll, checkpoints, backend)
 
 
 __all__ = ["jvp", "vjp", "ijvp", "ivjp", "slogdet", "drift", "source", "explain", "derivatives", "Derivatives",

@@ -11,6 +11,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import math
+
 import numpy as np
 
 
@@ -19,6 +21,14 @@ class Patch:
     shape: tuple
     index: np.ndarray            # flat indices of the kept elements
     values: np.ndarray           # their forward values
+
+
+def all_rebuilt(ok) -> bool:
+    """Whether a forward check passed at every point: ``ok`` a bool, a NumPy bool or an
+    array of them (the common answers, True and NumPy's True, without a NumPy call)."""
+    if ok is True or ok is np.True_:
+        return True
+    return ok is not False and ok is not np.False_ and bool(np.all(ok))
 
 
 def keep(kept: dict, key: int, ok, value) -> None:
@@ -39,3 +49,31 @@ def patch(rebuilt, record):
     out = np.array(np.broadcast_to(rebuilt, record.shape), dtype=float)
     out.reshape(-1)[record.index] = record.values
     return out
+
+
+def bounded(ok, growth, limit: float):
+    """``(ok, growth)`` after a forward check on a chain of rebuilds: where the bound on
+    error amplification passes ``limit`` the step's input is kept too (ok False); where
+    the input is kept the chain's bound starts again from 1."""
+    if isinstance(growth, np.ndarray) or isinstance(ok, np.ndarray):
+        reset = np.logical_or(np.logical_not(ok), growth > limit)
+        if not reset.any():
+            return ok, growth
+        return np.logical_not(reset), np.where(reset, 1.0, growth)
+    if not ok or growth > limit:
+        return False, 1.0
+    return ok, growth
+
+
+def amplify(growth, pivot):
+    """The running bound on how much rebuilding backwards has amplified errors, after a
+    step with this pivot (d new / d old): times 1 / |pivot|, never below 1; inf for a zero
+    pivot (the step cannot be undone)."""
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+        if isinstance(pivot, np.ndarray) or isinstance(growth, np.ndarray):
+            out = np.maximum(np.asarray(growth, dtype=float) / np.abs(pivot), 1.0)
+            return np.where(np.isnan(out), np.inf, out)
+        pivot = abs(pivot)
+        if pivot == 0.0 or pivot != pivot:
+            return math.inf
+        return max(growth / pivot, 1.0)

@@ -272,6 +272,16 @@ def _rerun_command(argv: list[str]) -> str:
     return shlex.join([PROG] + [a for a in argv if a not in ("--check", "--diff")])
 
 
+def _positive(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number >= 1")
+    return value
+
+
 def run_gen(args, argv: list[str]) -> int:
     if args.output == "-" and (args.check or args.diff):
         raise CommandError("--check and --diff compare with a file: drop -o - (or give -o FILE)")
@@ -283,12 +293,15 @@ def run_gen(args, argv: list[str]) -> int:
         raise CommandError(f"{out} is a directory: give the generated file's name with -o")
     functions = load_functions(path, read_source(path))
     items = plan(path, functions, func, args.modes, args.schedule, args.shapes, args.wrt, args.unroll)
+    if args.checkpoints is not None and args.memory != "recompute":
+        raise CommandError("--checkpoints sets the snapshot budget of --memory recompute: add --memory recompute")
     if args.memory == "recompute":
         for analysis, modes in items:
-            if analysis.lumps is None and {"vjp", "ijvp"} & set(modes):
+            wanted = {"ijvp"} if analysis.rolled else {"vjp", "ijvp"}   # rolled vjp: checkpointing
+            if analysis.lumps is None and wanted & set(modes):
                 raise CommandError(f"--memory recompute needs invertible functions (it rebuilds values "
                                    f"backwards through the lumps): {analysis.not_invertible}")
-    text = render_module(items, args.memory)
+    text = render_module(items, args.memory, args.checkpoints)
     if args.backend == "numba":                  # the module compiles itself on first call
         text = numba_backend.with_numba(text)
     elif args.backend == "c":
@@ -472,6 +485,10 @@ def build_parser() -> argparse.ArgumentParser:
     gen.add_argument("--memory", choices=MEMORY, default="store",
                      help="recompute: vjp and ijvp rebuild the primal backwards in constant memory "
                           "instead of keeping every intermediate value (default: store)")
+    gen.add_argument("--checkpoints", type=_positive, metavar="S",
+                     help="with --memory recompute: loops kept as loops without a closed-form inverse "
+                          "are reversed by binomial checkpointing keeping at most S states "
+                          "(default: about log2 of the trip count)")
     gen.add_argument("--backend", choices=("python", "numba", "c"), default="python",
                      help="numba: append a section that compiles the functions with numba on first "
                           "call (those small enough; the module then needs numba); c: the functions "

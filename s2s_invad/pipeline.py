@@ -18,6 +18,7 @@ from dataclasses import dataclass
 
 from .front import loader
 from .analysis.activity import activity
+from .analysis.cse import cse
 from ._astlib import deep
 from .back.compile import gc_paused
 from .errors import NotInvertibleError
@@ -68,32 +69,36 @@ def source_order(program: Program) -> list:
     return list(program.body)
 
 
-def analyse(fn_or_source, wrt=None, schedule=True, shapes=None, probe=frozenset(), unroll=None) -> Analysis:
+def analyse(fn_or_source, wrt=None, schedule=True, shapes=None, probe=frozenset(), unroll=None,
+            arrays=frozenset()) -> Analysis:
     """Run the analysis passes on a live function or a :class:`loader.SourceFunction`.
 
     ``shapes`` maps vector parameters to their lengths; ``probe`` names parameters without
-    a length that may turn out to be vectors (see :func:`evaluate.evaluate`). ``unroll``:
+    a length that may turn out to be vectors (see :func:`evaluate.evaluate`), ``arrays`` those
+    of them given an array at this call. ``unroll``:
     None (loops of at least front.loops.ROLL_MIN iterations stay loops where they can),
     True (unroll every loop with a transform-time trip count), False (keep every loop that
     can be kept), or {line: bool} per loop. ``schedule=False`` keeps the statements in
     source order (for debugging and comparison).
     """
     with gc_paused():
-        return deep(_analyse, fn_or_source, wrt, schedule, shapes, probe, unroll)
+        return deep(_analyse, fn_or_source, wrt, schedule, shapes, probe, unroll, arrays)
 
 
-def _analyse(fn_or_source, wrt, schedule, shapes, probe, unroll) -> Analysis:
+def _analyse(fn_or_source, wrt, schedule, shapes, probe, unroll, arrays=frozenset()) -> Analysis:
     sf = fn_or_source if isinstance(fn_or_source, loader.SourceFunction) else loader.from_function(fn_or_source)
     _dump("loader", lambda: f"{sf.filename}: def {sf.name}")
     why: dict[int, str] = {}                 # loops unrolled so that the inverse modes exist
     while True:
-        program = evaluate(sf, wrt, shapes, probe, unroll)
+        program = evaluate(sf, wrt, shapes, probe, unroll, arrays)
         for note in program.loop_notes:
             if note.line in why and not note.rolled:
                 note.reason = why[note.line]
         _dump("evaluate", program.dump)
         program = activity(program)
         _dump("activity", program.dump)
+        program = cse(program)
+        _dump("cse", program.dump)
         if not has_loops(program.body):
             return _flat(program, schedule)
         analysis = _rolled(program, schedule)
@@ -151,7 +156,7 @@ def _flat(program: Program, schedule) -> Analysis:
     return Analysis(program, graph, lumps, problem, schedule, single(program, graph, lumps, problem))
 
 
-def generate(analysis: Analysis, modes: tuple[str, ...], memory: str = "store") -> str:
+def generate(analysis: Analysis, modes: tuple[str, ...], memory: str = "store", checkpoints=None) -> str:
     """Generated module source for ``modes`` of one analysed function."""
-    with gc_paused():
-        return render_module([(analysis, tuple(modes))], memory)
+    with gc_paused():       # (the rules of a deep expression nest as deep: deep() retries)
+        return deep(render_module, [(analysis, tuple(modes))], memory, checkpoints)

@@ -16,8 +16,9 @@ import math
 
 import numpy as np
 
-from .checkpoints import keep, patch  # noqa: F401 (used by generated code)
+from .checkpoints import all_rebuilt, amplify, bounded, keep, patch  # noqa: F401 (used by generated code)
 from .diagnose import NUMERIC_ERRORS, failed, not_finite  # noqa: F401
+from .revolve import revolve  # noqa: F401 (loops reversed by binomial checkpointing)
 from .errors import NonFiniteError, S2SError, SingularJacobianError  # noqa: F401
 from .runtime_lu import _dtype  # float32 batches stay float32
 from .runtime_lu import (NAN, Pattern, isfinite, lu_checked, lu_slogdet,  # noqa: F401 (for generated code)
@@ -140,12 +141,13 @@ def solve(rows, rhs, filename: str, line: int, text: str) -> tuple:
     """
     try:
         a = np.array(rows, dtype=float)
+        b = np.array(rhs, dtype=float)
     except ValueError:                                  # scalars mixed with arrays
-        a = None
-    if a is not None and a.ndim == 2:                   # one point: the common, fast case
+        a = b = None
+    if a is not None and a.ndim == 2 and b.ndim == 1:   # one point: the common, fast case
         try:
             with np.errstate(all="ignore"):             # a singular block: NaNs, then our error
-                u = _solve_point(a, np.array(rhs, dtype=float)).tolist()
+                u = _solve_point(a, b).tolist()
         except np.linalg.LinAlgError:
             u = [math.nan]
         if not all(map(math.isfinite, u)):

@@ -129,3 +129,42 @@ def accumulate(z, steps):
         z = z * 0.99 + 0.01 * np.sin(z)
         total = total + np.sum(z * z)
     return total
+
+
+def forced(q, p, steps):
+    """A forced oscillator: the time t is carried (not differentiated) and runs back as t -= DT."""
+    t = 0.0
+    for _ in range(steps):
+        p = p - DT * (math.sin(q) + 0.3 * math.cos(t))
+        q = q + DT * p
+        t = t + DT
+    return q, p
+
+
+def two_phases(x, steps):
+    """Two loops with a straight stretch between them: one reversed by inverse steps, one
+    (k = 2 lumps) by checkpointing."""
+    a, b = x
+    for _ in range(steps):
+        b = b + 0.2 * math.tanh(a)
+        a = a + 0.3 * math.sin(b)
+    a, b = a + b * b, b * 1.5
+    for _ in range(steps):
+        a, b = a + 0.1 * math.sin(a + b), b + 0.1 * math.cos(a - b)
+    return a, b
+
+
+def shared_weights(z, w, steps):
+    """Weights w read by every iteration and never changed."""
+    for _ in range(steps):
+        z = z + 0.1 * np.tanh(w[0] * z[::-1] + w[1] * z + w[2])
+    return z
+
+
+def forced_twice(q, p, w):
+    """The same passive value twice per step (cos(w t)) and a loop invariant (sqrt(w))."""
+    for k in range(N):
+        t = k * DT
+        p = p - DT * (math.sin(q) + 0.3 * math.cos(w * t)) * math.sqrt(w)
+        q = q + DT * p + 0.01 * math.cos(w * t)
+    return q, p

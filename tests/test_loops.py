@@ -151,3 +151,28 @@ def test_vjp_store_records_only_what_the_sweep_reads():
     text = si.source(lf.pendulum, "vjp")
     record = [ln.strip() for ln in text.splitlines() if "_tape_l" in ln and "[k] = " in ln]
     assert record == ["_tape_l" + record[0].split("_tape_l")[1].split("[")[0] + "[k] = (q_1,)"], record
+
+
+def test_arrays_the_body_only_reads_are_invariants():
+    """Weights read by every iteration but never changed are read from outside the loop,
+    not carried (so the inverse modes see the state alone)."""
+    report = si.explain(lf.shared_weights, wrt=("z", "w"), shapes={"z": 2, "w": 3})
+    loop = next(line for line in report.splitlines() if line.strip().startswith("loop at line"))
+    assert "2 carried" in loop and "w_0, w_1, w_2" in loop, loop
+    primals = (Z2, np.array([0.3, -0.5, 0.2]), 20)
+    checks.check_structured(si, lf.shared_weights, primals, wrt=("z",))
+    checks.check_structured(si, lf.shared_weights, primals, wrt=("z", "w"), modes=checks.MODES[:2],
+                            memory=("store", "recompute"))
+
+
+def test_repeated_and_invariant_passive_work_is_done_once():
+    """cos(w t) written twice per step is computed once; sqrt(w) moves before the loop
+    (the trip count is a transform-time 12); every mode still matches the oracle."""
+    text = si.source(lf.forced_twice, "jvp", wrt=("q", "p"))
+    code = [line for line in text.splitlines() if not line.strip().startswith("#")]
+    loop = next(i for i, line in enumerate(code) if line.strip() == "for k in range(N):")
+    body = "\n".join(code[loop:])
+    assert body.count("math.cos(t") == 1 and "math.sqrt" not in body
+    assert any("= math.sqrt(w)" in line for line in code[:loop])
+    checks.check_structured(si, lf.forced_twice, (0.6, -0.2, 1.7), wrt=("q", "p"),
+                            memory=("store", "recompute"))

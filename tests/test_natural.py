@@ -231,3 +231,24 @@ def test_refusals_in_the_cli_write_nothing(tmp_path):
     out = subprocess.run([sys.executable, "-m", "s2s_invad", "gen", f"{src}:f"],
                          capture_output=True, text=True, cwd=tmp_path)
     assert out.returncode == 2 and "--shape u=LEN" in out.stderr
+
+
+def test_an_array_combined_with_an_unbatched_vector_is_a_vector():
+    """``0.5 * sum((f(x) - target)**2)`` with x and target 1-D arrays: target is a vector
+    (as NumPy runs the user's function), not a batch of 8 scalar targets."""
+    src = ("import numpy as np\n"
+           "def misfit(x, target):\n"
+           "    r = np.tanh(x[::-1]) * x - target\n"
+           "    return 0.5 * np.sum(r * r)\n")
+    f = si.from_source(src, "misfit", {"np": np})
+    x, target = np.linspace(-1, 1, 8), np.cos(np.arange(8.0))
+    loss, pullback = si.vjp(f, x, target, wrt="x")
+    assert np.ndim(loss) == 0 and abs(loss - f(x, target)) <= 1e-14 * abs(loss)
+    (x_bar,) = pullback(1.0)
+    J = oracle.dense_jacobian(f, (x, target), ("x",))
+    checks.assert_close(x_bar, J[0], 1e-12, "gradient")
+    # with the vector parameter batched (shape (n, B)), a 1-D array is a batch as before
+    xb = np.stack([x, x[::-1]], axis=1)
+    loss_b, _ = si.vjp(f, xb, np.array([0.5, -0.5]), wrt="x")
+    assert np.shape(loss_b) == (2,)
+    assert abs(loss_b[1] - f(x[::-1], -0.5)) <= 1e-14 * abs(loss_b[1])

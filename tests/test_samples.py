@@ -14,7 +14,7 @@ SAMPLES = sorted((ROOT / "samples").glob("*.py"))
 
 def test_samples_exist():
     names = {p.stem for p in SAMPLES}
-    assert {"quickstart", "inverse_kinematics", "bratu", "coupling_flow", "leapfrog", "ode_adjoint"} <= names
+    assert {"quickstart", "inverse_kinematics", "bratu", "coupling_flow", "leapfrog", "ode_adjoint", "revnet"} <= names
 
 
 @pytest.mark.parametrize("sample", SAMPLES, ids=[p.stem for p in SAMPLES])

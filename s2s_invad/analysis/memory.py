@@ -39,11 +39,11 @@ class MemoryPlan:
         return [v for lump in self.checkpointed(lumps) for v in lump.killed if v not in self.inputs]
 
 
-def _recipe(graph: LayeredGraph, lump: Lump) -> Reconstruction | None:
+def _recipe(graph: LayeredGraph, lump: Lump, held: frozenset) -> Reconstruction | None:
     if lump.k != 1:
         return None
     old, new = lump.killed[0], lump.new[0]
-    if old in graph.program.params:
+    if old in held:
         return None                                   # an input: the caller holds it
     depends = {old}
     side, chain_steps = [], []
@@ -71,10 +71,14 @@ def _recipe(graph: LayeredGraph, lump: Lump) -> Reconstruction | None:
     return Reconstruction(side, chain)
 
 
-def plan_memory(graph: LayeredGraph, lumps: list[Lump]) -> MemoryPlan:
-    """Choose, for every lump, reconstruction by inverse rules or a checkpoint."""
-    return MemoryPlan({i: _recipe(graph, lump) for i, lump in enumerate(lumps)},
-                      frozenset(graph.program.params))
+def plan_memory(graph: LayeredGraph, lumps: list[Lump], held=None) -> MemoryPlan:
+    """Choose, for every lump, reconstruction by inverse rules or a checkpoint.
+
+    ``held``: values the caller holds, which are read instead of rebuilt (default: the
+    program's parameters; none for a loop's body, whose inputs change every iteration).
+    """
+    held = frozenset(graph.program.params) if held is None else frozenset(held)
+    return MemoryPlan({i: _recipe(graph, lump, held) for i, lump in enumerate(lumps)}, held)
 
 
 def describe(plan: MemoryPlan, lumps: list[Lump]) -> list[str]:

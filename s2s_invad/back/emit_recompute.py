@@ -33,7 +33,7 @@ from ..ir import Value
 from ..analysis.lumps import Lump
 from ..analysis.memory import MemoryPlan
 from ..primitives import inverse
-from ..sym import Fn, Num, Op, Ref, Sym
+from ..sym import ONE, ZERO, Fn, Num, Op, Ref, Sym
 
 ULP_UP = Op("add", (Num(1), Op("pow", (Num(2), Num(-52)))))     # 1 + 2**-52: up by one ulp
 TOLERANCE = Op("pow", (Num(2), Num(-40)))                       # relative, see the docstring
@@ -45,13 +45,16 @@ def _delete(w: Writer, names: list[str], per_line: int = 16) -> None:
         w.line("del " + ", ".join(names[i:i + per_line]))
 
 
-def rebuild_lump(em: Emitter, w: Writer, index: int, lump: Lump, plan: MemoryPlan, kept: str) -> list[Value]:
+def rebuild_lump(em: Emitter, w: Writer, index: int, lump: Lump, plan: MemoryPlan, kept: str,
+                 key=None) -> list[Value]:
     """Emit the code that makes every value of ``lump`` available again; return them.
 
     Known on entry: the values live after the lump (its new values and R); the values of
     a checkpointed lump's W come from the tape; ``kept`` names the dict of values the
-    forward pass kept where a rebuild would be inexact.
+    forward pass kept where a rebuild would be inexact, under ``key`` (default: the lump's
+    index; ``(k, index)`` inside a loop kept as a loop).
     """
+    key = A.const(index) if key is None else key
     recipe = plan.recipes[index]
     made: list[Value] = []
     if recipe is None:
@@ -74,7 +77,7 @@ def rebuild_lump(em: Emitter, w: Writer, index: int, lump: Lump, plan: MemoryPla
         again = [em.primal(stmt) for stmt, _ in reversed(recipe.chain[1:])]   # from a kept input
         em.refs.add(kept)
         if em.numpy is None:
-            w.stmt(A.assign(old.name, A.call(A.attribute(kept, "get"), [A.const(index)])))
+            w.stmt(A.assign(old.name, A.call(A.attribute(kept, "get"), [key])))
             w.line(f"if {old.name} is None:")
             w.lines += inner.lines
             if again:
@@ -84,8 +87,8 @@ def rebuild_lump(em: Emitter, w: Writer, index: int, lump: Lump, plan: MemoryPla
             em.imports[em.numpy] = "numpy"
             w.line(f"with {em.numpy}.errstate(all='ignore'):")
             w.lines += inner.lines
-            restore = A.assign(old.name, A.call(em.runtime("patch"), [A.name(old.name), _item(kept, index)]))
-            w.stmt(A.if_(A.compare(A.const(index), "in", A.name(kept)), [restore] + again))
+            restore = A.assign(old.name, A.call(em.runtime("patch"), [A.name(old.name), _item(kept, key)]))
+            w.stmt(A.if_(A.compare(key, "in", A.name(kept)), [restore] + again))
     for stmt in replay:
         w.stmt(em.primal(stmt))
         made.append(stmt.target)
@@ -99,12 +102,13 @@ def _indented(w: Writer, stmts) -> list[str]:
     return inner.lines
 
 
-def _item(base: str, key: int):
-    return A.ast.Subscript(value=A.name(base), slice=A.const(key), ctx=A.ast.Load())
+def _item(base: str, key):
+    return A.ast.Subscript(value=A.name(base), slice=key, ctx=A.ast.Load())
 
 
 def forward_check(em: Emitter, w: Writer, index: int, lump: Lump, plan: MemoryPlan, kept: str,
-                  ok: str) -> None:
+                  ok: str, key=None, growth: str | None = None, quiet: bool = False,
+                  chains: dict | None = None) -> None:
     """After a lump the sweep will rebuild: keep its input where the rebuild is inexact.
 
     The rebuild runs on the lump's output and on the values it reads (R), each up by one
@@ -113,7 +117,33 @@ def forward_check(em: Emitter, w: Writer, index: int, lump: Lump, plan: MemoryPl
     relative. Exceptions (a division by zero, a domain error) and NaN count as inexact.
     (A rebuild ``x = x_1 - 0.45 * log1p(6e-132 * y)`` at 6e-132 * y = -1 + 1e-13 is exact
     for the exact y and off by 1 % for a y off by 6 ulps.)
+
+    ``growth`` names the running bound on how much rebuilding amplifies errors
+    (``runtime.amplify``), updated here with the lump's pivot: a loop kept as a loop
+    snapshots its state where the bound passes GROWTH_LIMIT, which bounds how far errors
+    compound over a chain of contracting steps that are each accurate on their own.
+    ``chains`` (straight-line code): the bound per chain of rebuilds instead, a chain being
+    the steps that update one value (x = 0.5 * x; y = y + x; x = exp(0.1 * x) ...): it maps
+    the name of the value a step reads to the variable holding its chain's bound. Where a
+    step takes the bound past GROWTH_LIMIT, its input is kept too and the chain starts again.
+    ``quiet``: NumPy's floating-point warnings are off already (the forward pass runs
+    inside one ``np.errstate``), so the check needs no block of its own.
     """
+    key = A.const(index) if key is None else key
+    tracked = growth is not None or chains is not None
+    pivot = pivot_of(em, w, lump) if tracked else None
+    if pivot is not None and isinstance(pivot, Num) and abs(pivot.value) >= 1:
+        pivot = None                                 # never amplifies: nothing to track
+    bound = None
+    if chains is not None:
+        bound = chains.pop(lump.killed[0].name, None)
+        if pivot is not None:
+            start = A.const(1.0) if bound is None else A.name(bound)
+            bound = bound or em.namer.fresh(f"growth_{lump.killed[0].name}")
+            w.comment("how far rebuilding this value backwards amplifies errors since its last keep")
+            w.stmt(A.assign(bound, A.call(em.runtime("amplify"), [start, em.expr(pivot)])))
+        if bound is not None:
+            chains[lump.new[0].name] = bound
     recipe = plan.recipes[index]
     old, value = lump.killed[0], lump.new[0].sym() * ULP_UP
     side = _perturbed_side(recipe)
@@ -124,14 +154,49 @@ def forward_check(em: Emitter, w: Writer, index: int, lump: Lump, plan: MemoryPl
                       em.expr(TOLERANCE * Fn("abs", (old.sym(),))))
     check = A.try_([A.assign(ok, close)], em.runtime("NUMERIC_ERRORS"), [A.assign(ok, A.name("False"))])
     w.comment("keep this step's input where rebuilding it backwards would be inexact")
-    if em.numpy is None:
-        w.stmt(check)
-        w.stmt(A.if_(A.not_(A.name(ok)), [A.assign_item(kept, A.const(index), A.name(old.name))]))
+    if pivot is not None and bound is not None:           # ... or would amplify errors too far
+        check = [check, A.assign([ok, bound], A.call(em.runtime("bounded"), [A.name(ok), A.name(bound),
+                                                                          A.const(GROWTH_LIMIT)]))]
     else:
-        w.stmt(A.with_(A.call(A.attribute(em.numpy, "errstate"), [], all=A.const_str("ignore")), [check]))
-        w.stmt(A.if_(A.not_(A.call(A.attribute(em.numpy, "all"), [A.name(ok)])),
-                     [A.expr_stmt(A.call(em.runtime("keep"), [A.name(kept), A.const(index), A.name(ok),
+        check = [check]
+    if pivot is not None and growth is not None:
+        update = A.assign(growth, A.call(em.runtime("amplify"), [A.name(growth), em.expr(pivot)]))
+    if em.numpy is None:
+        for c in check:
+            w.stmt(c)
+        w.stmt(A.if_(A.not_(A.name(ok)), [A.assign_item(kept, key, A.name(old.name))]))
+    else:
+        for c in (check if quiet else
+                  [A.with_(A.call(A.attribute(em.numpy, "errstate"), [], all=A.const_str("ignore")), check)]):
+            w.stmt(c)
+        w.stmt(A.if_(A.not_(A.call(em.runtime("all_rebuilt"), [A.name(ok)])),
+                     [A.expr_stmt(A.call(em.runtime("keep"), [A.name(kept), key, A.name(ok),
                                                               A.name(old.name)]))]))
+    if pivot is not None and growth is not None:
+        w.stmt(update)
+
+
+def pivot_of(em: Emitter, w: Writer, lump: Lump) -> Sym:
+    """The pivot d new / d old of a k = 1 lump, by forward accumulation along its steps
+    from its input only (intermediate factors bound to names)."""
+    old = lump.killed[0]
+    d: dict = {old: ONE}
+    for stmt in lump.steps:
+        total = None
+        for arg, part in em.partials(stmt).items():
+            if arg in d:
+                total = part * d[arg] if total is None else total + part * d[arg]
+        if total is not None:
+            d[stmt.target] = em.bind(w, em.namer.fresh(f"d{stmt.target.name}_d{old.name}"), total)
+    return d.get(lump.new[0], ZERO)
+
+
+# Rebuilding x from x_new = a x + ... multiplies x_new's error by 1 / |a|. Steps that are
+# each accurate compound: 300 steps with a = 0.001 turn one ulp into 10^900. In a loop
+# kept as a loop the forward pass multiplies 1 / |a| along the steps (never below 1:
+# rounding keeps adding an ulp) and, where the product passes this limit, snapshots the
+# loop's state at the start of the next iteration and starts again from 1.
+GROWTH_LIMIT = 2.0 ** 8
 
 
 def _perturbed_side(recipe) -> dict:
@@ -150,11 +215,15 @@ _ARITHMETIC = {"add": lambda a, b: Op("add", (a, b)), "sub": lambda a, b: Op("su
 
 
 def check_names(lump: Lump, plan: MemoryPlan, index: int) -> set[str]:
-    """The values :func:`forward_check` reads for ``lump``: its input and output, and R."""
+    """The values :func:`forward_check` reads for ``lump``: its input and output, R, and
+    the values of its steps (the pivot's partials read them)."""
     recipe, names = plan.recipes[index], {lump.killed[0].name, lump.new[0].name}
     made = {s.target for s in recipe.side} | {s.target for s, _ in recipe.chain}
     for stmt in recipe.side + [s for s, _ in recipe.chain]:
         names.update(a.name for a in stmt.args if isinstance(a, Value) and a not in made and a is not lump.killed[0])
+    for stmt in lump.steps:
+        names.add(stmt.target.name)
+        names.update(a.name for a in stmt.args if isinstance(a, Value))
     return names
 
 
@@ -204,19 +273,27 @@ def _forward(em: Emitter, w: Writer, keep: set[str], lumps: list[Lump], plan: Me
     dies: dict[int, list[str]] = {}
     for name, i in last_use.items():
         dies.setdefault(i, []).append(name)
+    quiet = bool(checks) and em.numpy is not None
     if checks:
         w.line(f"{kept} = {{}}  # inputs of the steps whose rebuild would be inexact, by step")
         ok = em.namer.fresh("rebuilds")
+    if quiet:              # one block for every check, not one per check
+        em.imports[em.numpy] = "numpy"
+        w.line(f"with {em.numpy}.errstate(all='ignore'):  # (the rebuild checks may overflow; "
+               "results are checked after)")
+        w.level += 1
+    chains: dict[str, str] = {}           # value -> the bound of its chain of rebuilds
     for i, stmt in enumerate(order):
         em.step_comment(w, stmt)
         w.stmt(em.primal(stmt))
         for index in checks.get(stmt, ()):
-            forward_check(em, w, index, lumps[index], plan, kept, ok)
+            forward_check(em, w, index, lumps[index], plan, kept, ok, quiet=quiet, chains=chains)
         if not delete:
             continue
         read = [a.name for a in stmt.args if isinstance(a, Value)]
         dead = [n for n in dies.get(i, ()) if n not in keep]
         _delete(w, sorted(dead, key=lambda n: (read.index(n) if n in read else len(read), n)))
+    w.level -= quiet
 
 
 def _sweep(em: Emitter, w: Writer, lumps, plan, mode: str, have: set, params: set[str], kept: str) -> set[str]:

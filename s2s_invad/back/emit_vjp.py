@@ -19,7 +19,7 @@ def vjp_step(em: Emitter, w: Writer, stmt, have: set) -> None:
     if stmt.target not in have:
         return
     z_bar = Ref(em.bar(stmt.target))
-    for arg, part in em.graph.partials[stmt].items():
+    for arg, part in em.partials(stmt).items():
         contribution = part * z_bar
         if arg in have:
             em.accumulate(w, em.bar(arg), "add", contribution)
@@ -88,34 +88,55 @@ def vjp_regions(em: Emitter, w: Writer, regions: Regions, have: set, tapes: L.Ta
 def vjp_loop(em: Emitter, w: Writer, region: Rolled, have: set, tapes: L.Tapes, body) -> None:
     """The reversed loop: per iteration, pass the cotangents of the iteration's results
     back to the values it started from; ``body(have)`` emits the body's own sweep."""
-    loop, carried = region.loop, region.carried
-    for v in [c.var for c in carried] + region.invariants:
-        if v not in have:                        # no later use: nothing flows back yet
-            w.stmt(A.assign(em.bar(v), em.zero_like(v.sym())))
-            have.add(v)
+    start_bars(em, w, region, have)
 
     def iteration():
         body_have = set(region.invariants)
-        copies = [(c.result, c.var) for c in carried if isinstance(c.result, Value) and c.result.active]
-        once = [(r, v) for r, v in copies if r not in body_have]
-        if len({id(r) for r, _ in once}) != len(once):
-            once = []
-        body_have |= L.copy_pairs(em, w, once, em.bar)
-        for r, v in copies:
-            if r is v:
-                body_have.add(v)
-            elif (r, v) not in once:                 # a result shared, or an invariant
-                if r in body_have:
-                    em.accumulate(w, em.bar(r), "add", Ref(em.bar(v)))
-                else:
-                    w.stmt(A.assign(em.bar(r), A.name(em.bar(v))))
-                body_have.add(r)
+        result_bars(em, w, region, body_have)
         body(body_have)
-        for c in carried:
-            if c.var not in body_have:
-                w.stmt(A.assign(em.bar(c.var), em.zero_like(c.var.sym())))
+        end_bars(em, w, region, body_have)
     L.reversed_loop(em, w, region, tapes, iteration)
-    for c in carried:
+    entry_bars(em, w, region, have)
+
+
+def start_bars(em: Emitter, w: Writer, region: Rolled, have: set) -> None:
+    """Before a reversed loop: zero cotangents for carried values and invariants that no
+    later use has given one (nothing flows back to them yet)."""
+    for v in [c.var for c in region.carried] + region.invariants:
+        if v not in have:
+            w.stmt(A.assign(em.bar(v), em.zero_like(v.sym())))
+            have.add(v)
+
+
+def result_bars(em: Emitter, w: Writer, region: Rolled, body_have: set) -> None:
+    """At the start of a reversed iteration: the cotangents of its results are those of
+    the carried values (a swap stays a swap; a result shared or an invariant accumulates)."""
+    copies = [(c.result, c.var) for c in region.carried if isinstance(c.result, Value) and c.result.active]
+    once = [(r, v) for r, v in copies if r not in body_have]
+    if len({id(r) for r, _ in once}) != len(once):
+        once = []
+    body_have |= L.copy_pairs(em, w, once, em.bar)
+    for r, v in copies:
+        if r is v:
+            body_have.add(v)
+        elif (r, v) not in once:
+            if r in body_have:
+                em.accumulate(w, em.bar(r), "add", Ref(em.bar(v)))
+            else:
+                w.stmt(A.assign(em.bar(r), A.name(em.bar(v))))
+            body_have.add(r)
+
+
+def end_bars(em: Emitter, w: Writer, region: Rolled, body_have: set) -> None:
+    """At the end of a reversed iteration: carried values the body never read get zero."""
+    for c in region.carried:
+        if c.var not in body_have:
+            w.stmt(A.assign(em.bar(c.var), em.zero_like(c.var.sym())))
+
+
+def entry_bars(em: Emitter, w: Writer, region: Rolled, have: set) -> None:
+    """After a reversed loop: the carried values' cotangents go to the loop's entries."""
+    for c in region.carried:
         e = c.entry
         if isinstance(e, Value) and e.active:
             if e in have:

@@ -18,6 +18,7 @@ from .emit_ijvp import emit_ijvp
 from .emit_ivjp import emit_ivjp
 from .emit_jvp import emit_jvp
 from .emit_recompute import emit_drift, emit_ijvp_recompute, emit_vjp_recompute
+from .emit_recompute_loops import emit_drift_rolled, emit_ijvp_recompute_rolled, emit_vjp_recompute_rolled
 from .emit_slogdet import emit_slogdet
 from .emit_vjp import emit_vjp
 from ..analysis.memory import plan_memory
@@ -43,11 +44,14 @@ def _import_line(alias: str, kind: str) -> str:
 MEMORY = ("store", "recompute")
 
 
-def render_module(items: list[tuple["Analysis", tuple[str, ...]]], memory: str = "store") -> str:
+def render_module(items: list[tuple["Analysis", tuple[str, ...]]], memory: str = "store",
+                  checkpoints: int | None = None) -> str:
     """Source text of a module with the given modes of each analysed function.
 
     ``memory="recompute"`` emits vjp and ijvp sweeps that rebuild the primal backwards
-    instead of keeping every intermediate value (see :mod:`s2s_invad.emit_recompute`).
+    instead of keeping every intermediate value (see :mod:`s2s_invad.emit_recompute`);
+    loops kept as loops are reversed by inverse steps or by binomial checkpointing with
+    at most ``checkpoints`` snapshots (:mod:`s2s_invad.back.emit_recompute_loops`).
     """
     names = ModuleNames([(analysis.program, analysis.graph, tuple(modes)) for analysis, modes in items])
     headers, bodies, modules = [], [], {}
@@ -57,7 +61,17 @@ def render_module(items: list[tuple["Analysis", tuple[str, ...]]], memory: str =
         em = Emitter(prog, analysis.graph, names)
         first, plain = len(bodies), set()          # plain: results left unchecked (drift)
         for mode in modes:
-            if mode in ("vjp", "ijvp", "drift") and (memory == "recompute" or mode == "drift"):
+            recompute = mode == "drift" or (mode in ("vjp", "ijvp") and memory == "recompute")
+            em.reuse = None if recompute else "before" if mode == "jvp" else "all"
+            if analysis.rolled and (mode == "drift" or (mode in ("vjp", "ijvp") and memory == "recompute")):
+                if mode == "ijvp":
+                    analysis.require_lumps()
+                if mode == "drift":
+                    lines = emit_drift_rolled(em, analysis.regions)
+                else:
+                    emitter = {"vjp": emit_vjp_recompute_rolled, "ijvp": emit_ijvp_recompute_rolled}[mode]
+                    lines = emitter(em, analysis.regions, checkpoints)
+            elif mode in ("vjp", "ijvp", "drift") and (memory == "recompute" or mode == "drift"):
                 lumps = analysis.require_lumps()
                 plan = plan_memory(analysis.graph, lumps)
                 emitter = {"vjp": emit_vjp_recompute, "ijvp": emit_ijvp_recompute, "drift": emit_drift}[mode]
@@ -82,6 +96,8 @@ def render_module(items: list[tuple["Analysis", tuple[str, ...]]], memory: str =
             em.lines_after.clear()
         src = prog.filename.replace("\\", "/").rsplit("/", 1)[-1]
         memo = ", memory recompute" if memory == "recompute" else ""
+        if memory == "recompute" and checkpoints is not None:
+            memo += f" with {int(checkpoints)} checkpoints"
         site = prog.filename.rsplit("/", 1)[-1]             # as the runtime's error helpers cite it
         for i in range(first, len(bodies)):
             bodies[i] = guard(bodies[i], site, em.numpy, names.runtime, results=i not in plain)

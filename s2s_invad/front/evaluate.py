@@ -135,7 +135,7 @@ class Evaluator:
     """Runs one function at transform time and builds its SSA program."""
 
     def __init__(self, sf: SourceFunction, wrt=None, shapes: dict | None = None,
-                 probe: frozenset = frozenset(), unroll=None):
+                 probe: frozenset = frozenset(), unroll=None, arrays: frozenset = frozenset()):
         self.root = sf
         self.wrt = wrt
         self.unroll = unroll                # None (by trip count), True, False or {line: bool}
@@ -148,6 +148,7 @@ class Evaluator:
         self.signature: list[Param] = []
         self.shapes = dict(shapes or {})
         self.probe = probe                  # parameters that may turn out to be vectors
+        self.arrays = arrays                # those of them the caller gave an array
         self.body: list[Stmt] = []
         self.namer = Namer(set())
         self.versions: set[str] = set()
@@ -840,6 +841,11 @@ class Evaluator:
                 raise self.fail(node, f"operator {_SYMBOL.get(op, '?')} on "
                                       f"{self.describe(left, operands, 0)} and {self.describe(right, operands, 1)}: "
                                       "use np.array(...) for elementwise arithmetic")
+        for a, b in ((left, right), (right, left)):
+            if isinstance(a, Scalar) and a.param in self.arrays and isinstance(b, np.ndarray) and b.ndim:
+                # an array argument combined elementwise with a vector: as in the user's own
+                # function, it is a vector of that length, not a batch of scalars
+                self.vector_use(a, f"operator {_SYMBOL.get(op, '?')} with a vector of length {len(b)}")
         if isinstance(left, list) and isinstance(right, np.ndarray) or \
                 isinstance(right, list) and isinstance(left, np.ndarray):
             left, right = _as_array(left, self, node), _as_array(right, self, node)
@@ -1308,7 +1314,8 @@ def _statement_text(sf: SourceFunction, node) -> str:
     return " ".join(part.strip() for part in [first, *lines[1:-1], last])
 
 
-def evaluate(sf: SourceFunction, wrt=None, shapes=None, probe=frozenset(), unroll=None) -> Program:
+def evaluate(sf: SourceFunction, wrt=None, shapes=None, probe=frozenset(), unroll=None,
+             arrays=frozenset()) -> Program:
     """The SSA program of ``sf`` with vector parameters of the given ``shapes``.
 
     ``probe``: parameters given no length that may be vectors; using one as a vector
@@ -1316,7 +1323,7 @@ def evaluate(sf: SourceFunction, wrt=None, shapes=None, probe=frozenset(), unrol
     ``unroll``: which loops to unroll (see :mod:`s2s_invad.front.loops`); the program's
     ``loop_notes`` say what happened to each.
     """
-    ev = Evaluator(sf, wrt, shapes, probe, unroll)
+    ev = Evaluator(sf, wrt, shapes, probe, unroll, arrays)
     program = ev.run()
     program.loop_notes = _unique_notes(ev.notes)
     return program

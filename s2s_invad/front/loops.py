@@ -174,6 +174,13 @@ def _roll(ev, stmt, start, count, step):
             ev.discard(second)
             raise CannotRoll(str(first)) from None
         attempt = second
+    unchanged = [name for name in carried if _unchanged(attempt, name)]
+    if unchanged:
+        # Arrays the body reads but leaves as they were (weights, coefficients): read
+        # from outside, invariants of the loop instead of values it carries.
+        ev.discard(attempt)
+        carried = [name for name in carried if name not in unchanged]
+        attempt = _attempt(ev, stmt, carried, {name: entries[name] for name in carried})
     loop = Loop(index=attempt.index, start=start, step=step, count=ev.operand(count), carried=[],
                 body=attempt.body, line=stmt.lineno, where=ev.where)
     for (entry, var), result in zip(attempt.carries, attempt.results):
@@ -202,6 +209,7 @@ class _Attempt:
     placeholders: list            # the placeholder Values, in order
     state: tuple                  # the evaluator's state before the attempt (to undo it)
     env: dict
+    spans: dict = dataclasses.field(default_factory=dict)   # name -> (first, end) in carries
 
 
 def _attempt(ev, stmt, carried, entries) -> _Attempt:
@@ -212,7 +220,7 @@ def _attempt(ev, stmt, carried, entries) -> _Attempt:
     state, saved_env = ev.snapshot(), dict(env)
     outer_body, outer_where = ev.body, ev.where
     loop_body: list = []
-    carries, templates = [], {}
+    carries, templates, spans = [], {}, {}
 
     def undo():
         ev.body, ev.where = outer_body, outer_where
@@ -224,6 +232,7 @@ def _attempt(ev, stmt, carried, entries) -> _Attempt:
             placeholder, leaves = _placeholder(ev, entries[name], name, stmt)
             templates[name] = placeholder
             env[name] = placeholder
+            spans[name] = (len(carries), len(carries) + len(leaves))
             carries += leaves
         index = Value(ev.var_name(target), target, stmt.lineno)
         env[target] = Scalar(index)
@@ -253,7 +262,14 @@ def _attempt(ev, stmt, carried, entries) -> _Attempt:
         undo()
         raise
     ev.body, ev.where = outer_body, outer_where
-    return _Attempt(loop_body, index, carries, results, templates, [v for _, v in carries], state, saved_env)
+    return _Attempt(loop_body, index, carries, results, templates, [v for _, v in carries], state, saved_env,
+                    spans)
+
+
+def _unchanged(attempt: _Attempt, name: str) -> bool:
+    """True when every element of a carried variable comes back as its own placeholder."""
+    start, end = attempt.spans[name]
+    return end > start and all(attempt.results[i] is attempt.carries[i][1] for i in range(start, end))
 
 
 def _reshaped(template, value) -> bool:

@@ -7,6 +7,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from ..ir import Loop
+
 
 @dataclass(frozen=True)
 class DriftRow:
@@ -32,10 +34,22 @@ class DriftReport:
         return "\n".join(out)
 
 
+def _lines(items) -> dict:
+    """SSA name -> source line, loop bodies included (a loop's carried values: its line)."""
+    out = {}
+    for item in items:
+        if isinstance(item, Loop):
+            out.update({c.var.name: item.line for c in item.carried})
+            out.update(_lines(item.body))
+        else:
+            out[item.target.name] = item.line
+    return out
+
+
 def drift_report(program, forward: dict, rebuilt: dict) -> DriftReport:
     """Compare the two dicts the generated ``<f>_drift`` function returns."""
     lines = {p.name: p.line for p in program.params}
-    lines.update({s.target.name: s.line for s in program.body})
+    lines.update(_lines(program.body))
     per_line: dict[int, list[float]] = {}
     for name, value in rebuilt.items():
         want = np.asarray(forward[name], dtype=float)
