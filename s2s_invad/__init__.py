@@ -7,11 +7,12 @@ running f: J v (jvp), J^T w (vjp), J^-1 v (ijvp) and J^-T w (ivjp).
 from ._version import VERSION as __version__
 from .api import (MODES, Derivatives, derivatives, drift, explain, from_source, ijvp, ivjp, jvp, slogdet,
                   source, vjp)
-from .errors import (ArgumentError, CacheWarning, EvaluationError, NonFiniteError, NotInvertibleError,
-                     OutputPathError, S2SError, ShapeError, SingularJacobianError, SourceUnavailableError,
+from .errors import (ArgumentError, BackendError, BackendWarning, CacheWarning, EvaluationError,
+                     NonFiniteError, NotInvertibleError, OutputPathError, S2SError, ShapeError, SingularJacobianError, SourceUnavailableError,
                      UnsupportedSyntaxError)
 
 __all__ = ["jvp", "vjp", "ijvp", "ivjp", "slogdet", "drift", "source", "explain", "derivatives", "Derivatives",
            "from_source", "MODES", "S2SError", "UnsupportedSyntaxError", "EvaluationError",
            "NotInvertibleError", "SingularJacobianError", "NonFiniteError", "SourceUnavailableError",
-           "ArgumentError", "ShapeError", "OutputPathError", "CacheWarning", "__version__"]
+           "ArgumentError", "ShapeError", "OutputPathError", "CacheWarning", "BackendError", "BackendWarning",
+           "__version__"]

@@ -46,6 +46,7 @@ from .back import cache
 from .back.callspec import CallSpec
 from .analysis.memory import describe as describe_memory
 from .analysis.memory import plan_memory
+from .back import c_backend, numba_backend
 from .back.emit_recompute_loops import describe as describe_loops
 from .back.render import EXTRA_MODES, INVERSE_MODES, MEMORY, MODES, render_module
 from .errors import ArgumentError, NotInvertibleError, ShapeError
@@ -151,6 +152,39 @@ def _options(f, schedule, unroll) -> tuple:
     return bool(schedule), _unroll_key(unroll)
 
 
+BACKENDS = ("python", "numba", "c")
+_PASSES = {"numba": numba_backend, "c": c_backend}     # the text pass of each compiled backend
+
+
+def _backend_name(f, backend) -> str:
+    """The backend of a call: "python" (the default), "numba" or "c", a @derivatives
+    function's unless the call says otherwise."""
+    if backend is None:
+        backend = f.backend if isinstance(f, Derivatives) else "python"
+    if backend not in BACKENDS:
+        raise ArgumentError(f"unknown backend={backend!r}: choose 'python' (the default), 'numba' (compiled "
+                            "by numba: small functions, loops kept as loops, batches) or 'c' (compiled by the "
+                            "system C compiler: functions without loops, one point at a time)")
+    return backend
+
+
+def _backend(f, backend) -> str:
+    """:func:`_backend_name`, and a BackendError unless that backend can run here."""
+    backend = _backend_name(f, backend)
+    if backend != "python":
+        _PASSES[backend].require()
+    return backend
+
+
+def with_backend(text: str, backend: str, bound: int | None = None) -> str:
+    """Generated module ``text`` for ``backend``: the compiled backend's section appended."""
+    if backend == "numba":
+        return numba_backend.with_numba(text, bound)
+    if backend == "c":
+        return c_backend.with_c(text, bound)
+    return text
+
+
 def analysis_of(f, wrt=None, *, schedule=True, shapes=None, unroll=None) -> Analysis:
     """The cached analysis of ``f`` (front end, SSA, schedule, graph, lumps)."""
     opts = _options(f, schedule, unroll)
@@ -249,25 +283,30 @@ def _check_checkpoints(checkpoints, memory: str) -> None:
 
 
 def source(f, mode: str, wrt=None, memory: str = "store", *, schedule=True, shapes=None,
-           unroll=None, checkpoints=None) -> str:
+           unroll=None, checkpoints=None, backend=None) -> str:
     """The generated Python source of ``mode`` ("jvp", "vjp", "ijvp", "ivjp" or "slogdet").
 
     ``memory="recompute"`` (vjp and ijvp) gives sweeps that rebuild the primal backwards
     (``checkpoints=``: the snapshot budget for loops reversed by binomial checkpointing);
-    ``shapes={"u": n}`` gives the lengths of vector parameters.
+    ``shapes={"u": n}`` gives the lengths of vector parameters; ``backend="numba"`` (or
+    ``"c"``) appends that backend's section (what is compiled, what stays Python and why).
     """
     _check_mode(mode)
+    backend = _backend_name(f, backend)                     # writing the text needs no numba
     memory, checkpoints = _memory(f, memory, checkpoints)
     _check_checkpoints(checkpoints, memory)
     analysis = analysis_of(f, wrt, schedule=schedule, shapes=shapes, unroll=unroll)
     _check_memory(memory, analysis, mode)
-    return generate(analysis, (mode,), memory, checkpoints)
+    return with_backend(generate(analysis, (mode,), memory, checkpoints), backend)
 
 
-def explain(f, wrt=None, *, schedule=True, shapes=None, unroll=None, checkpoints=None) -> str:
+def explain(f, wrt=None, *, schedule=True, shapes=None, unroll=None, checkpoints=None, backend=None) -> str:
     """A readable report: SSA, live width at each point, pivots, lumps with k and lines, and
     the width profile and lumps of the source order against the chosen schedule; what
-    memory="recompute" does (with ``checkpoints=`` snapshots for checkpointed loops)."""
+    memory="recompute" does (with ``checkpoints=`` snapshots for checkpointed loops); with
+    ``backend="numba"``, which generated function of each mode is compiled and which stays
+    Python, and why."""
+    backend = _backend_name(f, backend)
     analysis = analysis_of(f, wrt, schedule=schedule, shapes=shapes, unroll=unroll)
     report = _explain_report(analysis)
     if analysis.rolled:
@@ -275,6 +314,16 @@ def explain(f, wrt=None, *, schedule=True, shapes=None, unroll=None, checkpoints
     elif analysis.lumps:
         report += "\n" + "\n".join(describe_memory(plan_memory(analysis.graph, analysis.lumps),
                                                     analysis.lumps))
+    if backend != "python":
+        step = _PASSES[backend]
+        modes = MODES + EXTRA_MODES if analysis.invertible else ("jvp", "vjp")
+        lines = [f"backend {backend} (functions of more than {step.max_statements():,} statements stay "
+                 f"Python; set {step.ENV} to change it):"]
+        for mode in modes:
+            memory, budget = _memory(f, "store", checkpoints) if mode in ("vjp", "ijvp") else ("store", None)
+            text = generate(analysis, (mode,), memory, budget if memory == "recompute" else None)
+            lines += [f"  {mode}: {line}" for line in step.explain_choices(text)]
+        report += "\n" + "\n".join(lines)
     return report
 
 
@@ -287,11 +336,13 @@ def drift(f, primals, wrt=None, *, schedule=True, unroll=None) -> DriftReport:
     return drift_report(analysis.program, forward, rebuilt)
 
 
-def _compiled(f, wrt, mode, primals, memory="store", schedule=True, unroll=None, checkpoints=None):
+def _compiled(f, wrt, mode, primals, memory="store", schedule=True, unroll=None, checkpoints=None,
+              backend="python"):
     """(call spec, generated function, checked primals) of ``mode`` for this call: from
     this process's memo, else from the cache of generated modules (no transform at all),
     else transformed (``_prepare``) and stored. The wrappers read only the spec
-    (:class:`~s2s_invad.back.callspec.CallSpec`)."""
+    (:class:`~s2s_invad.back.callspec.CallSpec`). ``backend="numba"``: the module has the
+    numba section, and the function is its entry point (compiled with a Python fallback)."""
     memory, checkpoints = _memory(f, memory, checkpoints)
     if memory not in MEMORY:
         _check_memory(memory, None)                       # unknown: raises before any analysis
@@ -304,7 +355,8 @@ def _compiled(f, wrt, mode, primals, memory="store", schedule=True, unroll=None,
     lengths = _known_lengths(names, primals, record, shapes)
     batched = tuple(n for n, x in zip(names, primals)       # arrays for scalar parameters
                     if n not in lengths and isinstance(x, np.ndarray) and x.ndim >= 1)
-    mkey = (mode, key, (memory, checkpoints), opts, tuple(sorted(lengths.items())), batched)
+    bound = _PASSES[backend].max_statements() if backend != "python" else None
+    mkey = (mode, key, (memory, checkpoints), opts, (backend, bound), tuple(sorted(lengths.items())), batched)
     if mkey not in record.compiled:
         arrays = tuple((n, np.ndim(x), np.shape(x)[0]) for n, x in zip(names, primals)
                        if n not in lengths and isinstance(x, np.ndarray) and x.ndim >= 1)
@@ -313,10 +365,13 @@ def _compiled(f, wrt, mode, primals, memory="store", schedule=True, unroll=None,
             *_, analysis, _ = _prepare(f, wrt, primals, opts)
             if memory != "store" or mode == "drift":
                 _check_memory("recompute" if mode == "drift" else memory, analysis, mode)
-            return generate(analysis, (mode,), memory, checkpoints), CallSpec.of(analysis.program, mode)
+            text = with_backend(generate(analysis, (mode,), memory, checkpoints), backend, bound)
+            return text, CallSpec.of(analysis.program, mode)
         options = {"mode": mode, "memory": memory, "schedule": opts[0], "unroll": opts[1], "wrt": key,
                    **({"checkpoints": int(checkpoints)} if checkpoints is not None else {}),
                    "lengths": sorted(lengths.items()), "arrays": arrays}
+        if backend != "python":                      # other keys as before: python entries stay valid
+            options.update(backend=backend, max_statements=bound)
         spec, namespace = cache.fetch(g, options, make)
         # learn which parameters the source uses as vectors (so that an array for one is a
         # vector next time), but not from lists: a list is a vector whatever the source does
@@ -324,7 +379,7 @@ def _compiled(f, wrt, mode, primals, memory="store", schedule=True, unroll=None,
         entry = (spec, namespace[spec.entry])
         final = tuple(sorted((p.name, p.length) for p in spec.signature if p.is_vector))
         known = {name for name, _ in final}
-        record.compiled[mkey] = record.compiled[mkey[:4] + (final, tuple(n for n in batched if n not in known))] = entry
+        record.compiled[mkey] = record.compiled[mkey[:5] + (final, tuple(n for n in batched if n not in known))] = entry
     spec, fn = record.compiled[mkey]
     return spec, fn, _check_primals(spec, primals)
 
@@ -570,20 +625,21 @@ def _remember(f, key, spec, fn) -> None:
 
 # -- the modes ---------------------------------------------------------------------------
 
-def jvp(f, primals, tangents, wrt=None, *, schedule=True, unroll=None):
+def jvp(f, primals, tangents, wrt=None, *, schedule=True, unroll=None, backend=None):
     """``(f(*primals), J @ tangents)``; tangents one per differentiated parameter."""
-    key = ("jvp", wrt, schedule, unroll)
+    key = ("jvp", wrt, schedule, unroll, backend)
     fast = _fast(f, key)
     if fast is not None and fast.primals(primals):
         v = fast.inputs(tangents)
         if v is not None:
             return fast.fn(*primals, *v)
-    spec, fn, primals = _compiled(f, wrt, "jvp", primals, schedule=schedule, unroll=unroll)
+    spec, fn, primals = _compiled(f, wrt, "jvp", primals, schedule=schedule, unroll=unroll,
+                                  backend=_backend(f, backend))
     _remember(f, key, spec, fn)
     return fn(*primals, *_inputs(spec, tangents, "tangents", _primal_batch(spec, primals)))
 
 
-def vjp(f, *primals, wrt=None, memory="store", schedule=True, unroll=None, checkpoints=None):
+def vjp(f, *primals, wrt=None, memory="store", schedule=True, unroll=None, checkpoints=None, backend=None):
     """``(f(*primals), f_vjp)`` with ``f_vjp(y_bar) = J^T y_bar`` (a tuple, one per input).
 
     ``memory="recompute"``: the pullback rebuilds the primal backwards instead of keeping
@@ -592,13 +648,14 @@ def vjp(f, *primals, wrt=None, memory="store", schedule=True, unroll=None, check
     reversed by binomial checkpointing with at most ``checkpoints`` stored states
     (default about log2 of the trip count).
     """
-    key = ("vjp", wrt, memory, schedule, unroll, checkpoints)
+    key = ("vjp", wrt, memory, schedule, unroll, checkpoints, backend)
     fast = _fast(f, key)
     if fast is not None and fast.primals(primals):
         y, bwd = fast.fn(*primals)
         spec, batch = None, ()
     else:
-        spec, fn, primals = _compiled(f, wrt, "vjp", primals, memory, schedule, unroll, checkpoints)
+        spec, fn, primals = _compiled(f, wrt, "vjp", primals, memory, schedule, unroll, checkpoints,
+                                      _backend(f, backend))
         _remember(f, key, spec, fn)
         batch = _primal_batch(spec, primals)
         y, bwd = fn(*primals)
@@ -612,32 +669,35 @@ def vjp(f, *primals, wrt=None, memory="store", schedule=True, unroll=None, check
     return y, f_vjp
 
 
-def ijvp(f, primals, y_dot, wrt=None, memory="store", *, schedule=True, unroll=None, checkpoints=None):
+def ijvp(f, primals, y_dot, wrt=None, memory="store", *, schedule=True, unroll=None, checkpoints=None,
+         backend=None):
     """``(f(*primals), x_dot)`` where ``J x_dot = y_dot`` (x_dot a tuple, one per input).
 
     ``memory="recompute"``: the sweep rebuilds the primal backwards (constant memory; loops
     without a closed-form inverse: binomial checkpointing with ``checkpoints`` states).
     """
-    key = ("ijvp", wrt, memory, schedule, unroll, checkpoints)
+    key = ("ijvp", wrt, memory, schedule, unroll, checkpoints, backend)
     fast = _fast(f, key)
     if fast is not None and fast.primals(primals):
         v = fast.outputs(y_dot)
         if v is not None:
             return fast.fn(*primals, *v)
-    spec, fn, primals = _compiled(f, wrt, "ijvp", primals, memory, schedule, unroll, checkpoints)
+    spec, fn, primals = _compiled(f, wrt, "ijvp", primals, memory, schedule, unroll, checkpoints,
+                                  _backend(f, backend))
     _remember(f, key, spec, fn)
     return fn(*primals, *_outputs_like(spec, y_dot, "the output tangent y_dot", _primal_batch(spec, primals)))
 
 
-def ivjp(f, *primals, wrt=None, schedule=True, unroll=None):
+def ivjp(f, *primals, wrt=None, schedule=True, unroll=None, backend=None):
     """``(f(*primals), f_ivjp)`` with ``f_ivjp(x_bar) = J^-T x_bar``, shaped like f's result."""
-    key = ("ivjp", wrt, schedule, unroll)
+    key = ("ivjp", wrt, schedule, unroll, backend)
     fast = _fast(f, key)
     if fast is not None and fast.primals(primals):
         y, fwd = fast.fn(*primals)
         spec, batch = None, ()
     else:
-        spec, fn, primals = _compiled(f, wrt, "ivjp", primals, schedule=schedule, unroll=unroll)
+        spec, fn, primals = _compiled(f, wrt, "ivjp", primals, schedule=schedule, unroll=unroll,
+                                      backend=_backend(f, backend))
         _remember(f, key, spec, fn)
         batch = _primal_batch(spec, primals)
         y, fwd = fn(*primals)
@@ -651,13 +711,14 @@ def ivjp(f, *primals, wrt=None, schedule=True, unroll=None):
     return y, f_ivjp
 
 
-def slogdet(f, primals, wrt=None, *, schedule=True, unroll=None):
+def slogdet(f, primals, wrt=None, *, schedule=True, unroll=None, backend=None):
     """``(f(*primals), (sign, logabsdet))`` of det J, from the pivots and lumps (no Jacobian)."""
-    key = ("slogdet", wrt, schedule, unroll)
+    key = ("slogdet", wrt, schedule, unroll, backend)
     fast = _fast(f, key)
     if fast is not None and fast.primals(primals):
         return fast.fn(*primals)
-    spec, fn, primals = _compiled(f, wrt, "slogdet", primals, schedule=schedule, unroll=unroll)
+    spec, fn, primals = _compiled(f, wrt, "slogdet", primals, schedule=schedule, unroll=unroll,
+                                  backend=_backend(f, backend))
     _remember(f, key, spec, fn)
     y, (sign, logdet) = fn(*primals)
     batch = _primal_batch(spec, primals)
@@ -707,10 +768,12 @@ def _shapes(f, shapes):
 class Derivatives:
     """A function with its derivatives attached (see :func:`derivatives`)."""
 
-    def __init__(self, f, wrt=None, memory="store", schedule=True, shapes=None, unroll=None, checkpoints=None):
+    def __init__(self, f, wrt=None, memory="store", schedule=True, shapes=None, unroll=None, checkpoints=None,
+                 backend=None):
         _unwrap(f, None)                                  # a def function, or ArgumentError
         functools.update_wrapper(self, f)
         self.wrt = _wrt_key(wrt)
+        self.backend = _backend_name(f, backend)
         self.memory = memory
         _check_checkpoints(checkpoints, memory)
         self.checkpoints = checkpoints
@@ -762,12 +825,14 @@ class Derivatives:
         analysis = analysis_of(self, shapes=shapes)
         for mode in {"vjp", "ijvp"} & set(modes):
             _check_memory(self.memory, analysis, mode)
-        text = render_module([(analysis, tuple(modes))], self.memory, self.checkpoints)   # as gen --memory does
+        text = with_backend(render_module([(analysis, tuple(modes))], self.memory, self.checkpoints),  # as gen
+                            self.backend)
         files.write_generated(path, text, sources, force)
         return text
 
 
-def derivatives(f=None, *, wrt=None, memory="store", schedule=True, shapes=None, unroll=None, checkpoints=None):
+def derivatives(f=None, *, wrt=None, memory="store", schedule=True, shapes=None, unroll=None, checkpoints=None,
+                backend=None):
     """Decorator: ``@derivatives`` or ``@derivatives(wrt=("x", "y"), memory="recompute")``.
 
     The function stays callable as before and gains ``.jvp``, ``.vjp``, ``.ijvp``,
@@ -775,12 +840,13 @@ def derivatives(f=None, *, wrt=None, memory="store", schedule=True, shapes=None,
     ``shapes={"u": n}`` gives vector lengths for the methods that take no arguments
     (source, explain, write); ``schedule=False`` keeps the statements in source order;
     ``checkpoints=`` the snapshot budget of memory="recompute" for loops reversed by
-    binomial checkpointing.
+    binomial checkpointing; ``backend="numba"`` or ``"c"`` compiles the generated functions
+    (where it can).
     """
     if f is None:
-        return lambda g: Derivatives(g, wrt, memory, schedule, shapes, unroll, checkpoints)
-    return Derivatives(f, wrt, memory, schedule, shapes, unroll, checkpoints)
+        return lambda g: Derivatives(g, wrt, memory, schedule, shapes, unroll, checkpoints, backend)
+    return Derivatives(f, wrt, memory, schedule, shapes, unroll, checkpoints, backend)
 
 
 __all__ = ["jvp", "vjp", "ijvp", "ivjp", "slogdet", "drift", "source", "explain", "derivatives", "Derivatives",
-           "from_source", "MODES", "INVERSE_MODES"]
+           "from_source", "MODES", "INVERSE_MODES", "BACKENDS"]

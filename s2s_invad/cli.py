@@ -25,7 +25,7 @@ import tokenize
 import traceback
 
 from . import files
-from .back import cache
+from .back import c_backend, cache, numba_backend
 from .front import loader
 from .report import dot
 from ._version import VERSION
@@ -302,6 +302,10 @@ def run_gen(args, argv: list[str]) -> int:
                 raise CommandError(f"--memory recompute needs invertible functions (it rebuilds values "
                                    f"backwards through the lumps): {analysis.not_invertible}")
     text = render_module(items, args.memory, args.checkpoints)
+    if args.backend == "numba":                  # the module compiles itself on first call
+        text = numba_backend.with_numba(text)
+    elif args.backend == "c":
+        text = c_backend.with_c(text)
     if out is None:
         sys.stdout.write(text)
         sys.stdout.flush()
@@ -485,6 +489,11 @@ def build_parser() -> argparse.ArgumentParser:
                      help="with --memory recompute: loops kept as loops without a closed-form inverse "
                           "are reversed by binomial checkpointing keeping at most S states "
                           "(default: about log2 of the trip count)")
+    gen.add_argument("--backend", choices=("python", "numba", "c"), default="python",
+                     help="numba: append a section that compiles the functions with numba on first "
+                          "call (those small enough; the module then needs numba); c: the functions "
+                          "without loops, by the system C compiler; each falls back to the Python "
+                          "function for the named errors (default: python)")
     gen.set_defaults(run=run_gen)
 
     expl = verbs.add_parser("explain", parents=[common], formatter_class=raw, epilog=EXPLAIN_EXAMPLES,

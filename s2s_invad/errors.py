@@ -12,7 +12,9 @@ Three moments, three families:
 
 Besides: :class:`ArgumentError` for wrong calls of the API, :class:`OutputPathError` when a
 generated file must not be written where asked, :class:`CacheWarning` (a warning) when the
-cache folder is not safe to use.
+cache folder is not safe to use, :class:`BackendError` when a compiled backend is asked for
+but cannot run here and :class:`BackendWarning` (a warning) when a function meant for it runs
+as Python instead.
 
 Every message says what went wrong, where (file:line) and what to do instead.
 """
@@ -130,3 +132,16 @@ class CacheWarning(UserWarning):
     """The cache folder of generated modules is not safe to use (another owner, writable
     by others, a symlink to someone else's folder) or cannot be written: generated code is
     then kept in memory only. Warned once per process and folder."""
+
+
+class BackendError(S2SError):
+    """A compiled backend was asked for (``backend="numba"``) but cannot run in this
+    process: its package is not installed, or the platform does not let compiled code read
+    the floating-point exception flags that keep its error paths. The message says which
+    and what to install."""
+
+
+class BackendWarning(UserWarning):
+    """A generated function meant for a compiled backend runs as Python instead, for a
+    reason found only when it was first called (the compiler refused it). Its results are
+    the same; only the speed differs. Warned once per function."""

@@ -11,6 +11,10 @@ absolute path, else ``~/.cache/s2s_invad``.
 :class:`~s2s_invad.back.callspec.CallSpec` the API calls it with, and ``<stem>-<key>.code``,
 its bytecode (as in a ``.pyc``: the interpreter's magic number, a hash of the text and of
 the file name, then the marshalled code), so a large module is not compiled again either.
+For backend="numba" numba adds the machine code of the entry's functions in
+``__pycache__/<stem>-<key>.<function>-<line>.py3XX.nbi`` and ``.nbc``, for backend="c" the
+library is ``__pycache__/<stem>-<key>.<hash>.so``: part of the entry (pruned and cleared
+with it).
 The key (:func:`entry_key`) hashes everything the generated text can depend on that is
 known before the transform, so a process that asks for the same mode of an unchanged
 function loads the entry and runs no part of the transform (:func:`fetch`). With
@@ -61,6 +65,8 @@ MAX_BYTES = 256 * 2**20       # 256 MiB
 PRUNE_TO = 0.75               # pruning stops at this fraction of both bounds
 FORMAT = 1                    # of the entry files; part of every key
 _ENTRY = re.compile(r"(.+-[0-9a-f]{24})\.(py|json|code)")
+NUMBA_FOLDER = "__pycache__"                  # where numba caches the machine code of an entry
+_COMPILED = re.compile(r"(.+-[0-9a-f]{24})\.[^/]+\.(nbi|nbc|so)")
 _TEMP = re.compile(r"\.s2s_invad-.+\.tmp")
 _STALE_TEMP_S = 3600
 
@@ -260,11 +266,11 @@ def entry_key(fn, **options) -> str | None:
     return hashlib.sha256(payload.encode("utf-8", "surrogatepass")).hexdigest()
 
 
-def stem(fn, mode: str, memory: str = "store", schedule: bool = True, **_) -> str:
-    """A readable file name stem: ``<file>.<function>.<mode>[.<memory>][.source-order]``."""
+def stem(fn, mode: str, memory: str = "store", schedule: bool = True, backend: str = "python", **_) -> str:
+    """A readable file name stem: ``<file>.<function>.<mode>[.<memory>][.source-order][.<backend>]``."""
     base = os.path.splitext(os.path.basename(fn.__code__.co_filename))[0]
     parts = [base, fn.__name__, mode] + ([memory] if memory != "store" else []) + \
-            ([] if schedule else ["source-order"])
+            ([] if schedule else ["source-order"]) + ([backend] if backend != "python" else [])
     return re.sub(r"[^A-Za-z0-9_.]", "_", ".".join(parts))[:80]
 
 
@@ -384,26 +390,33 @@ def _count(folder: str, added_bytes: int, new_entry: bool = True) -> None:
 
 
 def _entries(folder: str) -> dict[str, list]:
-    """Entry name -> [last use, bytes, files]; removes stale temporary files on the way."""
+    """Entry name -> [last use, bytes, files]; removes stale temporary files on the way.
+
+    An entry of a compiled backend also owns its machine code in ``__pycache__``: numba's
+    ``<entry>.<function>-<line>.py3XX.nbi`` and ``.nbc``, the C library ``<entry>.<hash>.so``."""
     entries: dict[str, list] = {}
     now = time.time()
-    with os.scandir(folder) as listing:
-        for item in listing:
-            try:
-                info = item.stat(follow_symlinks=False)
-            except OSError:
-                continue
-            if not stat.S_ISREG(info.st_mode):
-                continue
-            match = _ENTRY.fullmatch(item.name)
-            if match is None:
-                if _TEMP.fullmatch(item.name) and now - info.st_mtime > _STALE_TEMP_S:
-                    _unlink(item.path)
-                continue
-            entry = entries.setdefault(match.group(1), [0.0, 0, []])
-            entry[0] = max(entry[0], info.st_mtime)
-            entry[1] += info.st_size
-            entry[2].append(item.path)
+    compiled = os.path.join(folder, NUMBA_FOLDER)
+    for where, pattern in ((folder, _ENTRY), (compiled, _COMPILED)):
+        if where is compiled and not (os.path.isdir(compiled) and not os.path.islink(compiled)):
+            continue
+        with os.scandir(where) as listing:
+            for item in listing:
+                try:
+                    info = item.stat(follow_symlinks=False)
+                except OSError:
+                    continue
+                if not stat.S_ISREG(info.st_mode):
+                    continue
+                match = pattern.fullmatch(item.name)
+                if match is None:
+                    if _TEMP.fullmatch(item.name) and now - info.st_mtime > _STALE_TEMP_S:
+                        _unlink(item.path)
+                    continue
+                entry = entries.setdefault(match.group(1), [0.0, 0, []])
+                entry[0] = max(entry[0], info.st_mtime)
+                entry[1] += info.st_size
+                entry[2].append(item.path)
     return entries
 
 

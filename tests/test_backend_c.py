@@ -1,0 +1,128 @@
+"""backend="c" (issue 14, part 3, the alternative it asks to measure): functions without
+loops kept as loops compiled by the system C compiler.
+
+The same checks as tests/test_numba.py where they apply (every mode against the oracle and
+the Python backend; the named errors with their line at singular and non-finite points), and
+what is particular to it: loops kept as loops and batches run as Python, visibly and with the
+same results; the library is built once and a second process loads it. Skipped where no C
+compiler is on PATH, except the test of what happens then.
+"""
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+import s2s_invad as si
+from s2s_invad.back import c_backend
+
+import backend_checks as bc
+import numba_functions as nf
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.dirname(HERE)
+needs_cc = pytest.mark.skipif(not any(shutil.which(c) for c in ("cc", "gcc", "clang")),
+                              reason="no C compiler on PATH")
+FLAT = [name for name in bc.CASES if name != "rolled loop"]
+
+
+@needs_cc
+@pytest.mark.parametrize("name", FLAT)
+def test_every_mode_against_the_oracle_compiled(name):
+    bc.check_case(name, "c")
+
+
+@needs_cc
+@pytest.mark.parametrize("case", [c for c in bc.ERRORS if c != "batch zero pivot"])
+def test_singular_and_non_finite_points_raise_as_in_python(case):
+    bc.check_error(case, "c")
+
+
+@needs_cc
+def test_the_same_functions_at_regular_points_stay_compiled():
+    bc.check_regular_points("c")
+
+
+@needs_cc
+def test_a_failed_static_pivot_reruns_python_with_its_pivoting_solve():
+    bc.check_failed_static_pivot("c")
+
+
+@needs_cc
+def test_batches_run_as_python_with_the_same_results_and_errors():
+    """The C code takes one point: a batch runs the Python function (its errors included)."""
+    bc.check_error("batch zero pivot", "c")
+    x, y = np.array([0.5, -1.0, 2.0]), np.array([0.1, 0.2, 0.3])
+    got = si.jvp(nf.squares, (x, y), (1.0, 0.5), backend="c")
+    want = si.jvp(nf.squares, (x, y), (1.0, 0.5))
+    assert all(np.array_equal(a, b) for a, b in zip(got, want))
+    point = si.jvp(nf.squares, (0.5, 0.1), (1.0, 0.5), backend="c")
+    assert np.allclose(np.array(point).ravel(), np.array(want)[:, :, 0].ravel(), rtol=1e-15)
+    (e,) = [e for e in bc.entries(nf.squares, "c") if e.__name__ == "squares_jvp"]
+    assert e.calls >= 1 and e.fallbacks >= 1           # the point compiled, the batch Python
+
+
+def test_loops_kept_as_loops_stay_python_and_say_so():
+    text = si.source(nf.rotate, "ijvp", wrt="z", shapes={"z": 2}, backend="c")
+    assert "# rotate_ijvp: Python (a loop kept as a loop" in text and "Library(" not in text
+    report = si.explain(nf.rotate, wrt="z", shapes={"z": 2}, backend="c")
+    assert "backend c" in report and "jvp: rotate_jvp: Python (a loop kept as a loop" in report
+
+
+def test_the_size_bound_keeps_big_functions_in_python(monkeypatch):
+    monkeypatch.setenv(c_backend.ENV, "3")
+    text = si.source(nf.equasive, "vjp", backend="c")
+    assert "equasive_vjp: Python (" in text and f"({c_backend.ENV})" in text
+    assert "equasive_vjp_bwd: Python (" in text
+    monkeypatch.setenv(c_backend.ENV, "1000")
+    text = si.source(nf.equasive, "vjp", backend="c")
+    assert "equasive_vjp: compiled by the C compiler" in text and "int s2s_" in text
+
+
+@needs_cc
+def test_cli_writes_a_module_that_runs_compiled(tmp_path):
+    bc.check_cli(tmp_path, "c", "equasive_jvp = _crt.Entry(")
+
+
+@needs_cc
+def test_a_second_process_loads_the_library(tmp_path):
+    script = f"""
+import json, sys
+sys.path.insert(0, {HERE!r})
+import s2s_invad as si
+from s2s_invad import api
+import numba_functions as nf
+y, x_dot = si.ijvp(nf.cross, (0.7, 0.2), (1.0, 0.5), backend="c")
+(entry,) = set(fn for _, fn in api._records[nf.cross].compiled.values() if hasattr(fn, "library"))
+print(json.dumps([entry.library.loaded_from_disk, entry.calls, entry.fallbacks, list(x_dot)]))
+"""
+    env = dict(os.environ, S2S_INVAD_CACHE=str(tmp_path / "cache"))
+    runs = []
+    for _ in range(2):
+        done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, env=env, cwd=ROOT)
+        assert done.returncode == 0, done.stderr
+        runs.append(json.loads(done.stdout.strip().splitlines()[-1]))
+    assert runs[0][:3] == [False, 1, 0] and runs[1][:3] == [True, 1, 0]
+    assert runs[0][3] == runs[1][3]
+    assert any(name.endswith(".so") for name in os.listdir(tmp_path / "cache" / "__pycache__"))
+
+
+def test_without_a_compiler_the_backend_says_so(tmp_path):
+    script = f"""
+import sys
+sys.path.insert(0, {HERE!r})
+import s2s_invad as si
+import numba_functions as nf
+try:
+    si.jvp(nf.equasive, (0.5, 1.0), (1.0, 0.0), backend="c")
+except si.BackendError as exc:
+    print("BackendError:", exc)
+"""
+    env = dict(os.environ, PATH=str(tmp_path), S2S_INVAD_CC="", S2S_INVAD_CACHE=str(tmp_path / "cache"))
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, env=env, cwd=ROOT)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.startswith("BackendError: backend='c' needs a C compiler"), done.stdout
