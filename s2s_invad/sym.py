@@ -2,8 +2,8 @@
 
 A rule such as ``d sin(x) = cos(x)`` is the Python expression ``cos(x)`` over
 :class:`Sym` objects; operators simplify as they build (``1*a -> a``, ``a + 0 -> a``,
-constants fold), and :func:`to_ast` turns the result into an ast expression in the
-namespace (``math`` or ``numpy``) the source used.
+constants fold), and :func:`to_text` prints the result as Python in the namespace
+(``math`` or ``numpy``) the source used.
 """
 
 from __future__ import annotations
@@ -176,30 +176,38 @@ def function(fn: str):
     return build
 
 
-def to_ast(e: Sym, spell, refs: set | None = None) -> "A.ast.expr":
-    """The ast of ``e``; ``spell(fn, ns, args)`` builds the call of primitive fn.
+def to_text(e: Sym, callee, refs: set | None = None) -> tuple[str, int]:
+    """(text, precedence) of ``e`` as Python source, printed as _astlib prints the ast of
+    it (same parentheses, same constants); ``callee(fn, ns)`` gives the text of the
+    function that computes primitive fn and the texts of any leading arguments it takes
+    (``("math.copysign", ["1.0"])`` for sign in math).
 
-    Names referenced are added to ``refs`` when given.
+    Names referenced are added to ``refs`` when given. ``x ** 2`` of a name is written
+    ``x * x``: a third of the cost on floats.
     """
-    if isinstance(e, Num):
-        return A.const(e.value)
-    if isinstance(e, Ref):
+    kind = type(e)
+    if kind is Ref:
         if refs is not None:
             refs.add(e.name)
-        return A.name(e.name)
-    if isinstance(e, Attr):
-        return A.attribute(e.module, e.attr)
-    if isinstance(e, Op):
-        if e.op == "pow" and is_num(e.args[1], 2) and isinstance(e.args[0], Ref):
-            e = Op("mul", (e.args[0], e.args[0]))     # x * x: a third of the cost of x ** 2 on floats
-        args = [to_ast(x, spell, refs) for x in e.args]
-        if e.op == "neg":
-            return A.unary("neg", args[0])
-        if e.op == "eq":
-            return A.compare_eq(*args)
-        return A.binop(e.op, *args)
-    if isinstance(e, Fn):
-        return spell(e.fn, e.ns, [to_ast(x, spell, refs) for x in e.args])
+        return e.name, A.ATOM
+    if kind is Num:
+        return A.number_text(e.value)
+    if kind is Op:
+        op, args = e.op, e.args
+        if op == "pow" and type(args[1]) is Num and args[1].value == 2 and type(args[0]) is Ref:
+            op, args = "mul", (args[0], args[0])
+        if op == "neg":
+            return A.unary_text("-", *to_text(args[0], callee, refs))
+        if op == "eq":
+            return A.compare_text([to_text(a, callee, refs) for a in args], ["=="])
+        return A.binop_text(A.SYMBOL[op], A.PREC[op], *to_text(args[0], callee, refs),
+                            *to_text(args[1], callee, refs))
+    if kind is Fn:
+        func, lead = callee(e.fn, e.ns)
+        args = lead + [to_text(a, callee, refs)[0] for a in e.args]
+        return f"{func}({', '.join(args)})", A.ATOM
+    if kind is Attr:
+        return f"{e.module}.{e.attr}", A.ATOM
     raise TypeError(f"not a symbolic expression: {e!r}")
 
 

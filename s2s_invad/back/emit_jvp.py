@@ -40,7 +40,7 @@ def jvp_regions(em: Emitter, w: Writer, regions: Regions) -> None:
                     tangent = ZERO
                     for arg, part in em.graph.partials[stmt].items():
                         tangent = tangent + part * Ref(em.dot(arg))
-                    w.stmt(A.assign(em.dot(stmt.target), em.expr(tangent)))
+                    em.assign(w, em.dot(stmt.target), tangent)
 
 
 def _jvp_loop(em: Emitter, w: Writer, region: Rolled) -> None:
