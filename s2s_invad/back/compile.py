@@ -8,6 +8,8 @@ import contextlib
 import gc
 import linecache
 
+from ..progress import stage
+
 
 @contextlib.contextmanager
 def gc_paused():
@@ -25,7 +27,7 @@ def gc_paused():
 
 def compile_module(text: str, filename: str):
     """The code object of the generated module ``text``, compiled as ``filename``."""
-    with gc_paused():
+    with gc_paused(), stage("compile"):
         return compile(text, filename, "exec")
 
 
