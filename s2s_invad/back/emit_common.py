@@ -151,6 +151,7 @@ class Emitter:
         self._tape: str | None = None
         self._structures: dict[tuple[int, int], Structure] = {}
         self._step_comments: dict[tuple, str] = {}     # (line, where) -> comment text
+        self._primals: dict[int, tuple] = {}           # id(stmt) -> (stmt, its Line, names read)
         self.structured_names: dict[tuple, str] = {}   # module-level names of back/structured.py
 
     # names -------------------------------------------------------------------------
@@ -316,7 +317,24 @@ class Emitter:
         return e
 
     def primal(self, stmt: Stmt) -> A.Line:
-        """``target = op(args)`` exactly as the source computes it (``x ** 2`` stays)."""
+        """``target = op(args)`` exactly as the source computes it (``x ** 2`` stays).
+
+        Printed once per statement (every mode has the primal): later calls give the same
+        line and record the names it reads again."""
+        hit = self._primals.get(id(stmt))
+        if hit is not None and hit[0] is stmt:
+            self.refs.update(hit[2])
+            return hit[1]
+        outer, self.refs = self.refs, set()
+        try:
+            line = self._primal(stmt)
+            self._primals[id(stmt)] = (stmt, line, tuple(self.refs))
+            outer.update(self.refs)
+        finally:
+            self.refs = outer
+        return line
+
+    def _primal(self, stmt: Stmt) -> A.Line:
         args = [self.operand_text(a) for a in stmt.args]
         if stmt.op in A.PREC:
             value = A.binop_text(A.SYMBOL[stmt.op], A.PREC[stmt.op], *args[0], *args[1])[0]
