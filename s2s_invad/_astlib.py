@@ -10,7 +10,9 @@ from __future__ import annotations
 import ast
 import math
 import sys
+import io
 import threading
+import tokenize
 
 import astor
 import gast
@@ -40,14 +42,16 @@ def deep(fn, *args):
         except BaseException as exc:            # re-raised in the calling thread
             result["error"] = exc
     old_stack, old_limit = threading.stack_size(), sys.getrecursionlimit()
-    threading.stack_size(DEEP_STACK)
-    try:
-        worker = threading.Thread(target=run, name="s2s_invad-deep", daemon=True)
-        worker.start()
-    finally:
-        threading.stack_size(old_stack)
+    # the limit is raised before the worker starts: raised after, a worker that runs first
+    # (it may hold the GIL for a switch interval) met the old limit within milliseconds
     sys.setrecursionlimit(max(old_limit, DEEP_RECURSION))
     try:
+        threading.stack_size(DEEP_STACK)
+        try:
+            worker = threading.Thread(target=run, name="s2s_invad-deep", daemon=True)
+            worker.start()
+        finally:
+            threading.stack_size(old_stack)
         worker.join()
     finally:
         sys.setrecursionlimit(old_limit)
@@ -56,16 +60,39 @@ def deep(fn, *args):
     return result["value"]
 
 
+TOO_DEEP = ("an expression is nested too deeply for Python's own parser (Python could not run "
+            "this file either): split it into several statements")
+
+
+def too_deep(text: str) -> SyntaxError:
+    """The SyntaxError for source Python's parser gives up on (RecursionError, MemoryError),
+    at the logical line with the most tokens, which holds the deep expression (the parser
+    itself names no line)."""
+    lines = text.splitlines()
+    counts: dict[int, int] = {}            # first line of a logical line -> its tokens
+    first = None
+    try:
+        for tok in tokenize.generate_tokens(io.StringIO(text).readline):
+            if tok.type in (tokenize.NL, tokenize.COMMENT, tokenize.INDENT, tokenize.DEDENT):
+                continue
+            if first is None:
+                first = tok.start[0]
+            counts[first] = counts.get(first, 0) + 1
+            if tok.type in (tokenize.NEWLINE, tokenize.ENDMARKER):
+                first = None
+    except (tokenize.TokenError, SyntaxError):
+        pass
+    line = max(counts, key=counts.get) if counts else 1
+    source = lines[line - 1] if line <= len(lines) else ""
+    return SyntaxError(TOO_DEEP, ("<source>", line, len(source) - len(source.lstrip()) + 1, source))
+
+
 def parse(text: str) -> gast.Module:
     """Parse Python source text into a gast module (any nesting depth Python accepts)."""
     try:
         tree = ast.parse(text)
-    except RecursionError:
-        raise SyntaxError("an expression is nested too deeply for Python's own parser "
-                          "(Python could not run this file either): split it into several "
-                          "statements") from None
-    except MemoryError:
-        raise SyntaxError("the source is too deeply nested for Python's parser") from None
+    except (RecursionError, MemoryError):
+        raise too_deep(text) from None
     return deep(gast.ast_to_gast, tree)
 
 
@@ -78,7 +105,7 @@ def parse_function_at(text: str, lineno: int):
     try:
         stack = [ast.parse(text)]
     except (RecursionError, MemoryError):
-        raise SyntaxError("an expression is nested too deeply for Python's own parser") from None
+        raise too_deep(text) from None
     while stack:
         node = stack.pop()
         for child in ast.iter_child_nodes(node):

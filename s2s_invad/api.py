@@ -80,6 +80,10 @@ def _wrt_key(wrt) -> tuple | None:
     for w in key:
         if not isinstance(w, str):
             raise ArgumentError(f"wrt must name parameters (strings), got {w!r}")
+    twice = sorted({w for w in key if key.count(w) > 1})
+    if twice:
+        raise ArgumentError(f"wrt names {', '.join(map(repr, twice))} more than once: name each "
+                            "differentiated parameter once")
     return key
 
 
@@ -173,6 +177,11 @@ def _is_vector_arg(x) -> bool:
     return isinstance(x, (list, tuple)) or (isinstance(x, np.ndarray) and x.ndim >= 1)
 
 
+def _ndim(x) -> int:
+    """NumPy's ndim of an argument, with a list or tuple (perhaps ragged) as one axis."""
+    return 1 if isinstance(x, (list, tuple)) else np.ndim(x)
+
+
 def _prepare(f, wrt, primals, opts, shapes=None):
     """(analysis, signature key, primals) for a call: lengths from the arguments."""
     shapes = _shapes(f, shapes)
@@ -193,7 +202,7 @@ def _prepare(f, wrt, primals, opts, shapes=None):
         # A 1-D array for a parameter not known as a vector is a batch of points, unless the
         # call passes a vector parameter unbatched (1-D): then, as NumPy would in the user's
         # own function, it is a vector where the body combines it elementwise with one.
-        unbatched = not batched and any(name in lengths and np.ndim(x) == 1 for name, x in zip(names, primals))
+        unbatched = not batched and any(name in lengths and _ndim(x) == 1 for name, x in zip(names, primals))
         arrays = frozenset(n for n, x in zip(names, primals)
                            if unbatched and n not in lengths and isinstance(x, np.ndarray) and x.ndim == 1)
         try:
@@ -248,6 +257,7 @@ def source(f, mode: str, wrt=None, memory: str = "store", *, schedule=True, shap
     ``shapes={"u": n}`` gives the lengths of vector parameters.
     """
     _check_mode(mode)
+    memory, checkpoints = _memory(f, memory, checkpoints)
     _check_checkpoints(checkpoints, memory)
     analysis = analysis_of(f, wrt, schedule=schedule, shapes=shapes, unroll=unroll)
     _check_memory(memory, analysis, mode)
@@ -308,7 +318,9 @@ def _compiled(f, wrt, mode, primals, memory="store", schedule=True, unroll=None,
                    **({"checkpoints": int(checkpoints)} if checkpoints is not None else {}),
                    "lengths": sorted(lengths.items()), "arrays": arrays}
         spec, namespace = cache.fetch(g, options, make)
-        record.vectors |= spec.vectors
+        # learn which parameters the source uses as vectors (so that an array for one is a
+        # vector next time), but not from lists: a list is a vector whatever the source does
+        record.vectors |= spec.vectors - {n for n, x in zip(names, primals) if isinstance(x, (list, tuple))}
         entry = (spec, namespace[spec.entry])
         final = tuple(sorted((p.name, p.length) for p in spec.signature if p.is_vector))
         known = {name for name, _ in final}
@@ -343,16 +355,18 @@ def _as_tuple(value, what: str, expected: int, names) -> tuple:
 
 
 def _number_or_array(x, what: str):
-    """``x`` checked: a real number or a real array (never complex, strings, objects)."""
-    if isinstance(x, (bool, int, float, np.integer, np.floating, np.bool_)):
+    """``x`` checked: a real number or a real array (never bools, complex, strings, objects)."""
+    if isinstance(x, (bool, np.bool_)):
+        raise ArgumentError(f"{what} is a bool ({x!r}): pass a number (a float or an int)")
+    if isinstance(x, (int, float, np.integer, np.floating)):
         return x
     if isinstance(x, (complex, np.complexfloating)):
         raise ArgumentError(f"{what} is complex ({x!r}): s2s_invad differentiates real arithmetic")
     if isinstance(x, np.ndarray):
         if x.dtype.kind == "c":
             raise ArgumentError(f"{what} is a complex array: s2s_invad differentiates real arithmetic")
-        if x.dtype.kind not in "biuf":
-            raise ArgumentError(f"{what} is an array of dtype {x.dtype}: pass real numbers")
+        if x.dtype.kind not in "iuf":
+            raise ArgumentError(f"{what} is an array of dtype {x.dtype}: pass real numbers (floats or ints)")
         return x
     raise ArgumentError(f"{what} must be a number or a NumPy array, got {type(x).__name__}")
 
@@ -375,24 +389,32 @@ def _vector(x, n: int, what: str):
     raise ArgumentError(f"{what} is a number, but it is a vector of length {n}: pass a 1-D array or a list")
 
 
-def _batch_shape(x, vector: bool) -> tuple:
+def _batch_shape(x, vector: bool, name: str) -> tuple:
     if isinstance(x, (list, tuple)):
         shapes = [np.shape(e) for e in x]
-        return np.broadcast_shapes(*shapes) if shapes else ()
+        try:
+            return np.broadcast_shapes(*shapes) if shapes else ()
+        except ValueError:
+            raise ArgumentError(f"{name} is a list whose elements have batch shapes that do not "
+                                f"broadcast ({', '.join(map(str, shapes))})") from None
     shape = np.shape(x)
     return shape[1:] if vector else shape
 
 
-def _check_batches(prog, pairs, what: str) -> tuple:
-    """The common batch shape of ``pairs`` ((value, is_vector, name)), or an ArgumentError."""
-    shapes = [(name, _batch_shape(x, vec)) for x, vec, name in pairs]
+def _check_batches(prog, pairs, what: str, base: tuple = ()) -> tuple:
+    """The common batch shape of ``pairs`` ((value, is_vector, name)) and ``base`` (the
+    arguments' batch shape, for tangents and cotangents), or an ArgumentError."""
+    shapes = [(name, _batch_shape(x, vec, f"{what} of {prog.name}: '{name}'")) for x, vec, name in pairs]
     try:
-        batch = np.broadcast_shapes(*(s for _, s in shapes)) if shapes else ()
+        batch = np.broadcast_shapes(base, *(s for _, s in shapes))
     except ValueError:
         listed = ", ".join(f"{n}: {s}" for n, s in shapes)
-        raise ArgumentError(f"{what} of {prog.name} have batch shapes that do not broadcast ({listed})") from None
-    if batch and "numpy" not in prog.modules.values():
-        uses = ", ".join(f"{a}.<fn>" for a in prog.modules) or "no numpy function"
+        against = f" with the arguments' batch shape {base}" if base else ""
+        raise ArgumentError(f"{what} of {prog.name}: batch shapes that do not broadcast{against} "
+                            f"({listed})") from None
+    if batch and ("numpy" not in prog.modules.values() or prog.calls_math):
+        uses = ", ".join(f"{a}.<fn>" for a, kind in prog.modules.items() if kind == "math") \
+            if prog.calls_math else "no numpy function"
         raise ArgumentError(
             f"{prog.name} was given arrays (batch shape {batch}), but its source uses {uses}, so its "
             "generated code works on one point at a time; call np.<fn> (import numpy as np) in the "
@@ -411,41 +433,55 @@ def _check_primals(prog, primals) -> tuple:
     return tuple(out)
 
 
+def _primal_batch(prog, primals) -> tuple:
+    """The batch shape of checked primals (() for one point)."""
+    return _check_batches(prog, [(x, p.is_vector, p.name) for p, x in zip(prog.signature, primals)],
+                          "the arguments")
+
+
 def _scalar(x, what):
     if isinstance(x, (list, tuple)):
         raise ArgumentError(f"{what} is a {type(x).__name__}, but the function uses it as a scalar")
     return _number_or_array(x, what)
 
 
-def _inputs(prog, value, what: str) -> tuple:
-    """Input-side values: one per differentiated parameter (bare for a single one)."""
+def _inputs(prog, value, what: str, batch: tuple = ()) -> tuple:
+    """Input-side values: one per differentiated parameter (bare for a single one), whose
+    batch shapes broadcast with ``batch`` (the arguments')."""
     params = prog.wrt_params
     names = [p.name for p in params]
     if len(params) == 1 and not isinstance(value, tuple):
         value = (value,)
     value = _as_tuple(value, what, len(params), names)
-    return tuple(_vector(x, p.length, f"{what} for '{p.name}'") if p.is_vector else
-                 _scalar(x, f"{what} for '{p.name}'") for p, x in zip(params, value))
+    out = tuple(_vector(x, p.length, f"{what} for '{p.name}'") if p.is_vector else
+                _scalar(x, f"{what} for '{p.name}'") for p, x in zip(params, value))
+    _check_batches(prog, [(x, p.is_vector, p.name) for p, x in zip(params, out)], what, batch)
+    return out
 
 
-def _outputs_like(prog, value, what: str) -> tuple:
-    """Output-side values shaped like f's result, as the tuple of top-level parts."""
+def _outputs_like(prog, value, what: str, batch: tuple = ()) -> tuple:
+    """Output-side values shaped like f's result, as the tuple of top-level parts, whose
+    batch shapes broadcast with ``batch`` (the arguments')."""
+    leaves = []
+
     def check(spec, x, where):
         if spec is None:
             if isinstance(x, (tuple, list)):
                 raise ArgumentError(f"{where}: {prog.name} returns a single value here, so pass a "
                                     "single value, not a sequence")
+            leaves.append((x, False, where))
             return _number_or_array(x, where)
         if isinstance(spec, int):
+            leaves.append((x, True, where))
             return _vector(x, spec, where)
         if not isinstance(x, (tuple, list)) or len(x) != len(spec):
             raise ArgumentError(f"{where}: expected a tuple of {len(spec)} values (shaped like "
                                 f"{prog.name}'s result)")
         return tuple(check(s, e, f"{where}[{i}]") for i, (s, e) in enumerate(zip(spec, x)))
     spec = prog.out_spec
-    if isinstance(spec, tuple):
-        return check(spec, value, what)
-    return (check(spec, value, what),)
+    out = check(spec, value, what) if isinstance(spec, tuple) else (check(spec, value, what),)
+    _check_batches(prog, leaves, what, batch)
+    return out
 
 
 # -- the modes ---------------------------------------------------------------------------
@@ -456,36 +492,59 @@ _NUMBERS = frozenset({float, int})
 
 
 class _Fast:
-    """A generated function called directly when every argument is a Python float or int
-    (no vectors, no batches): the checks are three type tests, not the general ones."""
-    __slots__ = ("fn", "n", "k", "m", "tuple_output")
+    """A generated function called directly when every argument has exactly the kind of
+    the previous call: a Python float or int for a scalar, a 1-D float64 array of the
+    right length for a vector (no batches, no lists): a few type tests, not the general
+    checks."""
+    __slots__ = ("fn", "params", "inputs_of", "outputs_of", "tuple_output")
 
     def __init__(self, fn, spec):
         self.fn = fn
-        self.n, self.k = len(spec.signature), len(spec.wrt_params)
+        self.params = tuple(p.length if p.is_vector else None for p in spec.signature)
+        self.inputs_of = tuple(p.length if p.is_vector else None for p in spec.wrt_params)
         self.tuple_output = spec.tuple_output
-        self.m = len(spec.out_spec) if spec.tuple_output else 1
+        self.outputs_of = tuple(spec.out_spec) if spec.tuple_output else (spec.out_spec,)
 
     def primals(self, primals) -> bool:
-        return type(primals) is tuple and len(primals) == self.n and _NUMBERS.issuperset(map(type, primals))
+        return type(primals) is tuple and _all_fit(primals, self.params)
 
     def inputs(self, value):
-        if type(value) is tuple:
-            return value if len(value) == self.k and _NUMBERS.issuperset(map(type, value)) else None
-        return (value,) if self.k == 1 and type(value) in _NUMBERS else None
+        if type(value) is tuple and _all_fit(value, self.inputs_of):
+            return value
+        return (value,) if len(self.inputs_of) == 1 and _fits(value, self.inputs_of[0]) else None
 
     def outputs(self, value):
         if self.tuple_output:
-            ok = type(value) is tuple and len(value) == self.m and _NUMBERS.issuperset(map(type, value))
-            return value if ok else None
-        return (value,) if type(value) in _NUMBERS else None
+            return value if type(value) is tuple and _all_fit(value, self.outputs_of) else None
+        return (value,) if _fits(value, self.outputs_of[0]) else None
+
+
+_F64 = np.dtype(np.float64)
+
+
+def _fits(x, length) -> bool:
+    if length is None:
+        return type(x) in _NUMBERS
+    return type(x) is np.ndarray and x.shape == (length,) and x.dtype == _F64
+
+
+def _all_fit(values: tuple, kinds: tuple) -> bool:
+    if len(values) != len(kinds):
+        return False
+    for x, length in zip(values, kinds):
+        if not _fits(x, length):
+            return False
+    return True
 
 
 _fast_table: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()
 
 
 def _fast(f, key) -> _Fast | None:
-    table = _fast_table.get(f)
+    try:
+        table = _fast_table.get(f)
+    except TypeError:                          # not weak-referenceable: not a def function
+        return None
     if table is None:
         return None
     try:
@@ -495,9 +554,12 @@ def _fast(f, key) -> _Fast | None:
 
 
 def _remember(f, key, spec, fn) -> None:
-    """Keep the direct call for functions of scalars with scalar results."""
-    flat = spec.out_spec is None or (isinstance(spec.out_spec, tuple) and all(s is None for s in spec.out_spec))
-    if flat and not spec.vectors:
+    """Keep the direct call for functions of scalars and vectors with results that are
+    scalars, vectors or a flat tuple of them."""
+    out = spec.out_spec
+    flat = out is None or isinstance(out, int) or (isinstance(out, tuple) and
+                                                  all(s is None or isinstance(s, int) for s in out))
+    if flat:
         try:
             _fast_table.setdefault(f, {})[key] = _Fast(fn, spec)
         except TypeError:
@@ -516,7 +578,7 @@ def jvp(f, primals, tangents, wrt=None, *, schedule=True, unroll=None):
             return fast.fn(*primals, *v)
     spec, fn, primals = _compiled(f, wrt, "jvp", primals, schedule=schedule, unroll=unroll)
     _remember(f, key, spec, fn)
-    return fn(*primals, *_inputs(spec, tangents, "tangents"))
+    return fn(*primals, *_inputs(spec, tangents, "tangents", _primal_batch(spec, primals)))
 
 
 def vjp(f, *primals, wrt=None, memory="store", schedule=True, unroll=None, checkpoints=None):
@@ -532,10 +594,11 @@ def vjp(f, *primals, wrt=None, memory="store", schedule=True, unroll=None, check
     fast = _fast(f, key)
     if fast is not None and fast.primals(primals):
         y, bwd = fast.fn(*primals)
-        spec = None
+        spec, batch = None, ()
     else:
         spec, fn, primals = _compiled(f, wrt, "vjp", primals, memory, schedule, unroll, checkpoints)
         _remember(f, key, spec, fn)
+        batch = _primal_batch(spec, primals)
         y, bwd = fn(*primals)
 
     def f_vjp(y_bar):
@@ -543,7 +606,7 @@ def vjp(f, *primals, wrt=None, memory="store", schedule=True, unroll=None, check
             w = fast.outputs(y_bar)
             if w is not None:
                 return bwd(*w)
-        return bwd(*_outputs_like(spec or _spec_of(f, key), y_bar, "the output cotangent y_bar"))
+        return bwd(*_outputs_like(spec or _spec_of(f, key), y_bar, "the output cotangent y_bar", batch))
     return y, f_vjp
 
 
@@ -561,7 +624,7 @@ def ijvp(f, primals, y_dot, wrt=None, memory="store", *, schedule=True, unroll=N
             return fast.fn(*primals, *v)
     spec, fn, primals = _compiled(f, wrt, "ijvp", primals, memory, schedule, unroll, checkpoints)
     _remember(f, key, spec, fn)
-    return fn(*primals, *_outputs_like(spec, y_dot, "the output tangent y_dot"))
+    return fn(*primals, *_outputs_like(spec, y_dot, "the output tangent y_dot", _primal_batch(spec, primals)))
 
 
 def ivjp(f, *primals, wrt=None, schedule=True, unroll=None):
@@ -570,10 +633,11 @@ def ivjp(f, *primals, wrt=None, schedule=True, unroll=None):
     fast = _fast(f, key)
     if fast is not None and fast.primals(primals):
         y, fwd = fast.fn(*primals)
-        spec = None
+        spec, batch = None, ()
     else:
         spec, fn, primals = _compiled(f, wrt, "ivjp", primals, schedule=schedule, unroll=unroll)
         _remember(f, key, spec, fn)
+        batch = _primal_batch(spec, primals)
         y, fwd = fn(*primals)
 
     def f_ivjp(x_bar):
@@ -581,7 +645,7 @@ def ivjp(f, *primals, wrt=None, schedule=True, unroll=None):
             w = fast.inputs(x_bar)
             if w is not None:
                 return fwd(*w)
-        return fwd(*_inputs(spec or _spec_of(f, key), x_bar, "the input cotangent x_bar"))
+        return fwd(*_inputs(spec or _spec_of(f, key), x_bar, "the input cotangent x_bar", batch))
     return y, f_ivjp
 
 
@@ -593,7 +657,11 @@ def slogdet(f, primals, wrt=None, *, schedule=True, unroll=None):
         return fast.fn(*primals)
     spec, fn, primals = _compiled(f, wrt, "slogdet", primals, schedule=schedule, unroll=unroll)
     _remember(f, key, spec, fn)
-    return fn(*primals)
+    y, (sign, logdet) = fn(*primals)
+    batch = _primal_batch(spec, primals)
+    if batch and (np.shape(sign) != batch or np.shape(logdet) != batch):   # det J constant over the batch
+        sign, logdet = (np.broadcast_to(np.asarray(z), batch).copy() for z in (sign, logdet))
+    return y, (sign, logdet)
 
 
 def _spec_of(f, key):
@@ -638,6 +706,7 @@ class Derivatives:
     """A function with its derivatives attached (see :func:`derivatives`)."""
 
     def __init__(self, f, wrt=None, memory="store", schedule=True, shapes=None, unroll=None, checkpoints=None):
+        _unwrap(f, None)                                  # a def function, or ArgumentError
         functools.update_wrapper(self, f)
         self.wrt = _wrt_key(wrt)
         self.memory = memory
@@ -688,7 +757,10 @@ class Derivatives:
             _check_mode(mode)
         sources = files.source_files(self.__wrapped__)
         files.check_target(path, sources)                      # before the transform
-        text = render_module([(analysis_of(self, shapes=shapes), tuple(modes))])
+        analysis = analysis_of(self, shapes=shapes)
+        for mode in {"vjp", "ijvp"} & set(modes):
+            _check_memory(self.memory, analysis, mode)
+        text = render_module([(analysis, tuple(modes))], self.memory, self.checkpoints)   # as gen --memory does
         files.write_generated(path, text, sources, force)
         return text
 

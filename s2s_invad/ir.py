@@ -261,8 +261,19 @@ class Program:
         return [p for p in self.signature if p.differentiated]
 
     @property
+    def calls_math(self) -> bool:
+        """True when a statement calls a ``math`` function on a runtime value: the generated
+        code then works on one point at a time (math functions take no arrays)."""
+        return any(s.ns is not None and self.modules.get(s.ns) == "math" for s in iter_stmts(self.body))
+
+    @property
     def default_ns(self) -> str:
-        """The module alias used for functions the derivative rules introduce."""
+        """The module alias used for functions the derivative rules introduce: numpy's when
+        the source calls no math function on runtime values (so that the generated code runs
+        on arrays, even where the source reads a constant such as ``math.pi``), else math's."""
+        numpy = sorted(a for a, kind in self.modules.items() if kind == "numpy")
+        if numpy and not self.calls_math:
+            return numpy[0]
         return next(iter(sorted(self.modules)), "math")
 
     def source_line(self, line: int) -> str:

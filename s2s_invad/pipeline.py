@@ -18,6 +18,7 @@ from dataclasses import dataclass
 
 from .front import loader
 from .analysis.activity import activity
+from .analysis.cse import cse
 from ._astlib import deep
 from .back.compile import gc_paused
 from .errors import NotInvertibleError
@@ -103,6 +104,8 @@ def _analyse(fn_or_source, wrt, schedule, shapes, probe, unroll, arrays=frozense
         with stage("activity"):
             program = activity(program)
         _dump("activity", program.dump)
+        program = cse(program)
+        _dump("cse", program.dump)
         if not has_loops(program.body):
             return _flat(program, schedule)
         analysis = _rolled(program, schedule)
@@ -166,5 +169,5 @@ def _flat(program: Program, schedule) -> Analysis:
 
 def generate(analysis: Analysis, modes: tuple[str, ...], memory: str = "store", checkpoints=None) -> str:
     """Generated module source for ``modes`` of one analysed function."""
-    with gc_paused():
-        return render_module([(analysis, tuple(modes))], memory, checkpoints)
+    with gc_paused():       # (the rules of a deep expression nest as deep: deep() retries)
+        return deep(render_module, [(analysis, tuple(modes))], memory, checkpoints)

@@ -141,12 +141,13 @@ def solve(rows, rhs, filename: str, line: int, text: str) -> tuple:
     """
     try:
         a = np.array(rows, dtype=float)
+        b = np.array(rhs, dtype=float)
     except ValueError:                                  # scalars mixed with arrays
-        a = None
-    if a is not None and a.ndim == 2:                   # one point: the common, fast case
+        a = b = None
+    if a is not None and a.ndim == 2 and b.ndim == 1:   # one point: the common, fast case
         try:
             with np.errstate(all="ignore"):             # a singular block: NaNs, then our error
-                u = _solve_point(a, np.array(rhs, dtype=float)).tolist()
+                u = _solve_point(a, b).tolist()
         except np.linalg.LinAlgError:
             u = [math.nan]
         if not all(map(math.isfinite, u)):

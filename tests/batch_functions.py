@@ -47,3 +47,30 @@ def lump4(a, b, c, d):                    # k = 4 lump, singular where a + b + c
     c = c * s
     d = d * s + np.sin(s)
     return a, b, c, d
+
+
+# Found by the random natural programs (tests/natural_gen.py):
+
+MIX = np.array([[1.0, 0.2, 0.0, 0.1], [0.0, 1.0, 0.3, 0.0], [0.1, 0.0, 1.0, 0.2], [0.2, 0.1, 0.0, 1.0]])
+
+
+def constant_block(u):                    # one k = 4 lump whose block A is a constant matrix
+    return np.dot(MIX, u)
+
+
+def identity_block(u, s):                 # a k = n structured lump with A = I (no pivot to compute)
+    s = s + 0.5 * np.sum(np.sin(u))
+    u = u - 0.2 * np.tanh(s)
+    return u, s
+
+
+def reads_math_pi(x, y):                  # numpy functions, and math only for a constant
+    x = x + math.pi * abs(y) + np.sqrt(y)
+    y = y * np.exp(0.1 * np.tanh(x))
+    return x, y
+
+
+def calls_math_too(x, y):                 # math.sin on a runtime value: one point at a time
+    x = x + math.sin(y)
+    y = y * np.exp(0.1 * x)
+    return x, y

@@ -12,11 +12,16 @@ runs and every value stays a finite float: the base point is in the function's d
 construction. Other points of a batch are the base point moved by 1e-12 to 1e-3 relative,
 kept where the program still runs.
 
-The language is what the front end accepts today: assignments, tuple assignment,
-augmented assignment, ``+ - * / **``, unary minus, the supported math/np functions, abs,
-module constants, ``math.pi``. Moves are entries of :data:`MOVES` (a function that emits
-statements through a :class:`Builder`); a loop, vector or helper-function move is one more
-entry whose text the same executor runs, since validation executes the emitted source.
+The language: assignments, tuple assignment, augmented assignment, ``+ - * / **``, unary
+minus, the supported math/np functions, abs, module constants, ``math.pi``; and, in about a
+third of the programs (:data:`STRUCTURED`), the natural language of issue 11: ``for`` loops
+over ranges, kept as loops by the tool (at least 8 iterations, the same work each time) or
+unrolled (fewer, sometimes with ``if`` on the loop index), vector locals (lists with item
+assignment, boundary branches and comprehensions; NumPy arrays with ``W @ v``, ``[::-1]``,
+``np.sum``) packed from and unpacked into the scalar registers, and module-level helper
+functions (tuple results, keyword defaults). Moves are entries of :data:`MOVES` (a function
+that emits statements through a :class:`Builder`); validation executes the emitted source
+(helpers included), so a loop, vector or helper move is checked like any other.
 """
 
 from __future__ import annotations
@@ -40,6 +45,10 @@ class FuzzProgram:
     spelling: str            # "math" or "np"
     points: list             # [base point, ...]: tuples of floats where the program runs
     statements: int          # source statements in the body
+    loops_kept: int = 0      # loops written to be kept as loops (>= 8 iterations, same work)
+    loops_unrolled: int = 0  # loops the tool unrolls (short ones)
+    vectors: int = 0         # vector locals
+    helpers: int = 0         # helper functions called
 
 
 def _log_uniform(rng: random.Random, lo: float, hi: float) -> float:
@@ -83,8 +92,12 @@ class Builder:
         self.point = tuple(self.values[name] for name in self.names)
         self.lines: list[str] = []
         self.constants: dict[str, float] = {}
+        self.arrays: dict[str, str] = {}       # module constant matrices: name -> text
+        self.helpers: list[str] = []           # module-level defs, as text
         self.temps = 0
         self.module = math if spelling == "math" else np
+        self.counts = {"loops_kept": 0, "loops_unrolled": 0, "vectors": 0, "helpers": 0}
+        self.pending: dict = {}                # what the move being tried adds if it is kept
 
     def _start(self) -> float:
         r = self.rng
@@ -102,9 +115,10 @@ class Builder:
             return name
         return repr(value) if value >= 0 else f"({value!r})"
 
-    def aimed(self, u: str, target: float) -> str:
-        """An expression of the value ``u`` whose value is close to ``target``."""
-        value = self.values[u]
+    def aimed(self, u: str, target: float, value: float | None = None) -> str:
+        """An expression of the value ``u`` (whose value is ``value``, by default the
+        register's) close to ``target``."""
+        value = self.values[u] if value is None else value
         if value == 0 or not math.isfinite(target / value):
             return self.number(target)                          # (a constant: passive)
         if abs(target) < 1e-3 or abs(target) > 1e3 or abs(abs(target) - 1) < 1e-3 or self.rng.random() < 0.5:
@@ -130,11 +144,17 @@ class Builder:
 
     # running ---------------------------------------------------------------------------
     def try_lines(self, lines: list[str]) -> bool:
-        """Run ``lines`` on the current values; keep them if every value stays finite."""
+        """Run ``lines`` (and the helpers and matrices the move adds) on the current values;
+        keep them if every value stays finite."""
         env = dict(self.values)
         env.update(self.constants, math=math, np=np, abs=abs)
+        pending, self.pending = self.pending, {}
         try:
             with np.errstate(all="raise"):              # no inf or NaN on the way either
+                for name, text in {**self.arrays, **pending.get("arrays", {})}.items():
+                    env[name] = eval(text, {"np": np})
+                for text in self.helpers + pending.get("helpers", []):
+                    exec(text, env)
                 for line in lines:
                     exec(line, env)
         except (ArithmeticError, ValueError, TypeError):
@@ -148,7 +168,22 @@ class Builder:
             new[k] = v
         self.values.update(new)
         self.lines += lines
+        self.arrays.update(pending.get("arrays", {}))
+        self.helpers += pending.get("helpers", [])
+        for key, count in pending.get("counts", {}).items():
+            self.counts[key] += count
         return True
+
+    def propose(self, **what) -> None:
+        """What the move being built adds besides its lines (kept only if they run)."""
+        for key, value in what.items():
+            if key == "counts":
+                for k, c in value.items():
+                    self.pending.setdefault("counts", {})[k] = self.pending.get("counts", {}).get(k, 0) + c
+            elif isinstance(value, dict):
+                self.pending.setdefault(key, {}).update(value)
+            else:
+                self.pending.setdefault(key, []).extend(value)
 
 
 # Moves: each returns the statements of one step (text) for register r.
@@ -232,8 +267,117 @@ def move_abs(b: Builder, r: str) -> list[str]:
     return [f"{r} = {r} + {b.coefficient()} * abs({b.aimed(u, _signed(b.rng, b.rng.uniform(0.1, 5)))})"]
 
 
+# -- the natural language: loops, vectors, helpers ----------------------------------------
+
+def _indented(lines: list[str]) -> list[str]:
+    return ["    " + ln for line in lines for ln in line.split("\n")]
+
+
+def move_loop(b: Builder, r: str) -> list[str]:
+    """A loop over range(C) of one or two moves: C >= 8 (kept as a loop: the same work every
+    iteration) or C < 8 (unrolled, sometimes with a branch on the loop index)."""
+    kept = b.rng.random() < 0.6
+    count = b.rng.randint(8, 10) if kept else b.rng.randint(2, 5)
+    inner: list[str] = []
+    for _ in range(b.rng.randint(1, 2)):
+        sub = b.rng.choices([move_update, move_scale, move_unary, move_lump, move_tuple], [5, 3, 2, 1, 1])[0]
+        inner += sub(b, b.rng.choice(b.names))
+    if not kept and b.rng.random() < 0.5:
+        other = f"{r} = {r} * {b.number(b.rng.uniform(0.8, 1.25))}"
+        inner = ["if k % 2 == 0:"] + _indented(inner) + ["else:", "    " + other]
+    body = _indented(inner)
+    b.propose(counts={"loops_kept" if kept else "loops_unrolled": 1})
+    return ["\n".join([f"for k in range({count}):"] + body)]
+
+
+def move_vector(b: Builder, r: str) -> list[str]:
+    """Registers packed into a vector local, a vector operation, unpacked again (maybe
+    permuted): a list swept with a boundary branch or mapped by a comprehension, or a NumPy
+    array through a constant matrix, a reversed shear or a scale aimed at a function's
+    interesting region."""
+    if b.n < 2:
+        return move_update(b, r)
+    regs = b.rng.sample(b.names, b.rng.randint(2, b.n))
+    rest = [x for x in b.names if x not in regs]
+    v = f"v{b.counts['vectors'] + len(b.pending.get('vectors', [])) + 1}"
+    b.propose(counts={"vectors": 1}, vectors=[v])
+    c = b.coefficient
+    kinds = ["sweep", "comprehension", "scale"] + (["matrix", "shear", "sum"] * 2 if b.spelling == "np" else [])
+    kind = b.rng.choice(kinds)
+    if b.spelling == "np":
+        lines = [f"{v} = np.array([{', '.join(regs)}])"]
+    else:
+        lines = [f"{v} = [{', '.join(regs)}]"]
+    boundary = b.rng.choice(rest) if rest and b.rng.random() < 0.7 else b.number(b.rng.uniform(-1, 1))
+    if kind == "sweep":
+        g = b.rng.choice(["tanh", "sin", "atan"])
+        lines.append(f"for i in range(len({v})):\n    {v}[i] = {v}[i] + {c()} * {b.fn(g)}({v}[i - 1] if i > 0 "
+                     f"else {boundary})")
+    elif kind == "comprehension":
+        if b.rng.random() < 0.5:
+            g = b.rng.choice(["sin", "tanh"])
+            lines.append(f"{v} = [{v}[i] + {b.number(_signed(b.rng, b.rng.uniform(0.1, 0.9)))} * "
+                         f"{b.fn(g)}({v}[(i + 1) % len({v})]) for i in range(len({v}))]")
+        else:
+            u = b.rng.choice(b.names)
+            factor = f"{b.fn('exp')}({b.aimed(u, b.rng.uniform(-3, 3))})"
+            lines.append(f"{v} = [e * {factor} for e in {v}]")
+    elif kind == "scale":
+        u = b.rng.choice(b.names)
+        g = b.rng.choice(ANY)
+        term = f"{c()} * {b.call(g, u)}"
+        if b.spelling == "np":
+            lines.append(f"{v} = {v} + {term}")
+        else:
+            lines.append(f"{v} = [e + {term} for e in {v}]")
+    elif kind == "matrix":
+        m = len(regs)
+        e = np.array([[b.rng.uniform(-1, 1) for _ in range(m)] for _ in range(m)])
+        e *= b.rng.uniform(0.1, 0.6) / max(np.linalg.norm(e, 2), 1e-12)
+        a = np.eye(m) * b.rng.choice([1.0, -1.0, 2.0, 0.5]) + e
+        name = f"W{len(b.arrays) + len(b.pending.get('arrays', {})) + 1}"
+        b.propose(arrays={name: "np.array([" + ", ".join("[" + ", ".join(repr(round(float(x), 3)) for x in row) + "]"
+                                                        for row in a) + "])"})
+        lines.append(f"{v} = {name} @ {v}" if b.rng.random() < 0.5 else
+                     f"{v} = {v} + {c()} * np.tanh({name} @ {v})")
+    elif kind == "shear":
+        g = b.rng.choice(["sin", "tanh", "arctan"])
+        lines.append(f"{v} = {v} + {b.number(_signed(b.rng, b.rng.uniform(0.1, 0.9)))} * np.{g}({v}[::-1])")
+    else:                                     # a register outside the vector reads its sum
+        if not rest:
+            lines.append(f"{v} = {v} * np.exp({b.number(b.rng.uniform(-0.5, 0.5))} * np.tanh({v}))")
+        else:
+            s = b.rng.choice(rest)
+            lines.append(f"{s} = {s} + {c()} * np.sum(np.tanh({v}))")
+    order = list(regs)
+    if b.rng.random() < 0.3:
+        b.rng.shuffle(order)
+    lines.append(f"{', '.join(order)} = {v}")
+    return lines
+
+
+def move_helper(b: Builder, r: str) -> list[str]:
+    """A module-level helper with a tuple result and a keyword default, called on two
+    registers: a shear or a scaling whose function is aimed at its interesting region."""
+    u = b.other(r)
+    if u == r:
+        return move_update(b, r)
+    name = f"h{len(b.helpers) + len(b.pending.get('helpers', [])) + 1}"
+    g = b.rng.choice(ANY)
+    arg = b.aimed("q", TARGETS[g](b.rng), value=b.values[u])
+    default = b.number(_signed(b.rng, _log_uniform(b.rng, -1.5, 1)))
+    if b.rng.random() < 0.6:
+        body = f"    return p + c * {b.fn(g)}({arg}), q"
+    else:
+        body = f"    p = p * {b.fn('exp')}(c * {b.fn('tanh')}({arg}))\n    return p, q"
+    b.propose(helpers=[f"def {name}(p, q, c={default}):\n{body}\n"], counts={"helpers": 1})
+    keyword = f", c={b.coefficient()}" if b.rng.random() < 0.4 else ""
+    return [f"{r}, {u} = {name}({r}, {u}{keyword})"]
+
+
 MOVES = [(move_update, 5), (move_scale, 3), (move_unary, 5), (move_power, 2), (move_tuple, 2),
          (move_lump, 2), (move_abs, 1)]
+STRUCTURED = [(move_loop, 4), (move_vector, 4), (move_helper, 3)]   # in about a third of the programs
 
 
 def generate(seed: int) -> FuzzProgram:
@@ -242,10 +386,12 @@ def generate(seed: int) -> FuzzProgram:
     n = rng.choice([1, 1, 2, 2, 2, 3, 3, 4])
     spelling = "math" if rng.random() < 0.6 else "np"
     b = Builder(rng, n, spelling)
-    moves, weights = zip(*MOVES)
+    structured = rng.random() < 0.4
+    moves, weights = zip(*(MOVES + STRUCTURED if structured else MOVES))
     for _ in range(rng.randint(1, 7)):
         r = rng.choice(b.names)
         for _attempt in range(12):
+            b.pending = {}
             if b.try_lines(rng.choices(moves, weights)[0](b, r)):
                 break
     if not b.lines:                                   # at least one active statement
@@ -256,10 +402,12 @@ def generate(seed: int) -> FuzzProgram:
     name = f"fz{seed}"
     header = "import math\n" if spelling == "math" else "import numpy as np\n"
     constants = "".join(f"{k} = {v!r}\n" for k, v in b.constants.items())
-    body = "".join(f"    {line}\n" for line in b.lines)
+    constants += "".join(f"{k} = {v}\n" for k, v in b.arrays.items())
+    helpers = "".join(f"\n\n{text}" for text in b.helpers)
+    body = "".join(f"    {ln}\n" for line in b.lines for ln in line.split("\n"))
     ret = ", ".join(outputs)
-    source = (f"{header}\n{constants}\n\ndef {name}({', '.join(b.names)}):\n{body}    return {ret}\n")
-    program = FuzzProgram(seed, name, source, n, spelling, [b.point], len(b.lines) + 1)
+    source = (f"{header}\n{constants}{helpers}\n\ndef {name}({', '.join(b.names)}):\n{body}    return {ret}\n")
+    program = FuzzProgram(seed, name, source, n, spelling, [b.point], len(b.lines) + 1, **b.counts)
     if spelling == "np" and "np." in body:        # (a source without np.<fn> is scalar only)
         program.points += _neighbours(program, rng)
     return program

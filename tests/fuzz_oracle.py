@@ -180,6 +180,13 @@ class _TapeShim:
         float_fn = getattr(self.floats, name)
 
         def apply(x):
+            if canonical in FUNCTIONS and isinstance(x, (list, np.ndarray)) and np.size(x) and \
+                    any(isinstance(e, Num) for e in np.ravel(np.asarray(x, dtype=object))):
+                items = np.asarray(x, dtype=object)          # a vector of taped numbers: elementwise
+                out = np.empty(items.shape, dtype=object)
+                for idx in np.ndindex(items.shape):
+                    out[idx] = apply(items[idx])
+                return out
             if not isinstance(x, Num):
                 return float_fn(x)
             if self._calls is not None:

@@ -159,3 +159,12 @@ def shared_weights(z, w, steps):
     for _ in range(steps):
         z = z + 0.1 * np.tanh(w[0] * z[::-1] + w[1] * z + w[2])
     return z
+
+
+def forced_twice(q, p, w):
+    """The same passive value twice per step (cos(w t)) and a loop invariant (sqrt(w))."""
+    for k in range(N):
+        t = k * DT
+        p = p - DT * (math.sin(q) + 0.3 * math.cos(w * t)) * math.sqrt(w)
+        q = q + DT * p + 0.01 * math.cos(w * t)
+    return q, p

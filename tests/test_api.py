@@ -103,3 +103,44 @@ def test_explain_on_decorated():
 def test_unknown_mode(mode):
     with pytest.raises((si.S2SError, ValueError)):
         si.source(ef.ex1, mode)
+
+
+def test_repeated_vector_calls_take_the_direct_path_and_stay_checked():
+    """The second call with arguments like the first goes straight to the generated code;
+    same numbers as the oracle, and an argument of another length or kind still gets the
+    general checks (a clear error, or a batch)."""
+    import natural_functions as nf
+    import oracle
+    u = np.linspace(-0.4, 0.4, 6)
+    v = np.cos(np.arange(6.0))
+    J = oracle.dense_jacobian(nf.bratu, (u, 1.5), ("u",))
+    for _ in range(3):
+        y, (x_dot,) = si.ijvp(nf.bratu, (u, 1.5), v, wrt="u")
+        np.testing.assert_allclose(J @ x_dot, v, rtol=1e-12, atol=1e-12)
+        _, pullback = si.vjp(nf.bratu, u, 1.5, wrt="u")
+        np.testing.assert_allclose(pullback(v)[0], J.T @ v, rtol=1e-12, atol=1e-12)
+    with pytest.raises(si.errors.ArgumentError, match="length"):
+        si.ijvp(nf.bratu, (u, 1.5), v[:5], wrt="u")
+    with pytest.raises(si.errors.ArgumentError, match="complex"):
+        si.ijvp(nf.bratu, (u.astype(complex), 1.5), v, wrt="u")
+    batch = np.stack([u, u[::-1]], axis=1)
+    _, (x_dots,) = si.ijvp(nf.bratu, (batch, 1.5), np.stack([v, v], axis=1), wrt="u")
+    np.testing.assert_allclose(x_dots[:, 0], x_dot, rtol=1e-13, atol=1e-14)
+
+
+def test_write_keeps_the_decorators_memory_setting(tmp_path):
+    """@derivatives(memory="recompute").write writes recompute's sweeps, as gen --memory
+    recompute does (it wrote store mode's), and the module it writes gives the oracle's answer."""
+    plain = si.derivatives(ef.ex2)
+    rebuilt = si.derivatives(memory="recompute")(ef.ex2)
+    texts = []
+    for f in (plain, rebuilt):
+        path = tmp_path / f"ex2_{f.memory}.py"
+        texts.append(f.write(str(path), modes=("vjp",)))
+        assert path.read_text() == texts[-1]
+    assert "rebuilding it backwards" not in texts[0] and "rebuilding it backwards" in texts[1]
+    namespace = {}
+    exec(compile(texts[1], "ex2_recompute.py", "exec"), namespace)
+    x, w = (0.7, 1.3, -0.4), (0.3, 0.8, -1.1)
+    _, pullback = namespace["ex2_vjp"](*x)
+    np.testing.assert_allclose(pullback(*w), oracle.dense_jacobian(ef.ex2, x).T @ np.array(w), rtol=1e-12)

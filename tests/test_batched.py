@@ -7,7 +7,8 @@ import numpy as np
 import pytest
 
 import s2s_invad as si
-from batch_functions import coupling2, lump2, lump4, lump5, scalar_only, singular_at_zero
+from batch_functions import (MIX, calls_math_too, constant_block, coupling2, identity_block, lump2, lump4, lump5,
+                             reads_math_pi, scalar_only, singular_at_zero)
 from modules import run_mode
 from oracle import dense_jacobian
 
@@ -129,3 +130,64 @@ def test_math_source_refuses_arrays_with_advice():
     x = (np.array([0.1, 0.2]), np.array([0.3, 0.4]))
     with pytest.raises(si.ArgumentError, match="np.<fn>"):
         si.jvp(scalar_only, x, x)
+
+
+def _each_point(f, mode, x, v):
+    """Run ``mode`` on a batch and compare each point with the oracle (x, v: tuples of arrays
+    whose last axis is the batch)."""
+    batch = np.shape(x[0])[-1]
+    got = run(f, mode, x, v[0] if len(v) == 1 and mode in ("vjp", "ijvp") else v)
+    got = got if isinstance(got, tuple) else (got,)
+    for b in range(batch):
+        xb = tuple(np.asarray(t)[..., b] for t in x)
+        vb = np.concatenate([np.ravel(np.asarray(t)[..., b]) for t in v])
+        want = dense_answer(f, mode, tuple(xb), vb)
+        gb = np.concatenate([np.ravel(np.broadcast_to(g, np.shape(g)[:-1] + (batch,))[..., b]) for g in got])
+        np.testing.assert_allclose(gb, want, rtol=1e-12, atol=1e-14, err_msg=f"{mode} at point {b}")
+
+
+@pytest.mark.parametrize("mode", ["jvp", "vjp", "ijvp", "ivjp", "slogdet"])
+def test_constant_lump_block_with_batched_right_hand_sides(mode):
+    """A lump whose block A is the same matrix at every point (W @ u) on a batch: the
+    right-hand sides are arrays although A is not (runtime.solve took the one-point path)."""
+    rng = np.random.default_rng(3)
+    u, du = rng.uniform(-1, 1, (4, 3)), rng.normal(size=(4, 3))
+    _each_point(constant_block, mode, (u,), (du,))
+
+
+@pytest.mark.parametrize("mode", ["jvp", "vjp", "ijvp", "ivjp", "slogdet"])
+def test_structured_lump_with_identity_block_on_a_batch(mode):
+    """A = I: its generated factorisation is empty (slogdet wrote an empty `with` block)."""
+    rng = np.random.default_rng(4)
+    x = (rng.uniform(-1, 1, (6, 3)), rng.uniform(-1, 1, 3))
+    v = (rng.normal(size=(6, 3)), rng.normal(size=3))
+    _each_point(identity_block, mode, x, v)
+
+
+def test_slogdet_of_a_batch_has_the_batch_shape_when_det_is_constant():
+    for f, x in ((coupling2, (np.array([0.1, 0.2, 0.3]), 0.5)), (constant_block, (np.ones((4, 5)),))):
+        _, (sign, logdet) = si.slogdet(f, x)
+        batch = np.broadcast_shapes(*(np.shape(t)[-1:] for t in x))
+        assert np.shape(sign) == batch and np.shape(logdet) == batch, (f.__name__, sign, logdet)
+    _, (sign, logdet) = si.slogdet(constant_block, (np.ones(4),))
+    assert np.ndim(sign) == 0 and np.ndim(logdet) == 0
+    want = np.linalg.slogdet(MIX)
+    assert sign == want[0] and abs(logdet - want[1]) < 1e-14
+
+
+@pytest.mark.parametrize("mode", ["jvp", "vjp", "ijvp", "ivjp", "slogdet"])
+def test_numpy_source_reading_math_pi_runs_on_arrays(mode):
+    """math only for a constant: the derivative rules must not bring in math.copysign."""
+    x = (np.array([0.3, 0.5, 0.9]), np.array([0.2, 0.7, 0.4]))
+    v = (np.array([1.0, -0.5, 0.3]), np.array([0.2, 0.1, -1.0]))
+    _each_point(reads_math_pi, mode, x, v)
+
+
+def test_source_calling_math_on_runtime_values_refuses_arrays():
+    x = (np.array([0.1, 0.2]), np.array([0.3, 0.4]))
+    for call in (lambda: si.jvp(calls_math_too, x, x), lambda: si.vjp(calls_math_too, *x),
+                 lambda: si.slogdet(calls_math_too, x)):
+        with pytest.raises(si.ArgumentError, match="math.<fn>"):
+            call()
+    y, y_dot = si.jvp(calls_math_too, (0.1, 0.3), (1.0, 0.0))         # one point is fine
+    np.testing.assert_allclose(y_dot, dense_jacobian(calls_math_too, (0.1, 0.3)) @ [1.0, 0.0], rtol=1e-14)

@@ -36,7 +36,9 @@ def private_cache(tmp_path, monkeypatch):
 def test_fuzz_programs_are_all_correct(chunk, private_cache):
     size = PROGRAMS // CHUNKS
     counts, failures = fuzz_run.run(range(chunk * size, (chunk + 1) * size))
-    bad = {c: counts[c] for c in fuzz_run.CLASSES if c != "correct" and counts[c]}
+    # FLAGGED: the known defect of recompute through chains of rebuilds, which si.drift
+    # reports (tests/test_recompute.py::test_rebuild_errors_compound_along_a_chain, xfail)
+    bad = {c: counts[c] for c in fuzz_run.CLASSES if c not in ("correct", fuzz_run.FLAGGED) and counts[c]}
     assert not bad, (f"{bad}; reproduce one with: python benchmarks/fuzz.py --seed SEED --programs 1 "
                      f"--failures 5\n" + "\n".join(map(repr, failures[:10])))
     assert counts["correct"] >= 6 * size                 # seven runs a program, a few more in batches
@@ -104,3 +106,40 @@ def test_the_tape_is_the_derivative_of_the_float_program():
             assert abs(ex.jac[i, j] - d) < 1e-14
     cs = fuzz_oracle.complex_step(program, (0.7, -0.4))
     np.testing.assert_allclose(cs, np.array(ex.jac.tolist(), dtype=float), rtol=1e-14)
+
+
+def test_some_programs_use_loops_vectors_and_helpers():
+    """Over the CI seeds: loops kept as loops (and the tool keeps them), unrolled loops,
+    vector locals and helpers, in both spellings."""
+    seen = collections.Counter()
+    kept_checked = 0
+    for seed in range(PROGRAMS):
+        program = fuzz_gen.generate(seed)
+        for what in ("loops_kept", "loops_unrolled", "vectors", "helpers"):
+            seen[what, program.spelling] += bool(getattr(program, what))
+        if program.loops_kept and kept_checked < 8:
+            f, filename = fuzz_run.load(program)
+            try:
+                report = si.explain(f)
+            finally:
+                fuzz_run.linecache.cache.pop(filename, None)
+            assert report.count("kept as a loop") == program.loops_kept, (program.source, report)
+            kept_checked += 1
+    assert kept_checked == 8
+    for what in ("loops_kept", "loops_unrolled", "vectors", "helpers"):
+        assert seen[what, "math"] >= 5 and seen[what, "np"] >= 5, seen
+
+
+def test_the_judge_on_loops_kept_as_loops():
+    """memory="recompute" reverses loops kept as loops, so a NotInvertibleError there is a
+    false refusal like anywhere else, and an AttributeError a bare exception."""
+    looped = fuzz_gen.FuzzProgram(0, "fzl", "import math\n\n\ndef fzl(x0):\n    for k in range(9):\n"
+                                  "        x0 = x0 + 0.1 * math.sin(x0)\n    return x0\n", 1, "math", [(0.3,)], 2,
+                                  loops_kept=1)
+    refusal = si.NotInvertibleError("line 5: memory='recompute' does not rebuild values through a loop kept "
+                                    "as a loop", 5)
+    point = fuzz_run.Point(looped, looped.points[0])
+    for memory in ("recompute", "store"):
+        assert fuzz_run.judge("named", refusal, "vjp", memory, point, (1.0,)) == "false refusal"
+    assert fuzz_run.judge("bare", AttributeError("'NoneType' object has no attribute 'program'"), "vjp",
+                          "recompute", point, (1.0,)) == "bare exception"

@@ -163,3 +163,16 @@ def test_arrays_the_body_only_reads_are_invariants():
     checks.check_structured(si, lf.shared_weights, primals, wrt=("z",))
     checks.check_structured(si, lf.shared_weights, primals, wrt=("z", "w"), modes=checks.MODES[:2],
                             memory=("store", "recompute"))
+
+
+def test_repeated_and_invariant_passive_work_is_done_once():
+    """cos(w t) written twice per step is computed once; sqrt(w) moves before the loop
+    (the trip count is a transform-time 12); every mode still matches the oracle."""
+    text = si.source(lf.forced_twice, "jvp", wrt=("q", "p"))
+    code = [line for line in text.splitlines() if not line.strip().startswith("#")]
+    loop = next(i for i, line in enumerate(code) if line.strip() == "for k in range(N):")
+    body = "\n".join(code[loop:])
+    assert body.count("math.cos(t") == 1 and "math.sqrt" not in body
+    assert any("= math.sqrt(w)" in line for line in code[:loop])
+    checks.check_structured(si, lf.forced_twice, (0.6, -0.2, 1.7), wrt=("q", "p"),
+                            memory=("store", "recompute"))

@@ -12,6 +12,7 @@ oracles elsewhere) and the independent complex-step Jacobian.
 from __future__ import annotations
 
 import gc
+import math
 import tracemalloc
 import warnings
 
@@ -187,3 +188,35 @@ def test_explain_says_that_rebuilds_are_checked(functions):
     text = si.explain(fns["tanh_step"])
     assert "keeps its input where rebuilding it would be inexact" in text
     assert "an input, which the caller holds" in text
+
+
+CHAIN = '''
+import math
+
+
+def contract(x):
+    for k in range(6):
+        x = math.exp(0.03 * x)
+    return x
+'''
+
+
+@pytest.mark.xfail(strict=True, raises=AssertionError, reason="known defect (back/emit_recompute.py): the forward check bounds each "
+                   "rebuild's amplification of one ulp (here 33x, far below 2**12), not the product along a "
+                   "chain of rebuilds (33**6 = 1e9): rebuilt values drift by 7.5e-8 and recompute's vjp and "
+                   "ijvp differ from store mode's by 1.6e-9 relative; si.drift does report it")
+def test_rebuild_errors_compound_along_a_chain():
+    """Found by the fuzz target's unrolled loops (seed 140 of tests/fuzz_gen.py). Each step
+    x = exp(0.03 x) contracts by 0.03 x, so its inverse log(x) / 0.03 magnifies an error 33
+    times; six such rebuilds in a row pass every per-step check."""
+    f = si.from_source(CHAIN, "contract")
+    x = 0.7
+    exact, value = 1.0, x
+    for _ in range(6):
+        exact *= 0.03 * math.exp(0.03 * value)
+        value = math.exp(0.03 * value)
+    assert si.drift(f, (x,)).max > 2.0 ** -40                   # reported, as it must be
+    store = si.vjp(f, x)[1](1.0)[0]
+    assert abs(store - exact) <= 1e-14 * abs(exact)
+    recompute = si.vjp(f, x, memory="recompute")[1](1.0)[0]
+    assert abs(recompute - store) <= 1e-12 * abs(store)

@@ -167,8 +167,7 @@ def test_decorator_keeps_the_budget():
     _, store = si.vjp(lf.rk4, Z2, 17, 0.8, wrt="z")
     w = np.array([1.0, -2.0])
     assert np.array_equal(pullback(w)[0], store(w)[0])
-    assert ", 2, " in g.source("vjp", shapes={"z": 2}) or "revolve(steps, 2" in \
-        si.source(lf.rk4, "vjp", wrt="z", memory="recompute", checkpoints=2, shapes={"z": 2})
+    assert "_rt.revolve(steps, 2," in g.source("vjp", shapes={"z": 2})
 
 
 def test_cli_checkpoints(tmp_path):

@@ -11,15 +11,15 @@ and types below and raises ``ValueError`` on anything else.
 
 The wrappers read a spec under the Program's attribute names (``spec.signature``,
 ``spec.wrt_params``, ``spec.out_spec``, ``spec.tuple_output``, ``spec.modules``,
-``spec.name``). A wrapper that needs more of the Program adds a field here (and bumps
-:data:`FORMAT`, which is part of every cache key).
+``spec.name``, ``spec.calls_math``). A wrapper that needs more of the Program adds a
+field here (and bumps :data:`FORMAT`, which is part of every cache key).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-FORMAT = 2          # of the JSON below
+FORMAT = 3          # of the JSON below
 
 
 @dataclass(frozen=True)
@@ -64,6 +64,7 @@ class CallSpec:
     signature: tuple[ParamSpec, ...] # every parameter, in order
     out_spec: object                 # None (a scalar), n (a 1-D array of n) or a tuple of specs
     modules: dict                    # module alias -> "math" | "numpy", those the source calls
+    calls_math: bool = False         # a math function on runtime values: one point at a time
 
     @property
     def wrt_params(self) -> list[ParamSpec]:
@@ -82,12 +83,13 @@ class CallSpec:
         """The spec of ``program``'s generated ``mode`` function."""
         return cls(program.name, f"{program.name}_{mode}",
                    tuple(ParamSpec(p.name, p.length, p.differentiated) for p in program.signature),
-                   program.out_spec, dict(program.modules))
+                   program.out_spec, dict(program.modules), program.calls_math)
 
     def to_json(self) -> dict:
         return {"format": FORMAT, "name": self.name, "entry": self.entry,
                 "signature": [[p.name, p.length, p.differentiated] for p in self.signature],
-                "out_spec": _spec_to_json(self.out_spec), "modules": dict(sorted(self.modules.items()))}
+                "out_spec": _spec_to_json(self.out_spec), "modules": dict(sorted(self.modules.items())),
+                "calls_math": self.calls_math}
 
     @classmethod
     def from_json(cls, data) -> "CallSpec":
@@ -107,7 +109,10 @@ class CallSpec:
         if not (isinstance(modules, dict) and all(isinstance(k, str) and v in ("math", "numpy")
                                                   for k, v in modules.items())):
             raise ValueError("call spec: modules must map aliases to 'math' or 'numpy'")
+        calls_math = data.get("calls_math")
+        if not isinstance(calls_math, bool):
+            raise ValueError("call spec: calls_math must be true or false")
         name, entry = data.get("name"), data.get("entry")
         if not (isinstance(name, str) and isinstance(entry, str) and entry.isidentifier()):
             raise ValueError("call spec: name and entry are missing or mistyped")
-        return cls(name, entry, tuple(ParamSpec(*p) for p in signature), out_spec, dict(modules))
+        return cls(name, entry, tuple(ParamSpec(*p) for p in signature), out_spec, dict(modules), calls_math)

@@ -27,12 +27,13 @@ from ..analysis import pattern
 from ..analysis.pattern import Structure, structure
 from ..primitives import spelling
 from ..naming import Namer
-from ..sym import ONE, ZERO, Attr, Fn, Op, Ref, Sym, is_atom, is_num, to_text
+from ..sym import ONE, ZERO, Attr, Fn, Num, Op, Ref, Sym, is_atom, is_num, to_text
 from .names import ModuleNames
 from .text import comment
 
 UNROLL_MAX_K = pattern.UNROLL_MAX_K   # lumps up to this k are solved by unrolled scalar code
 WIDTH = 100               # generated lines longer than this are wrapped inside brackets
+NEST_MAX = 16             # a partial folded along a chain of single uses is named every NEST_MAX steps
 
 
 _BREAKS = re.compile(r"[()\[\]{},]" r"|'(?:\\.|[^'\\])*'" r'|"(?:\\.|[^"\\])*"')   # brackets, commas, strings
@@ -153,6 +154,12 @@ class Emitter:
         self._step_comments: dict[tuple, str] = {}     # (line, where) -> comment text
         self._primals: dict[int, tuple] = {}           # id(stmt) -> (stmt, its Line, names read)
         self.structured_names: dict[tuple, str] = {}   # module-level names of back/structured.py
+        # Partials read primal values where the primal computed the same expression:
+        # "all" (the sweeps, after the whole primal), "before" (jvp: only values computed
+        # before the statement), None (memory="recompute": the sweep has no such values).
+        self.reuse: str | None = "all"
+        self._primal_exprs: dict[int, tuple] = {}
+        self._reused: dict[tuple, dict] = {}
 
     # names -------------------------------------------------------------------------
     def derived(self, value: Value | str, suffix: str) -> str:
@@ -164,6 +171,14 @@ class Emitter:
         if name is None:
             name = names[base] = self.namer.fresh(f"{base}_{suffix}")
         return name
+
+    def alias(self, value: Value, suffix: str, name: str) -> bool:
+        """Let ``value``'s derived name be ``name`` (an existing one), if it has none yet."""
+        names = self._derived.setdefault(suffix, {})
+        if value.name in names:
+            return False
+        names[value.name] = name
+        return True
 
     def dot(self, v: Value) -> str:
         return self.derived(v, "dot")
@@ -182,6 +197,35 @@ class Emitter:
             yield
         finally:
             self.graph = outer
+
+    # partials ----------------------------------------------------------------------
+    def partials(self, stmt: Stmt) -> dict[Value, Sym]:
+        """d target / d operand of ``stmt`` (graph.partials), with each subexpression the
+        primal computes read from its value: ``cos(y)`` is ``c`` when the primal has
+        ``c = cos(y)`` (see ``reuse``)."""
+        parts = self.graph.partials[stmt]
+        if self.reuse is None:
+            return parts
+        key = (id(self.graph), id(stmt), self.reuse)
+        if key not in self._reused:
+            table, position = self._primal_table()
+            limit = position[id(stmt)] if self.reuse == "before" else len(position)
+            self._reused[key] = {a: _reuse(e, table, limit) for a, e in parts.items()}
+        return self._reused[key]
+
+    def _primal_table(self) -> tuple[dict, dict]:
+        """(expression -> (position, value), id(stmt) -> position) of the current graph."""
+        found = self._primal_exprs.get(id(self.graph))
+        if found is None:
+            table, position = {}, {}
+            default = self.program.default_ns
+            for i, stmt in enumerate(self.graph.order):
+                position[id(stmt)] = i
+                args = tuple(a.sym() for a in stmt.args)
+                key = ("op", stmt.op, args) if stmt.op in _OPS else (stmt.op, stmt.ns or default, args)
+                table.setdefault(key, (i, stmt.target.sym()))
+            found = self._primal_exprs[id(self.graph)] = (table, position)
+        return found
 
     # the signature: vector parameters and structured results -----------------------
     def primal_args(self) -> list[str]:
@@ -508,22 +552,51 @@ class Emitter:
         entry is bound to a name, so the code stays linear in the lump's length.
         """
         grad: dict[Value, dict[Value, Sym]] = {u: {u: ONE} for u in lump.killed + lump.read}
+        nesting: dict[tuple, int] = {}           # (value, input) -> steps folded in since named
         uses: dict[Value, int] = {}
         for stmt in lump.steps:
-            for arg in self.graph.partials[stmt]:
+            for arg in self.partials(stmt):
                 uses[arg] = uses.get(arg, 0) + 1
         for stmt in lump.steps:
             g: dict[Value, Sym] = {}
-            for arg, part in self.graph.partials[stmt].items():
+            depth: dict[Value, int] = {}
+            for arg, part in self.partials(stmt).items():
                 if len(grad[arg]) > 1 and not is_atom(part):       # d target/d arg, once
                     part = self.bind(w, self.partial_name(stmt.target, arg), part)
                 for u, d in grad[arg].items():
                     term = part * d
                     g[u] = g[u] + term if u in g else term
+                    depth[u] = max(depth.get(u, 0), nesting.get((arg, u), 0) + 1)
             if uses.get(stmt.target, 0) > 1:          # read twice: name it, keep code linear
                 g = {u: self.bind(w, self.partial_name(stmt.target, u), e) for u, e in g.items()}
+            else:                                     # a long chain of single uses: name it every
+                for u in g:                           # NEST_MAX steps (Python's parser allows 200
+                    if depth[u] >= NEST_MAX:          # nested parentheses)
+                        g[u], depth[u] = self.bind(w, self.partial_name(stmt.target, u), g[u]), 0
+            for u in g:
+                nesting[stmt.target, u] = 0 if is_atom(g[u]) else depth[u]
             grad[stmt.target] = g
         return {v: grad[v] for v in lump.new}
+
+    def constant_pivot(self, lump: Lump) -> Num | None:
+        """The pivot d new / d old of a k = 1 lump when it is a number (every partial on
+        the way a number), else None; emits nothing."""
+        old = lump.killed[0]
+        d: dict = {old: ONE}
+        for stmt in lump.steps:
+            total, known = None, True
+            for arg, part in self.partials(stmt).items():
+                if arg in d:
+                    if d[arg] is None or not isinstance(part, Num):
+                        known = False
+                        break
+                    total = part * d[arg] if total is None else total + part * d[arg]
+            if not known:
+                d[stmt.target] = None
+            elif total is not None:
+                d[stmt.target] = total
+        pivot = d.get(lump.new[0], ZERO)
+        return pivot if isinstance(pivot, Num) else None
 
     def pivot(self, w: Writer, lump: Lump, jac) -> tuple[Sym, dict[Value, Sym]]:
         """For k = 1: the bound pivot a = d new / d old (checked nonzero) and the b's."""
@@ -555,6 +628,25 @@ class Emitter:
         rows = A.tuple_([A.tuple_([self.expr(x) for x in row]) for row in amat])
         call = A.call(self.runtime("solve"), [rows, A.tuple_([self.expr(r) for r in rhs])] + self.site(lump))
         w.stmt(A.assign(list(unknowns), call))
+
+
+_OPS = frozenset({"add", "sub", "mul", "div", "pow", "neg"})
+
+
+def _reuse(e: Sym, table: dict, limit: int) -> Sym:
+    """``e`` with every subexpression found in ``table`` before ``limit`` replaced by the
+    primal value that holds it."""
+    if isinstance(e, Op):
+        hit = table.get(("op", e.op, e.args))
+        if hit is not None and hit[0] < limit:
+            return hit[1]
+        return Op(e.op, tuple(_reuse(a, table, limit) for a in e.args))
+    if isinstance(e, Fn):
+        hit = table.get((e.fn, e.ns, e.args))
+        if hit is not None and hit[0] < limit:
+            return hit[1]
+        return Fn(e.fn, tuple(_reuse(a, table, limit) for a in e.args), e.ns)
+    return e
 
 
 def names_text(values, most: int = 12) -> str:

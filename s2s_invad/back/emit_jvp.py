@@ -38,8 +38,10 @@ def jvp_regions(em: Emitter, w: Writer, regions: Regions) -> None:
                 w.stmt(em.primal(stmt))
                 if stmt.active:
                     tangent = ZERO
-                    for arg, part in em.graph.partials[stmt].items():
+                    for arg, part in em.partials(stmt).items():
                         tangent = tangent + part * Ref(em.dot(arg))
+                    if isinstance(tangent, Ref) and em.alias(stmt.target, "dot", tangent.name):
+                        continue                     # x_1 = x + c: x_1_dot is x_dot, no copy
                     em.assign(w, em.dot(stmt.target), tangent)
 
 

@@ -157,7 +157,7 @@ def pivot_of(em: Emitter, w: Writer, lump: Lump) -> Sym:
     d: dict = {old: ONE}
     for stmt in lump.steps:
         total = None
-        for arg, part in em.graph.partials[stmt].items():
+        for arg, part in em.partials(stmt).items():
             if arg in d:
                 total = part * d[arg] if total is None else total + part * d[arg]
         if total is not None:

@@ -29,7 +29,7 @@ from ..analysis.memory import MemoryPlan, plan_memory
 from ..analysis.regions import Regions, Rolled, Straight
 from ..ir import Loop, Value
 from ..primitives import inverse
-from ..sym import ONE, ZERO, Num, Ref
+from ..sym import Ref
 from . import emit_loops as L
 from .emit_common import Emitter, Writer
 from .emit_ijvp import ijvp_lump, ijvp_regions
@@ -148,33 +148,14 @@ def _tracks_growth(em: Emitter, plan: LoopPlan) -> bool:
         return False
     with em.using(plan.body.graph):
         for index in _rebuilt(plan):
-            pivot = _static_pivot(em, plan.body.lumps[index])
-            if not (isinstance(pivot, Num) and abs(pivot.value) >= 1):
+            pivot = em.constant_pivot(plan.body.lumps[index])
+            if not (pivot is not None and abs(pivot.value) >= 1):
                 return True
     return False
 
 
 def _rebuilt(plan: LoopPlan) -> list[int]:
     return [i for i, r in plan.plan.recipes.items() if r is not None]
-
-
-def _static_pivot(em: Emitter, lump):
-    """The pivot when it is a number, else None (forward accumulation of the constants)."""
-    old = lump.killed[0]
-    d: dict = {old: ONE}
-    for stmt in lump.steps:
-        total, known = None, True
-        for arg, part in em.graph.partials[stmt].items():
-            if arg in d:
-                if d[arg] is None or not isinstance(part, Num):
-                    known = False
-                    break
-                total = part * d[arg] if total is None else total + part * d[arg]
-        if not known:
-            d[stmt.target] = None
-        elif total is not None:
-            d[stmt.target] = total
-    return d.get(lump.new[0], ZERO)
 
 
 def _key(counter: str, index: int):

@@ -8,13 +8,16 @@ A zero pivot or singular lump raises SingularJacobianError (det J = 0) like the 
 
 from __future__ import annotations
 
+import math
+from dataclasses import dataclass
+
 from .. import _astlib as A
 from . import structured
 from .emit_common import UNROLL_MAX_K, Emitter, Writer, _det
 from ..analysis.lumps import Lump
 from ..analysis.graph import _bind_ns
 from ..analysis.regions import Rolled, Straight, Regions
-from ..sym import ONE, ZERO, Fn
+from ..sym import ONE, ZERO, Fn, Num
 from . import emit_loops as L
 from .logabs import definitions, sign_log
 
@@ -43,12 +46,34 @@ def register_parity(prog, lumps: list[Lump]) -> int:
     return parity
 
 
-def pivot_log(em: Emitter, w: Writer, lump: Lump, jac, defs, sign: str, logdet: str) -> None:
+@dataclass
+class Folded:
+    """The constant pivots of a region, added up at transform time: one statement for all."""
+    log: float = 0.0
+    sign: float = 1.0
+
+    def flush(self, w: Writer, sign: str, logdet: str) -> None:
+        if self.sign < 0:
+            w.stmt(A.assign(sign, A.unary("neg", A.name(sign))))
+        if self.log != 0.0:
+            w.comment("the constant pivots of the lumps above, together")
+            w.stmt(A.accumulate(logdet, "sub" if self.log < 0 else "add", A.const(abs(self.log))))
+        self.log, self.sign = 0.0, 1.0
+
+
+def pivot_log(em: Emitter, w: Writer, lump: Lump, jac, defs, sign: str, logdet: str,
+              folded: Folded | None = None) -> None:
     """A k = 1 lump: sign and log|a| of its pivot taken symbolically (:mod:`logabs`), so a
     pivot that overflows or underflows as a float (1/y at y = 1e-320, exp(y) at y = -800)
-    still adds its finite log; log|a| = -inf is a zero pivot (J singular)."""
+    still adds its finite log; log|a| = -inf is a zero pivot (J singular). A constant
+    pivot goes to ``folded`` (log 1 = 0 adds nothing)."""
     new, old = lump.new[0], lump.killed[0]
     part_sign, part_log = sign_log(jac[new].get(old, ZERO), defs)
+    if folded is not None and isinstance(part_sign, Num) and isinstance(part_log, Num) \
+            and math.isfinite(part_log.value):
+        folded.log += part_log.value
+        folded.sign *= 1.0 if part_sign.value >= 0 else -1.0
+        return
     part_sign, part_log = (_bind_ns(e, em.numpy) if em.numpy else e for e in (part_sign, part_log))
     part_log = em.bind(w, em.namer.fresh(f"log_d{new.name}_d{old.name}"), part_log)
     em.check_finite(w, part_log, "log_pivot", em.site(lump) + [A.const_str(f"d {new.name} / d {old.name}")])
@@ -56,6 +81,17 @@ def pivot_log(em: Emitter, w: Writer, lump: Lump, jac, defs, sign: str, logdet: 
         w.stmt(A.accumulate(sign, "mul", em.expr(part_sign)))
     if part_log != ZERO:
         w.stmt(A.accumulate(logdet, "add", em.expr(part_log)))
+
+
+def _constant_pivot(em: Emitter, lump: Lump, defs, folded: Folded) -> bool:
+    """True (and the pivot folded) when the pivot of a k = 1 lump is a number: then the
+    lump emits nothing, not even its partials."""
+    pivot = em.constant_pivot(lump)
+    if pivot is None:
+        return False
+    scratch = Writer()
+    pivot_log(em, scratch, lump, {lump.new[0]: {lump.killed[0]: pivot}}, defs, "", "", folded)
+    return not scratch.lines
 
 
 def emit_slogdet(em: Emitter, regions: Regions) -> list[str]:
@@ -134,11 +170,15 @@ def slogdet_regions(em: Emitter, w: Writer, regions: Regions, sign: str, logdet:
                     em.step_comment(w, stmt)
                     w.stmt(em.primal(stmt))
             defs = definitions(em.graph.order)
+            folded = Folded()
             for lump in region.lumps:
-                _lump_logdet(em, w, lump, sign, logdet, defs)
+                _lump_logdet(em, w, lump, sign, logdet, defs, folded)
+            folded.flush(w, sign, logdet)
 
 
-def _lump_logdet(em: Emitter, w: Writer, lump: Lump, sign: str, logdet: str, defs) -> None:
+def _lump_logdet(em: Emitter, w: Writer, lump: Lump, sign: str, logdet: str, defs, folded: Folded) -> None:
+    if lump.k == 1 and _constant_pivot(em, lump, defs, folded):
+        return
     em.lump_comment(w, lump)
     jac = em.lump_jacobian(w, lump)
     if lump.k == 1:

@@ -19,7 +19,7 @@ def vjp_step(em: Emitter, w: Writer, stmt, have: set) -> None:
     if stmt.target not in have:
         return
     z_bar = Ref(em.bar(stmt.target))
-    for arg, part in em.graph.partials[stmt].items():
+    for arg, part in em.partials(stmt).items():
         contribution = part * z_bar
         if arg in have:
             em.accumulate(w, em.bar(arg), "add", contribution)

@@ -62,6 +62,8 @@ def render_module(items: list[tuple["Analysis", tuple[str, ...]]], memory: str =
         em = Emitter(prog, analysis.graph, names)
         first, plain = len(bodies), set()          # plain: results left unchecked (drift)
         for mode in each_stage(modes):             # the progress display names the mode
+            recompute = mode == "drift" or (mode in ("vjp", "ijvp") and memory == "recompute")
+            em.reuse = None if recompute else "before" if mode == "jvp" else "all"
             if analysis.rolled and (mode == "drift" or (mode in ("vjp", "ijvp") and memory == "recompute")):
                 if mode == "ijvp":
                     analysis.require_lumps()

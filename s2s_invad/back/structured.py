@@ -334,6 +334,18 @@ def _rhs_names(em, w, rhs: list[Sym], unknowns: list[str]) -> list[str]:
     return [_text(em, em.bind(w, em.namer.fresh(f"{u}_rhs"), e)) for u, e in zip(unknowns, rhs)]
 
 
+def _ignoring_errors(block, w, body) -> None:
+    """What ``body`` writes, inside ``with np.errstate(all='ignore'):`` (no block at all when
+    it writes nothing: a factorisation of constant pivots, e.g. A = I)."""
+    w.line(f"with {block.np('errstate')}(all='ignore'):    # a failed pivot gives inf or nan here")
+    start = len(w.lines)
+    w.level += 1
+    body()
+    w.level -= 1
+    if len(w.lines) == start:
+        w.lines.pop()
+
+
 def _solve(em, w, lump: Lump, jac, rhs: list[Sym], unknowns: list[str], transposed: bool) -> None:
     block = _Block(em, w, lump, jac)
     block.comment()
@@ -352,11 +364,7 @@ def _solve(em, w, lump: Lump, jac, rhs: list[Sym], unknowns: list[str], transpos
     w.comment(f"static pivots: a multiplier |L| > {MULTIPLIER_BOUND:g} or a non-finite result "
               "means a pivoting solve of A instead")
     if block.array:
-        w.line(f"with {block.np('errstate')}(all='ignore'):    # a failed pivot gives inf or nan here")
-        w.level += 1
-        block.factor(check=False)
-        block.substitute(rhs, unknowns, transposed)
-        w.level -= 1
+        _ignoring_errors(block, w, lambda: (block.factor(check=False), block.substitute(rhs, unknowns, transposed)))
         pad = "    " * (w.level + 1) + " "
         args = solve_args(w.level)
         _emit_call(block, unknowns, "lu_checked",
@@ -420,10 +428,7 @@ def slogdet_lump(em, w, lump: Lump, jac) -> tuple[str, str]:
         block.finish([sign, logdet])
         return sign, logdet
     if block.array:
-        w.line(f"with {block.np('errstate')}(all='ignore'):    # a failed pivot gives inf or nan here")
-        w.level += 1
-        block.factor(check=False, pivots=True)
-        w.level -= 1
+        _ignoring_errors(block, w, lambda: block.factor(check=False, pivots=True))
     else:
         block.factor(check=False, pivots=True)
     _emit_call(block, [sign, logdet], "lu_slogdet",

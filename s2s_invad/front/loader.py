@@ -315,7 +315,10 @@ def from_source(text: str, name: str, namespace: dict | None = None):
     filename = register_source(text, name)
     glob = {"__name__": f"s2s_invad_source_{next(_SOURCE_COUNTER)}"} if namespace is None else namespace
     try:
-        code = compile(text, filename, "exec")
+        try:
+            code = compile(text, filename, "exec")
+        except (RecursionError, MemoryError):            # Python's own limit on nesting
+            raise A.too_deep(text) from None
     except SyntaxError as exc:
         from ..errors import UnsupportedSyntaxError
         raise UnsupportedSyntaxError(f"invalid Python syntax: {exc.msg}", filename, exc.lineno or 1,

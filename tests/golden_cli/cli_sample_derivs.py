@@ -222,7 +222,7 @@ def polar_jvp(r, theta, r_dot, theta_dot):
         t25_1 = GAIN * r
         t25_1_dot = GAIN * r_dot
         t25_2 = math.sin(theta)
-        t25_2_dot = math.cos(theta) * theta_dot
+        t25_2_dot = t24_1 * theta_dot
         y = t25_1 * t25_2
         y_dot = t25_2 * t25_1_dot + t25_1 * t25_2_dot
     except _rt.S2SError:
@@ -252,22 +252,22 @@ def polar_vjp(r, theta):
     # every result finite? (x - x is 0.0 for finite x, nan for inf and nan)
     if (x - x) + (y - y) != 0.0:
         _rt.not_finite('cli_sample.py')
-    return (x, y), _partial(polar_vjp_bwd, (r, theta, t24_1, t25_1, t25_2))
+    return (x, y), _partial(polar_vjp_bwd, (r, t24_1, t25_1, t25_2))
 
 
 def polar_vjp_bwd(_tape, x_bar, y_bar):
     """Reverse sweep of polar_vjp, last step to first. _tape holds the primal values it reads."""
     try:
-        r, theta, t24_1, t25_1, t25_2 = _tape
+        r, t24_1, t25_1, t25_2 = _tape
         # line 25: y = GAIN * r * math.sin(theta)
         t25_1_bar = t25_2 * y_bar
         t25_2_bar = t25_1 * y_bar
-        theta_bar = math.cos(theta) * t25_2_bar
+        theta_bar = t24_1 * t25_2_bar
         r_bar = GAIN * t25_1_bar
         # line 24: x = r * math.cos(theta)
         r_bar = r_bar + t24_1 * x_bar
         t24_1_bar = r * x_bar
-        theta_bar = theta_bar - math.sin(theta) * t24_1_bar
+        theta_bar = theta_bar - t25_2 * t24_1_bar
     except _rt.S2SError:
         raise
     except _rt.NUMERIC_ERRORS:
@@ -292,9 +292,9 @@ def polar_ijvp(r, theta, x_dot, y_dot):
         # lines 24-25: lump with k = 2 (W = r, theta; R = -)
         #   24: x = r * math.cos(theta)
         #   25: y = GAIN * r * math.sin(theta)
-        dx_dtheta = -(r * math.sin(theta))
+        dx_dtheta = -(r * t25_2)
         dy_dr = t25_2 * GAIN
-        dy_dtheta = t25_1 * math.cos(theta)
+        dy_dtheta = t25_1 * t24_1
         det = t24_1 * dy_dtheta - dx_dtheta * dy_dr
         if not (0.0 < abs(det) < math.inf):
             _rt.singular_lump('cli_sample.py', 24, 'x = r * math.cos(theta)', 2, det)
@@ -327,19 +327,19 @@ def polar_ivjp(r, theta):
     # every result finite? (x - x is 0.0 for finite x, nan for inf and nan)
     if (x - x) + (y - y) != 0.0:
         _rt.not_finite('cli_sample.py')
-    return (x, y), _partial(polar_ivjp_sweep, (r, theta, t24_1, t25_1, t25_2))
+    return (x, y), _partial(polar_ivjp_sweep, (r, t24_1, t25_1, t25_2))
 
 
 def polar_ivjp_sweep(_tape, r_bar, theta_bar):
     """Reverse-inverse sweep of polar_ivjp, first lump to last. _tape holds the primal values it reads."""
     try:
-        r, theta, t24_1, t25_1, t25_2 = _tape
+        r, t24_1, t25_1, t25_2 = _tape
         # lines 24-25: lump with k = 2 (W = r, theta; R = -)
         #   24: x = r * math.cos(theta)
         #   25: y = GAIN * r * math.sin(theta)
-        dx_dtheta_1 = -(r * math.sin(theta))
+        dx_dtheta_1 = -(r * t25_2)
         dy_dr_1 = t25_2 * GAIN
-        dy_dtheta_1 = t25_1 * math.cos(theta)
+        dy_dtheta_1 = t25_1 * t24_1
         det_1 = t24_1 * dy_dtheta_1 - dy_dr_1 * dx_dtheta_1
         if not (0.0 < abs(det_1) < math.inf):
             _rt.singular_lump('cli_sample.py', 24, 'x = r * math.cos(theta)', 2, det_1)
