@@ -159,7 +159,7 @@ class Emitter:
         # before the statement), None (memory="recompute": the sweep has no such values).
         self.reuse: str | None = "all"
         self._primal_exprs: dict[int, tuple] = {}
-        self._reused: dict[tuple, dict] = {}
+        self._reused: dict[tuple, dict] = {}      # (id(graph), reuse) -> id(stmt) -> partials
 
     # names -------------------------------------------------------------------------
     def derived(self, value: Value | str, suffix: str) -> str:
@@ -203,15 +203,18 @@ class Emitter:
         """d target / d operand of ``stmt`` (graph.partials), with each subexpression the
         primal computes read from its value: ``cos(y)`` is ``c`` when the primal has
         ``c = cos(y)`` (see ``reuse``)."""
-        parts = self.graph.partials[stmt]
         if self.reuse is None:
-            return parts
-        key = (id(self.graph), id(stmt), self.reuse)
-        if key not in self._reused:
+            return self.graph.partials[stmt]
+        known = self._reused.get((id(self.graph), self.reuse))
+        if known is None:
+            known = self._reused[id(self.graph), self.reuse] = {}
+        found = known.get(id(stmt))
+        if found is None:
             table, position = self._primal_table()
             limit = position[id(stmt)] if self.reuse == "before" else len(position)
-            self._reused[key] = {a: _reuse(e, table, limit) for a, e in parts.items()}
-        return self._reused[key]
+            found = known[id(stmt)] = {a: _reuse(e, table, limit)
+                                       for a, e in self.graph.partials[stmt].items()}
+        return found
 
     def _primal_table(self) -> tuple[dict, dict]:
         """(expression -> (position, value), id(stmt) -> position) of the current graph."""
@@ -636,12 +639,15 @@ _OPS = frozenset({"add", "sub", "mul", "div", "pow", "neg"})
 def _reuse(e: Sym, table: dict, limit: int) -> Sym:
     """``e`` with every subexpression found in ``table`` before ``limit`` replaced by the
     primal value that holds it."""
-    if isinstance(e, Op):
+    kind = type(e)
+    if kind is Ref or kind is Num:
+        return e
+    if kind is Op:
         hit = table.get(("op", e.op, e.args))
         if hit is not None and hit[0] < limit:
             return hit[1]
         return Op(e.op, tuple(_reuse(a, table, limit) for a in e.args))
-    if isinstance(e, Fn):
+    if kind is Fn:
         hit = table.get((e.fn, e.ns, e.args))
         if hit is not None and hit[0] < limit:
             return hit[1]
