@@ -23,6 +23,14 @@ class Patch:
     values: np.ndarray           # their forward values
 
 
+def all_rebuilt(ok) -> bool:
+    """Whether a forward check passed at every point: ``ok`` a bool, a NumPy bool or an
+    array of them (the common answers, True and NumPy's True, without a NumPy call)."""
+    if ok is True or ok is np.True_:
+        return True
+    return ok is not False and ok is not np.False_ and bool(np.all(ok))
+
+
 def keep(kept: dict, key: int, ok, value) -> None:
     """Store in ``kept[key]`` the elements of ``value`` where ``ok`` is False."""
     ok = np.asarray(ok, dtype=bool)
@@ -41,6 +49,20 @@ def patch(rebuilt, record):
     out = np.array(np.broadcast_to(rebuilt, record.shape), dtype=float)
     out.reshape(-1)[record.index] = record.values
     return out
+
+
+def bounded(ok, growth, limit: float):
+    """``(ok, growth)`` after a forward check on a chain of rebuilds: where the bound on
+    error amplification passes ``limit`` the step's input is kept too (ok False); where
+    the input is kept the chain's bound starts again from 1."""
+    if isinstance(growth, np.ndarray) or isinstance(ok, np.ndarray):
+        reset = np.logical_or(np.logical_not(ok), growth > limit)
+        if not reset.any():
+            return ok, growth
+        return np.logical_not(reset), np.where(reset, 1.0, growth)
+    if not ok or growth > limit:
+        return False, 1.0
+    return ok, growth
 
 
 def amplify(growth, pivot):

@@ -264,7 +264,12 @@ class Program:
     def calls_math(self) -> bool:
         """True when a statement calls a ``math`` function on a runtime value: the generated
         code then works on one point at a time (math functions take no arrays)."""
-        return any(s.ns is not None and self.modules.get(s.ns) == "math" for s in iter_stmts(self.body))
+        key = (id(self.body), len(self.body))      # asked once per statement: remembered per body
+        memo = self.__dict__.get("_calls_math")
+        if memo is None or memo[0] != key:
+            memo = self.__dict__["_calls_math"] = (key, any(
+                s.ns is not None and self.modules.get(s.ns) == "math" for s in iter_stmts(self.body)))
+        return memo[1]
 
     @property
     def default_ns(self) -> str:

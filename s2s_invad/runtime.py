@@ -16,7 +16,7 @@ import math
 
 import numpy as np
 
-from .checkpoints import amplify, keep, patch  # noqa: F401 (used by generated code)
+from .checkpoints import all_rebuilt, amplify, bounded, keep, patch  # noqa: F401 (used by generated code)
 from .diagnose import NUMERIC_ERRORS, failed, not_finite  # noqa: F401
 from .revolve import revolve  # noqa: F401 (loops reversed by binomial checkpointing)
 from .errors import NonFiniteError, S2SError, SingularJacobianError  # noqa: F401

@@ -107,7 +107,8 @@ def _item(base: str, key):
 
 
 def forward_check(em: Emitter, w: Writer, index: int, lump: Lump, plan: MemoryPlan, kept: str,
-                  ok: str, key=None, growth: str | None = None) -> None:
+                  ok: str, key=None, growth: str | None = None, quiet: bool = False,
+                  chains: dict | None = None) -> None:
     """After a lump the sweep will rebuild: keep its input where the rebuild is inexact.
 
     The rebuild runs on the lump's output and on the values it reads (R), each up by one
@@ -121,11 +122,28 @@ def forward_check(em: Emitter, w: Writer, index: int, lump: Lump, plan: MemoryPl
     (``runtime.amplify``), updated here with the lump's pivot: a loop kept as a loop
     snapshots its state where the bound passes GROWTH_LIMIT, which bounds how far errors
     compound over a chain of contracting steps that are each accurate on their own.
+    ``chains`` (straight-line code): the bound per chain of rebuilds instead, a chain being
+    the steps that update one value (x = 0.5 * x; y = y + x; x = exp(0.1 * x) ...): it maps
+    the name of the value a step reads to the variable holding its chain's bound. Where a
+    step takes the bound past GROWTH_LIMIT, its input is kept too and the chain starts again.
+    ``quiet``: NumPy's floating-point warnings are off already (the forward pass runs
+    inside one ``np.errstate``), so the check needs no block of its own.
     """
     key = A.const(index) if key is None else key
-    pivot = pivot_of(em, w, lump) if growth is not None else None
+    tracked = growth is not None or chains is not None
+    pivot = pivot_of(em, w, lump) if tracked else None
     if pivot is not None and isinstance(pivot, Num) and abs(pivot.value) >= 1:
         pivot = None                                 # never amplifies: nothing to track
+    bound = None
+    if chains is not None:
+        bound = chains.pop(lump.killed[0].name, None)
+        if pivot is not None:
+            start = A.const(1.0) if bound is None else A.name(bound)
+            bound = bound or em.namer.fresh(f"growth_{lump.killed[0].name}")
+            w.comment("how far rebuilding this value backwards amplifies errors since its last keep")
+            w.stmt(A.assign(bound, A.call(em.runtime("amplify"), [start, em.expr(pivot)])))
+        if bound is not None:
+            chains[lump.new[0].name] = bound
     recipe = plan.recipes[index]
     old, value = lump.killed[0], lump.new[0].sym() * ULP_UP
     side = _perturbed_side(recipe)
@@ -136,17 +154,25 @@ def forward_check(em: Emitter, w: Writer, index: int, lump: Lump, plan: MemoryPl
                       em.expr(TOLERANCE * Fn("abs", (old.sym(),))))
     check = A.try_([A.assign(ok, close)], em.runtime("NUMERIC_ERRORS"), [A.assign(ok, A.name("False"))])
     w.comment("keep this step's input where rebuilding it backwards would be inexact")
-    if pivot is not None:
+    if pivot is not None and bound is not None:           # ... or would amplify errors too far
+        check = [check, A.assign([ok, bound], A.call(em.runtime("bounded"), [A.name(ok), A.name(bound),
+                                                                          A.const(GROWTH_LIMIT)]))]
+    else:
+        check = [check]
+    if pivot is not None and growth is not None:
         update = A.assign(growth, A.call(em.runtime("amplify"), [A.name(growth), em.expr(pivot)]))
     if em.numpy is None:
-        w.stmt(check)
+        for c in check:
+            w.stmt(c)
         w.stmt(A.if_(A.not_(A.name(ok)), [A.assign_item(kept, key, A.name(old.name))]))
     else:
-        w.stmt(A.with_(A.call(A.attribute(em.numpy, "errstate"), [], all=A.const_str("ignore")), [check]))
-        w.stmt(A.if_(A.not_(A.call(A.attribute(em.numpy, "all"), [A.name(ok)])),
+        for c in (check if quiet else
+                  [A.with_(A.call(A.attribute(em.numpy, "errstate"), [], all=A.const_str("ignore")), check)]):
+            w.stmt(c)
+        w.stmt(A.if_(A.not_(A.call(em.runtime("all_rebuilt"), [A.name(ok)])),
                      [A.expr_stmt(A.call(em.runtime("keep"), [A.name(kept), key, A.name(ok),
                                                               A.name(old.name)]))]))
-    if pivot is not None:
+    if pivot is not None and growth is not None:
         w.stmt(update)
 
 
@@ -189,11 +215,15 @@ _ARITHMETIC = {"add": lambda a, b: Op("add", (a, b)), "sub": lambda a, b: Op("su
 
 
 def check_names(lump: Lump, plan: MemoryPlan, index: int) -> set[str]:
-    """The values :func:`forward_check` reads for ``lump``: its input and output, and R."""
+    """The values :func:`forward_check` reads for ``lump``: its input and output, R, and
+    the values of its steps (the pivot's partials read them)."""
     recipe, names = plan.recipes[index], {lump.killed[0].name, lump.new[0].name}
     made = {s.target for s in recipe.side} | {s.target for s, _ in recipe.chain}
     for stmt in recipe.side + [s for s, _ in recipe.chain]:
         names.update(a.name for a in stmt.args if isinstance(a, Value) and a not in made and a is not lump.killed[0])
+    for stmt in lump.steps:
+        names.add(stmt.target.name)
+        names.update(a.name for a in stmt.args if isinstance(a, Value))
     return names
 
 
@@ -243,19 +273,27 @@ def _forward(em: Emitter, w: Writer, keep: set[str], lumps: list[Lump], plan: Me
     dies: dict[int, list[str]] = {}
     for name, i in last_use.items():
         dies.setdefault(i, []).append(name)
+    quiet = bool(checks) and em.numpy is not None
     if checks:
         w.line(f"{kept} = {{}}  # inputs of the steps whose rebuild would be inexact, by step")
         ok = em.namer.fresh("rebuilds")
+    if quiet:              # one block for every check, not one per check
+        em.imports[em.numpy] = "numpy"
+        w.line(f"with {em.numpy}.errstate(all='ignore'):  # (the rebuild checks may overflow; "
+               "results are checked after)")
+        w.level += 1
+    chains: dict[str, str] = {}           # value -> the bound of its chain of rebuilds
     for i, stmt in enumerate(order):
         em.step_comment(w, stmt)
         w.stmt(em.primal(stmt))
         for index in checks.get(stmt, ()):
-            forward_check(em, w, index, lumps[index], plan, kept, ok)
+            forward_check(em, w, index, lumps[index], plan, kept, ok, quiet=quiet, chains=chains)
         if not delete:
             continue
         read = [a.name for a in stmt.args if isinstance(a, Value)]
         dead = [n for n in dies.get(i, ()) if n not in keep]
         _delete(w, sorted(dead, key=lambda n: (read.index(n) if n in read else len(read), n)))
+    w.level -= quiet
 
 
 def _sweep(em: Emitter, w: Writer, lumps, plan, mode: str, have: set, params: set[str], kept: str) -> set[str]:

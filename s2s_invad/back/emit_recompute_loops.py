@@ -178,6 +178,12 @@ def forward_regions(em: Emitter, w: Writer, regions: Regions, plans: dict, kept:
         if plan.how == "rebuild" and _tracks_growth(em, plan):
             growth = em.namer.fresh("growth")
             w.stmt(A.assign(growth, A.const(1.0)))  # how much rebuilding has amplified errors
+        quiet = plan.how == "rebuild" and em.numpy is not None
+        if quiet:          # one block for every check of every iteration, not one per check
+            em.imports[em.numpy] = "numpy"
+            w.line(f"with {em.numpy}.errstate(all='ignore'):  # (the rebuild checks may overflow; "
+                   "results are checked after)")
+            w.level += 1
         counter = L.header(em, w, loop)
         w.level += 1
         if growth is not None:
@@ -194,11 +200,11 @@ def forward_regions(em: Emitter, w: Writer, regions: Regions, plans: dict, kept:
                         record(stmt.target)
                     for index in checks.get(stmt, ()):
                         forward_check(em, w, index, plan.body.lumps[index], plan.plan, kept, ok,
-                                      _key(counter, index), growth)
+                                      _key(counter, index), growth, quiet)
         else:
             L.primal_regions(em, w, region.body)
         L.carry_back(em, w, loop)
-        w.level -= 1
+        w.level -= 1 + quiet
         w._last_comment = None
 
 
