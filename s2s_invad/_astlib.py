@@ -120,8 +120,19 @@ def parse_function_at(text: str, lineno: int):
 
 def astor_source(node: ast.AST) -> str:
     """astor's rendering of one statement or expression (the reference printer)."""
+    node = _Unprinted().visit(node)
     ast.fix_missing_locations(node)
     return astor.to_source(node, indent_with="    ").rstrip("\n")
+
+
+class _Unprinted(ast.NodeTransformer):
+    """Turns :class:`Code` nodes back into trees, for astor (which prints no text of ours)."""
+
+    def visit_Code(self, node):
+        return ast.parse(node.text, mode="eval").body
+
+    def visit_Line(self, node):
+        return ast.parse(node.text).body[0]
 
 
 # Operator precedence as astor uses it (higher binds tighter).
@@ -130,70 +141,112 @@ _SYM = {ast.Add: "+", ast.Sub: "-", ast.Mult: "*", ast.Div: "/", ast.Pow: "**", 
         ast.USub: "-", ast.UAdd: "+"}
 _COMPARE = {ast.Eq: "==", ast.NotEq: "!=", ast.Lt: "<", ast.LtE: "<=", ast.Gt: ">", ast.Is: "is", ast.IsNot: "is not",
             ast.In: "in"}
-_UNARY_PREC = 13
-_ATOM = 16
+UNARY_PREC = 13
+COMPARE_PREC = 6
+ATOM = 16
+# The same by operator name (the emitters' spelling, see BINOPS), for printers of other trees.
+PREC = {"add": 11, "sub": 11, "mul": 12, "div": 12, "pow": 14}
+SYMBOL = {"add": "+", "sub": "-", "mul": "*", "div": "/", "pow": "**"}
 
 
 class _Unknown(Exception):
     pass
 
 
+class Code(ast.expr):
+    """An expression already printed: ``text`` binds with precedence ``prec``.
+
+    Emitters that print expressions themselves (:func:`s2s_invad.sym.to_text`) pass them
+    on as this node, so a statement built around it prints without a tree of its own.
+    """
+    _fields = ("text", "prec")
+
+
+class Line(ast.stmt):
+    """A simple statement already printed (one line of ``text``), for the same reason."""
+    _fields = ("text",)
+
+
+def binop_text(symbol: str, prec: int, left: str, lp: int, right: str, rp: int) -> tuple[str, int]:
+    """``left symbol right`` with the parentheses astor puts, from the operands' precedences."""
+    if prec == 14:                          # right associative; unary operands bind looser
+        if lp <= prec:
+            left = f"({left})"
+        if rp < UNARY_PREC:
+            right = f"({right})"
+    else:
+        if lp < prec:
+            left = f"({left})"
+        if rp <= prec:
+            right = f"({right})"
+    return f"{left} {symbol} {right}", prec
+
+
+def unary_text(symbol: str, operand: str, op_prec: int) -> tuple[str, int]:
+    if op_prec < UNARY_PREC:
+        operand = f"({operand})"
+    return symbol + operand, UNARY_PREC
+
+
+def compare_text(parts: list[tuple[str, int]], ops: list[str]) -> tuple[str, int]:
+    parts = [f"({text})" if prec <= COMPARE_PREC else text for text, prec in parts]
+    return parts[0] + "".join(f" {op} {part}" for op, part in zip(ops, parts[1:])), COMPARE_PREC
+
+
+def number_text(value) -> tuple[str, int]:
+    """How :func:`const` of ``value`` prints: (text, precedence)."""
+    if type(value) not in (int, float):              # bool, np.float64, np.int64...
+        value = float(value)
+    if value < 0 or (value == 0 and str(value).startswith("-")):
+        return unary_text("-", _constant_text(-value), ATOM)
+    return _constant_text(value), ATOM
+
+
+def _constant_text(value) -> str:
+    """A Constant's text: repr, but for infinities and NaN."""
+    if type(value) is float and not math.isfinite(value):
+        # repr gives the names inf and nan, unbound in generated code; as astor does:
+        return "1e1000" if value > 0 else "(1e1000-1e1000)"
+    return repr(value)
+
+
 def _expr(node) -> tuple[str, int]:
     """(text, precedence) of the expression shapes the emitters build."""
     kind = type(node)
+    if kind is Code:
+        return node.text, node.prec
     if kind is ast.Name:
-        return node.id, _ATOM
+        return node.id, ATOM
     if kind is ast.Constant:
         if type(node.value) is float and not math.isfinite(node.value):
-            # repr gives the names inf and nan, unbound in generated code; as astor does:
-            return ("1e1000" if node.value > 0 else "(1e1000-1e1000)"), _ATOM
+            return _constant_text(node.value), ATOM
         if type(node.value) in (int, float, str) and not (type(node.value) is not str and node.value < 0):
-            return repr(node.value), _ATOM
+            return _constant_text(node.value), ATOM
         if node.value is None:
-            return "None", _ATOM
+            return "None", ATOM
         raise _Unknown
     if kind is ast.List:
-        return "[" + ", ".join(_paren_tuple(e) for e in node.elts) + "]", _ATOM
+        return "[" + ", ".join(_paren_tuple(e) for e in node.elts) + "]", ATOM
     if kind is ast.BinOp and type(node.op) in _PREC:
-        prec = _PREC[type(node.op)]
-        left, lp = _expr(node.left)
-        right, rp = _expr(node.right)
-        if prec == 14:                          # right associative; unary operands bind looser
-            if lp <= prec:
-                left = f"({left})"
-            if rp < _UNARY_PREC:
-                right = f"({right})"
-        else:
-            if lp < prec:
-                left = f"({left})"
-            if rp <= prec:
-                right = f"({right})"
-        return f"{left} {_SYM[type(node.op)]} {right}", prec
+        return binop_text(_SYM[type(node.op)], _PREC[type(node.op)], *_expr(node.left), *_expr(node.right))
     if kind is ast.UnaryOp and type(node.op) is ast.Not:
         operand, op_prec = _expr(node.operand)
-        return "not " + (f"({operand})" if op_prec <= 6 else operand), 5
+        return "not " + (f"({operand})" if op_prec <= COMPARE_PREC else operand), 5
     if kind is ast.UnaryOp and type(node.op) in (ast.USub, ast.UAdd):
-        operand, op_prec = _expr(node.operand)
-        if op_prec < _UNARY_PREC:
-            operand = f"({operand})"
-        return _SYM[type(node.op)] + operand, _UNARY_PREC
+        return unary_text(_SYM[type(node.op)], *_expr(node.operand))
     if kind is ast.Attribute and type(node.value) is ast.Name:
-        return f"{node.value.id}.{node.attr}", _ATOM
+        return f"{node.value.id}.{node.attr}", ATOM
     if kind is ast.Call and all(k.arg for k in node.keywords):
         func, fp = _expr(node.func)
         args = [_paren_tuple(a) for a in node.args] + [f"{k.arg}={_paren_tuple(k.value)}" for k in node.keywords]
-        return f"{func}({', '.join(args)})", _ATOM
+        return f"{func}({', '.join(args)})", ATOM
     if kind is ast.Tuple:
         return ", ".join(_paren_tuple(e) for e in node.elts) + ("," if len(node.elts) == 1 else ""), 0
     if kind is ast.Subscript and type(node.slice) is ast.Constant:
-        return f"{_expr(node.value)[0]}[{node.slice.value!r}]", _ATOM
+        return f"{_expr(node.value)[0]}[{node.slice.value!r}]", ATOM
     if kind is ast.Compare and all(type(op) in _COMPARE for op in node.ops):
-        parts = []
-        for operand in [node.left] + node.comparators:
-            text, prec = _expr(operand)
-            parts.append(f"({text})" if prec <= 6 else text)
-        ops = [_COMPARE[type(op)] for op in node.ops]
-        return parts[0] + "".join(f" {op} {part}" for op, part in zip(ops, parts[1:])), 6
+        return compare_text([_expr(operand) for operand in [node.left] + node.comparators],
+                            [_COMPARE[type(op)] for op in node.ops])
     raise _Unknown
 
 
@@ -204,6 +257,8 @@ def _paren_tuple(node) -> str:
 
 def _stmt(node) -> str:
     kind = type(node)
+    if kind is Line:
+        return node.text
     if kind is ast.Assign and len(node.targets) == 1:
         return f"{_expr(node.targets[0])[0]} = {_expr(node.value)[0]}"
     if kind is ast.AugAssign and type(node.op) in _PREC:

@@ -16,6 +16,7 @@ overwritten unless ``--force`` is given, and the source itself never is (see
 from __future__ import annotations
 
 import argparse
+import contextlib
 import difflib
 import io
 import os
@@ -24,7 +25,7 @@ import sys
 import tokenize
 import traceback
 
-from . import files
+from . import files, progress
 from .back import c_backend, cache, numba_backend
 from .front import loader
 from .report import dot
@@ -44,6 +45,7 @@ class CommandError(Exception):
 
 
 def _note(message: str) -> None:
+    progress.clear()                                   # no status line in the way
     print(f"{PROG}: {message}", file=sys.stderr)
 
 
@@ -85,7 +87,8 @@ def _shown(path: str) -> str:
 def load_functions(path: str, text: str) -> list[loader.SourceFunction]:
     """Every top-level def of the file; a file Python cannot parse is an input error."""
     try:
-        return loader.from_file(_shown(path), text)
+        with progress.stage("parse"):
+            return loader.from_file(_shown(path), text)
     except SyntaxError as exc:
         raise UnsupportedSyntaxError(f"invalid Python syntax: {exc.msg}", _shown(path), exc.lineno or 1,
                                      exc.offset or 1, exc.text or "") from None
@@ -135,8 +138,9 @@ def analysis_of(sf: loader.SourceFunction, scheduled: bool = True, shapes: dict 
         raise CommandError(f"--wrt {','.join(wrt)}: {sf.name} has none of these parameters "
                            f"(it has {', '.join(params)})")
     try:
-        return analyse(sf, chosen, schedule=scheduled, shapes=lengths,
-                       probe=frozenset(params) - set(lengths), unroll=unroll)
+        with progress.stage(sf.name):
+            return analyse(sf, chosen, schedule=scheduled, shapes=lengths,
+                           probe=frozenset(params) - set(lengths), unroll=unroll)
     except ShapeProbe as probe:
         raise CommandError(str(probe.error(f"give its length with --shape {probe.param}=LEN"))) from None
 
@@ -458,6 +462,12 @@ def build_parser() -> argparse.ArgumentParser:
                             "at least 8 iterations whose iterations do the same work stay loops)")
     loops.add_argument("--keep-loops", dest="unroll", action="store_const", const=False,
                        help="keep every loop that can be kept as a loop, short ones too")
+    shown = common.add_mutually_exclusive_group()
+    shown.add_argument("--progress", dest="progress", action="store_const", const=True, default=None,
+                       help="show the running stage of the transform on stderr once it takes longer "
+                            f"than a second (default: when stderr is a terminal; ${progress.ENV}=0/1)")
+    shown.add_argument("--no-progress", dest="progress", action="store_const", const=False,
+                       help="never show it")
     common.add_argument("--wrt", type=parse_wrt, default=None, metavar="NAMES",
                         help="comma-separated parameters to differentiate (default: all); the "
                              "others are passive constants of the derivative code")
@@ -523,6 +533,13 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _display(args):
+    """The progress display on stderr for the verbs that transform, when wanted."""
+    if not hasattr(args, "progress") or not progress.wanted(sys.stderr, args.progress):
+        return contextlib.nullcontext()
+    return progress.listening(progress.Display(sys.stderr, PROG))
+
+
 def main(argv: list[str] | None = None) -> int:
     """Run the command line; return the exit status."""
     argv = list(sys.argv[1:] if argv is None else argv)
@@ -531,7 +548,8 @@ def main(argv: list[str] | None = None) -> int:
     args.wrt = getattr(args, "wrt", None)
     args.unroll = getattr(args, "unroll", None)
     try:
-        return args.run(args, argv)
+        with _display(args):
+            return args.run(args, argv)
     except UnsupportedSyntaxError as exc:
         print(exc.format(), file=sys.stderr)
     except (CommandError, S2SError) as exc:

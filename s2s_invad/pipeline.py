@@ -29,6 +29,7 @@ from .analysis.regions import Regions, analyse_regions, single
 from .back.render import render_module
 from .analysis.schedule import schedule as choose_order
 from .front.evaluate import evaluate
+from .progress import stage
 
 STAGES = ("loader", "evaluate", "activity", "schedule", "graph", "lumps")
 UNROLL_SHORT = 256      # a rolled loop that breaks the inverse modes is unrolled up to this count
@@ -86,16 +87,22 @@ def analyse(fn_or_source, wrt=None, schedule=True, shapes=None, probe=frozenset(
 
 
 def _analyse(fn_or_source, wrt, schedule, shapes, probe, unroll, arrays=frozenset()) -> Analysis:
-    sf = fn_or_source if isinstance(fn_or_source, loader.SourceFunction) else loader.from_function(fn_or_source)
+    if isinstance(fn_or_source, loader.SourceFunction):
+        sf = fn_or_source
+    else:
+        with stage("read"):
+            sf = loader.from_function(fn_or_source)
     _dump("loader", lambda: f"{sf.filename}: def {sf.name}")
     why: dict[int, str] = {}                 # loops unrolled so that the inverse modes exist
     while True:
-        program = evaluate(sf, wrt, shapes, probe, unroll, arrays)
+        with stage("evaluate"):
+            program = evaluate(sf, wrt, shapes, probe, unroll, arrays)
         for note in program.loop_notes:
             if note.line in why and not note.rolled:
                 note.reason = why[note.line]
         _dump("evaluate", program.dump)
-        program = activity(program)
+        with stage("activity"):
+            program = activity(program)
         _dump("activity", program.dump)
         program = cse(program)
         _dump("cse", program.dump)
@@ -122,7 +129,8 @@ def _rolled(program: Program, schedule) -> Analysis:
         problem = exc
     inputs = [p for p in program.wrt if p.active]
     outputs = [o for o in program.outputs if isinstance(o, Value) and o.active]
-    regions = analyse_regions(program, program.body, inputs, outputs, order)
+    with stage("regions"):
+        regions = analyse_regions(program, program.body, inputs, outputs, order)
     problem = problem or regions.problem
     regions.problem = problem
     _dump("lumps", lambda: "\n".join(f"k={l.k} lines {l.lines}" for l in regions.lumps) or str(problem))
@@ -143,13 +151,16 @@ def _short_loop_to_unroll(analysis: Analysis, unroll) -> int | None:
 
 
 def _flat(program: Program, schedule) -> Analysis:
-    order = choose_order(program) if schedule else source_order(program)
+    with stage("schedule"):
+        order = choose_order(program) if schedule else source_order(program)
     _dump("schedule", lambda: "\n".join(map(repr, order)))
-    graph = build_graph(program, order)
+    with stage("graph"):
+        graph = build_graph(program, order)
     _dump("graph", lambda: f"widths: {graph.widths}")
     try:
-        check_invertible(graph)
-        lumps, problem = lumpify(graph), None
+        with stage("lumps"):
+            check_invertible(graph)
+            lumps, problem = lumpify(graph), None
     except NotInvertibleError as exc:
         lumps, problem = None, exc
     _dump("lumps", lambda: "\n".join(f"k={l.k} lines {l.lines}" for l in lumps or []) or str(problem))

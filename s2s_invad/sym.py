@@ -2,8 +2,8 @@
 
 A rule such as ``d sin(x) = cos(x)`` is the Python expression ``cos(x)`` over
 :class:`Sym` objects; operators simplify as they build (``1*a -> a``, ``a + 0 -> a``,
-constants fold), and :func:`to_ast` turns the result into an ast expression in the
-namespace (``math`` or ``numpy``) the source used.
+constants fold), and :func:`to_text` prints the result as Python in the namespace
+(``math`` or ``numpy``) the source used.
 """
 
 from __future__ import annotations
@@ -61,10 +61,11 @@ class Fn(Sym):
 
 
 ZERO, ONE = Num(0), Num(1)
+_SYMS = frozenset((Num, Ref, Attr, Op, Fn))
 
 
 def lift(x) -> Sym:
-    if isinstance(x, Sym):
+    if type(x) in _SYMS or isinstance(x, Sym):
         return x
     if isinstance(x, (int, float)) and not isinstance(x, bool):
         return Num(x)
@@ -72,55 +73,64 @@ def lift(x) -> Sym:
 
 
 def is_num(a: Sym, value=None) -> bool:
-    return isinstance(a, Num) and (value is None or a.value == value)
+    return type(a) is Num and (value is None or a.value == value)
 
+
+# The builders below are the emitters' inner loop: they test types with ``type(x) is``
+# (no class derives from Num or Op) and read each constant once.
 
 def add(a: Sym, b: Sym) -> Sym:
-    if is_num(a, 0):
+    an, bn = type(a) is Num, type(b) is Num
+    if an and a.value == 0:
         return b
-    if is_num(b, 0):
+    if bn and b.value == 0:
         return a
-    if is_num(a) and is_num(b):
+    if an and bn:
         return Num(a.value + b.value)
-    if isinstance(b, Op) and b.op == "neg":
+    if type(b) is Op and b.op == "neg":
         return sub(a, b.args[0])
     return Op("add", (a, b))
 
 
 def sub(a: Sym, b: Sym) -> Sym:
-    if is_num(b, 0):
+    an, bn = type(a) is Num, type(b) is Num
+    if bn and b.value == 0:
         return a
-    if is_num(a, 0):
+    if an and a.value == 0:
         return neg(b)
-    if is_num(a) and is_num(b):
+    if an and bn:
         return Num(a.value - b.value)
-    if isinstance(b, Op) and b.op == "neg":
+    if type(b) is Op and b.op == "neg":
         return add(a, b.args[0])
     return Op("sub", (a, b))
 
 
 def mul(a: Sym, b: Sym) -> Sym:
-    if is_num(a, 0) or is_num(b, 0):
+    an, bn = type(a) is Num, type(b) is Num
+    av = a.value if an else None
+    bv = b.value if bn else None
+    if (an and av == 0) or (bn and bv == 0):
         return ZERO
-    if is_num(a, 1):
+    if an and av == 1:
         return b
-    if is_num(b, 1):
+    if bn and bv == 1:
         return a
-    if is_num(a, -1):
+    if an and av == -1:
         return neg(b)
-    if is_num(b, -1):
+    if bn and bv == -1:
         return neg(a)
-    if is_num(a) and is_num(b):
-        return Num(a.value * b.value)
-    if is_num(b):                                  # constants first: 2 * x, not x * 2
-        a, b = b, a
-    if is_num(a) and isinstance(b, Op) and b.op == "mul" and is_num(b.args[0]):
-        return mul(Num(a.value * b.args[0].value), b.args[1])
-    if is_num(a) and a.value < 0:                  # -c * x reads as -(c * x): a - c * x
-        return neg(mul(Num(-a.value), b))
-    if isinstance(a, Op) and a.op == "neg":
+    if an and bn:
+        return Num(av * bv)
+    if bn:                                         # constants first: 2 * x, not x * 2
+        a, b, av, an = b, a, bv, True
+    if an:
+        if type(b) is Op and b.op == "mul" and type(b.args[0]) is Num:
+            return mul(Num(av * b.args[0].value), b.args[1])
+        if av < 0:                                 # -c * x reads as -(c * x): a - c * x
+            return neg(mul(Num(-av), b))
+    elif type(a) is Op and a.op == "neg":
         return neg(mul(a.args[0], b))
-    if isinstance(b, Op) and b.op == "neg":
+    if type(b) is Op and b.op == "neg":
         return neg(mul(a, b.args[0]))
     if _is_reciprocal(a):                          # (1 / y) * x reads (and runs) as x / y
         return div(b, a.args[1])
@@ -130,7 +140,7 @@ def mul(a: Sym, b: Sym) -> Sym:
 
 
 def _is_reciprocal(a: Sym) -> bool:
-    return isinstance(a, Op) and a.op == "div" and is_num(a.args[0], 1)
+    return type(a) is Op and a.op == "div" and type(a.args[0]) is Num and a.args[0].value == 1
 
 
 def div(a: Sym, b: Sym) -> Sym:
@@ -161,9 +171,9 @@ def eq(a: Sym, b: Sym) -> Sym:
 
 
 def neg(a: Sym) -> Sym:
-    if is_num(a):
+    if type(a) is Num:
         return Num(-a.value)
-    if isinstance(a, Op) and a.op == "neg":
+    if type(a) is Op and a.op == "neg":
         return a.args[0]
     return Op("neg", (a,))
 
@@ -176,30 +186,38 @@ def function(fn: str):
     return build
 
 
-def to_ast(e: Sym, spell, refs: set | None = None) -> "A.ast.expr":
-    """The ast of ``e``; ``spell(fn, ns, args)`` builds the call of primitive fn.
+def to_text(e: Sym, callee, refs: set | None = None) -> tuple[str, int]:
+    """(text, precedence) of ``e`` as Python source, printed as _astlib prints the ast of
+    it (same parentheses, same constants); ``callee(fn, ns)`` gives the text of the
+    function that computes primitive fn and the texts of any leading arguments it takes
+    (``("math.copysign", ["1.0"])`` for sign in math).
 
-    Names referenced are added to ``refs`` when given.
+    Names referenced are added to ``refs`` when given. ``x ** 2`` of a name is written
+    ``x * x``: a third of the cost on floats.
     """
-    if isinstance(e, Num):
-        return A.const(e.value)
-    if isinstance(e, Ref):
+    kind = type(e)
+    if kind is Ref:
         if refs is not None:
             refs.add(e.name)
-        return A.name(e.name)
-    if isinstance(e, Attr):
-        return A.attribute(e.module, e.attr)
-    if isinstance(e, Op):
-        if e.op == "pow" and is_num(e.args[1], 2) and isinstance(e.args[0], Ref):
-            e = Op("mul", (e.args[0], e.args[0]))     # x * x: a third of the cost of x ** 2 on floats
-        args = [to_ast(x, spell, refs) for x in e.args]
-        if e.op == "neg":
-            return A.unary("neg", args[0])
-        if e.op == "eq":
-            return A.compare_eq(*args)
-        return A.binop(e.op, *args)
-    if isinstance(e, Fn):
-        return spell(e.fn, e.ns, [to_ast(x, spell, refs) for x in e.args])
+        return e.name, A.ATOM
+    if kind is Num:
+        return A.number_text(e.value)
+    if kind is Op:
+        op, args = e.op, e.args
+        if op == "pow" and type(args[1]) is Num and args[1].value == 2 and type(args[0]) is Ref:
+            op, args = "mul", (args[0], args[0])
+        if op == "neg":
+            return A.unary_text("-", *to_text(args[0], callee, refs))
+        if op == "eq":
+            return A.compare_text([to_text(a, callee, refs) for a in args], ["=="])
+        return A.binop_text(A.SYMBOL[op], A.PREC[op], *to_text(args[0], callee, refs),
+                            *to_text(args[1], callee, refs))
+    if kind is Fn:
+        func, lead = callee(e.fn, e.ns)
+        args = lead + [to_text(a, callee, refs)[0] for a in e.args]
+        return f"{func}({', '.join(args)})", A.ATOM
+    if kind is Attr:
+        return f"{e.module}.{e.attr}", A.ATOM
     raise TypeError(f"not a symbolic expression: {e!r}")
 
 

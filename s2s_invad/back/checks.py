@@ -28,6 +28,7 @@ In NumPy code the test is ``np.any(... != 0.0)`` (elementwise; values may be arr
 from __future__ import annotations
 
 import ast
+import re
 
 
 MANY = 6        # more results than this are checked by one call of runtime.finite
@@ -41,23 +42,27 @@ def guard(text: str, filename: str, numpy: str | None, runtime: str = "_rt", res
     s2s_invad.runtime; ``results=False`` leaves the results unchecked (the drift function
     returns dicts, whose values the report examines).
     """
-    lines = text.split("\n")
-    if not lines[0].startswith("def "):
+    if not text.startswith("def "):
         return text
-    start = next((i for i in range(len(lines) - 1, 0, -1) if lines[i].startswith("    return ")), None)
-    if start is None:
+    at = text.rfind("\n    return ")              # the last line that returns
+    if at < 0:
         return text
-    head = 2 if len(lines) > 2 and lines[1].lstrip().startswith('"""') else 1
-    body, ret = lines[head:start], lines[start:]
+    head = text.find("\n")                         # the def line, and a docstring after it
+    second = text.find("\n", head + 1)
+    if second >= 0 and text[head + 1:second].lstrip().startswith('"""'):
+        head = second
     site = repr(filename)
-    out = lines[:head]
-    if any(line.strip() and not line.lstrip().startswith("#") for line in body):
-        out += ["    try:"] + ["    " + line if line else line for line in body]
-        out += [f"    except {runtime}.S2SError:", "        raise",
-                f"    except {runtime}.NUMERIC_ERRORS:", f"        {runtime}.failed({site})"]
-    else:
-        out += body
-    names = returned_names(" ".join(line.strip() for line in ret), runtime) if results else []
+    out = [text[:head]]
+    if at > head:                                   # body lines between head and return
+        body = text[head + 1:at]
+        if _CODE_LINE.search(body):
+            out += ["    try:", _INDENT.sub("    ", body),
+                    f"    except {runtime}.S2SError:", "        raise",
+                    f"    except {runtime}.NUMERIC_ERRORS:", f"        {runtime}.failed({site})"]
+        else:
+            out.append(body)
+    ret = text[at + 1:]
+    names = returned_names(" ".join(line.strip() for line in ret.split("\n")), runtime) if results else []
     if len(names) > MANY:                        # one call, wrapped over lines
         from .emit_common import wrap
         out += ["    # every result finite?"]
@@ -68,7 +73,11 @@ def guard(text: str, filename: str, numpy: str | None, runtime: str = "_rt", res
         test = f"{total} != 0.0" if numpy is None else f"{numpy}.any({total} != 0.0)"
         out += ["    # every result finite? (x - x is 0.0 for finite x, nan for inf and nan)",
                 f"    if {test}:", f"        {runtime}.not_finite({site})"]
-    return "\n".join(out + ret)
+    return "\n".join(out + [ret])
+
+
+_CODE_LINE = re.compile(r"^\s*[^\s#]", re.M)      # a line with code, not only a comment
+_INDENT = re.compile(r"^(?=.)", re.M)              # the start of every line that is not empty
 
 
 def returned_names(statement: str, runtime: str = "_rt") -> list[str]:

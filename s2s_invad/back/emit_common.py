@@ -16,9 +16,8 @@ through :mod:`s2s_invad._astlib`.
 from __future__ import annotations
 
 import contextlib
-import io
 import math
-import tokenize
+import re
 
 from .. import _astlib as A
 from ..analysis.graph import LayeredGraph
@@ -28,13 +27,16 @@ from ..analysis import pattern
 from ..analysis.pattern import Structure, structure
 from ..primitives import spelling
 from ..naming import Namer
-from ..sym import ONE, ZERO, Attr, Fn, Num, Op, Ref, Sym, is_atom, is_num, to_ast
+from ..sym import ONE, ZERO, Attr, Fn, Num, Op, Ref, Sym, is_atom, is_num, to_text
 from .names import ModuleNames
 from .text import comment
 
 UNROLL_MAX_K = pattern.UNROLL_MAX_K   # lumps up to this k are solved by unrolled scalar code
 WIDTH = 100               # generated lines longer than this are wrapped inside brackets
 NEST_MAX = 16             # a partial folded along a chain of single uses is named every NEST_MAX steps
+
+
+_BREAKS = re.compile(r"[()\[\]{},]" r"|'(?:\\.|[^'\\])*'" r'|"(?:\\.|[^"\\])*"')   # brackets, commas, strings
 
 
 def wrap(text: str, indent: str) -> list[str]:
@@ -44,18 +46,15 @@ def wrap(text: str, indent: str) -> list[str]:
         return [indent + text]
     stripped = text.lstrip()
     indent, text = indent + text[:len(text) - len(stripped)], stripped
-    try:
-        tokens = list(tokenize.generate_tokens(io.StringIO(text).readline))
-    except (tokenize.TokenError, SyntaxError, IndentationError):
-        return [indent + text]
     breaks, depth = [], 0
-    for tok in tokens:
-        if tok.type == tokenize.OP and tok.string in "([{":
+    for m in _BREAKS.finditer(text):
+        tok = m.group()
+        if tok in "([{":
             depth += 1
-        elif tok.type == tokenize.OP and tok.string in ")]}":
+        elif tok in ")]}":
             depth -= 1
-        elif tok.type == tokenize.OP and tok.string == "," and depth > 0:
-            breaks.append(tok.end[1])
+        elif tok == "," and depth > 0:
+            breaks.append(m.end())
     if not breaks:
         return [indent + text]
     lines, start, room = [], 0, WIDTH - len(indent)
@@ -85,12 +84,23 @@ class Writer:
         self.lines.append("    " * self.level + text if text else "")
 
     def comment(self, text: str, once: bool = False) -> None:
-        if once and text == self._last_comment:
+        if once and (text is self._last_comment or text == self._last_comment):
             return
         self._last_comment = text
         self.line("# " + comment(text))             # user text: escaped, one line
 
+    def statement(self, text: str) -> None:
+        """One simple statement printed already, wrapped when long."""
+        indent = "    " * self.level
+        if len(indent) + len(text) > WIDTH:
+            self.lines += wrap(text, indent)
+        else:
+            self.lines.append(indent + text)
+
     def stmt(self, node) -> None:
+        if type(node) is A.Line:
+            self.statement(node.text)
+            return
         indent = "    " * self.level
         if isinstance(node, A.ast.Assign) and isinstance(node.targets[0], A.ast.Tuple):
             names = [e.id for e in node.targets[0].elts]
@@ -128,7 +138,7 @@ class Emitter:
         self._constants = {k: v for k, v in self.names.constant_names(program).items() if k != v}
         self._rename = bool(self._constants) or any(k != v for k, v in self.aliases.items())
         self.namer = Namer(program.reserved | self.names.taken)
-        self._derived: dict[tuple[str, str], str] = {}
+        self._derived: dict[str, dict[str, str]] = {}    # suffix -> base name -> derived name
         self.imports: dict[str, str] = {}       # module aliases the code emitted so far reads -> kind
         self.uses_runtime = False
         self.uses_abs = False
@@ -141,28 +151,33 @@ class Emitter:
         self.uses_partial = False
         self._tape: str | None = None
         self._structures: dict[tuple[int, int], Structure] = {}
+        self._step_comments: dict[tuple, str] = {}     # (line, where) -> comment text
+        self._primals: dict[int, tuple] = {}           # id(stmt) -> (stmt, its Line, names read)
         self.structured_names: dict[tuple, str] = {}   # module-level names of back/structured.py
         # Partials read primal values where the primal computed the same expression:
         # "all" (the sweeps, after the whole primal), "before" (jvp: only values computed
         # before the statement), None (memory="recompute": the sweep has no such values).
         self.reuse: str | None = "all"
         self._primal_exprs: dict[int, tuple] = {}
-        self._reused: dict[tuple, dict] = {}
+        self._reused: dict[tuple, dict] = {}      # (id(graph), reuse) -> id(stmt) -> partials
 
     # names -------------------------------------------------------------------------
     def derived(self, value: Value | str, suffix: str) -> str:
-        base = value.name if isinstance(value, Value) else value
-        key = (base, suffix)
-        if key not in self._derived:
-            self._derived[key] = self.namer.fresh(f"{base}_{suffix}")
-        return self._derived[key]
+        base = value if type(value) is str else value.name
+        names = self._derived.get(suffix)
+        if names is None:
+            names = self._derived[suffix] = {}
+        name = names.get(base)
+        if name is None:
+            name = names[base] = self.namer.fresh(f"{base}_{suffix}")
+        return name
 
     def alias(self, value: Value, suffix: str, name: str) -> bool:
         """Let ``value``'s derived name be ``name`` (an existing one), if it has none yet."""
-        key = (value.name, suffix)
-        if key in self._derived:
+        names = self._derived.setdefault(suffix, {})
+        if value.name in names:
             return False
-        self._derived[key] = name
+        names[value.name] = name
         return True
 
     def dot(self, v: Value) -> str:
@@ -188,15 +203,18 @@ class Emitter:
         """d target / d operand of ``stmt`` (graph.partials), with each subexpression the
         primal computes read from its value: ``cos(y)`` is ``c`` when the primal has
         ``c = cos(y)`` (see ``reuse``)."""
-        parts = self.graph.partials[stmt]
         if self.reuse is None:
-            return parts
-        key = (id(self.graph), id(stmt), self.reuse)
-        if key not in self._reused:
+            return self.graph.partials[stmt]
+        known = self._reused.get((id(self.graph), self.reuse))
+        if known is None:
+            known = self._reused[id(self.graph), self.reuse] = {}
+        found = known.get(id(stmt))
+        if found is None:
             table, position = self._primal_table()
             limit = position[id(stmt)] if self.reuse == "before" else len(position)
-            self._reused[key] = {a: _reuse(e, table, limit) for a, e in parts.items()}
-        return self._reused[key]
+            found = known[id(stmt)] = {a: _reuse(e, table, limit)
+                                       for a, e in self.graph.partials[stmt].items()}
+        return found
 
     def _primal_table(self) -> tuple[dict, dict]:
         """(expression -> (position, value), id(stmt) -> position) of the current graph."""
@@ -300,17 +318,19 @@ class Emitter:
                 w.line(f"{_nested_target(spec, iter(leaf_names))} = {arg}")
 
     # expressions -------------------------------------------------------------------
-    def spell(self, fn: str, ns: str | None, args):
+    def callee(self, fn: str, ns: str | None) -> tuple[str, list[str]]:
+        """The text of the function computing primitive ``fn`` (spelled in module alias
+        ``ns``, None: the source's default) and of the leading arguments it takes."""
         if fn == "abs":
             self.uses_abs = True
-            return A.call(A.name(self.names.abs), args)
+            return self.names.abs, []
         source_alias = ns or self.program.default_ns
         kind = self.program.modules.get(source_alias, "math")
         alias = self.module(source_alias, kind)
         attr = spelling(fn, kind)
         if attr is None and fn == "sign":                   # math has no sign()
-            return A.call(A.attribute(alias, "copysign"), [A.const(1.0)] + list(args))
-        return A.call(A.attribute(alias, attr), args)
+            return f"{alias}.copysign", ["1.0"]
+        return f"{alias}.{attr}", []
 
     def module(self, source_alias: str, kind: str) -> str:
         """The alias the code uses for the source's module alias ``source_alias``."""
@@ -319,9 +339,17 @@ class Emitter:
         return alias
 
     def expr(self, e: Sym):
+        """``e`` as an ast expression (a Name, or the printed :class:`_astlib.Code`)."""
+        if type(e) is Ref and not self._rename:
+            self.refs.add(e.name)
+            return A.name(e.name)
+        return A.Code(*self.text(e))
+
+    def text(self, e: Sym) -> tuple[str, int]:
+        """(source text, precedence) of ``e`` in the generated code."""
         if self._rename:
             e = self._renamed(e)
-        return to_ast(e, self.spell, self.refs)
+        return to_text(e, self.callee, self.refs)
 
     def _renamed(self, e: Sym) -> Sym:
         """``e`` with the module constants and module attributes under their emitted names."""
@@ -335,16 +363,44 @@ class Emitter:
             return Fn(e.fn, tuple(self._renamed(a) for a in e.args), e.ns)
         return e
 
-    def primal(self, stmt: Stmt):
-        """``target = op(args)`` exactly as the source computes it."""
-        args = [self.expr(a.sym()) for a in stmt.args]
-        if stmt.op in A.BINOPS:
-            value = A.binop(stmt.op, *args)
-        elif stmt.op in A.UNARYOPS:
-            value = A.unary(stmt.op, args[0])
+    def primal(self, stmt: Stmt) -> A.Line:
+        """``target = op(args)`` exactly as the source computes it (``x ** 2`` stays).
+
+        Printed once per statement (every mode has the primal): later calls give the same
+        line and record the names it reads again."""
+        hit = self._primals.get(id(stmt))
+        if hit is not None and hit[0] is stmt:
+            self.refs.update(hit[2])
+            return hit[1]
+        outer, self.refs = self.refs, set()
+        try:
+            line = self._primal(stmt)
+            self._primals[id(stmt)] = (stmt, line, tuple(self.refs))
+            outer.update(self.refs)
+        finally:
+            self.refs = outer
+        return line
+
+    def _primal(self, stmt: Stmt) -> A.Line:
+        args = [self.operand_text(a) for a in stmt.args]
+        if stmt.op in A.PREC:
+            value = A.binop_text(A.SYMBOL[stmt.op], A.PREC[stmt.op], *args[0], *args[1])[0]
+        elif stmt.op == "neg":
+            value = A.unary_text("-", *args[0])[0]
+        elif stmt.op == "pos":
+            value = A.unary_text("+", *args[0])[0]
         else:
-            value = self.spell(stmt.op, stmt.ns, args)
-        return A.assign(stmt.target.name, value)
+            func, lead = self.callee(stmt.op, stmt.ns)
+            value = f"{func}({', '.join(lead + [text for text, _ in args])})"
+        return A.Line(f"{stmt.target.name} = {value}")
+
+    def operand_text(self, a) -> tuple[str, int]:
+        """(text, precedence) of a statement's operand (a Value or a Const)."""
+        if type(a) is not Value:
+            return self.text(a.sym())
+        name = self._constants.get(a.name, a.name) if self._rename else a.name
+        self.refs.add(name)
+        return name, A.ATOM
 
     def primal_block(self, w: Writer) -> None:
         """The primal, every statement in schedule order, commented with its source line."""
@@ -356,11 +412,15 @@ class Emitter:
     def wrt_text(self) -> str:
         return ", ".join(p.name for p in self.program.wrt_params)
 
+    def assign(self, w: Writer, name: str, e: Sym) -> None:
+        """Emit ``name = e``."""
+        w.statement(f"{name} = {self.text(e)[0]}")
+
     def bind(self, w: Writer, name: str, e: Sym) -> Sym:
         """Emit ``name = e`` unless e is an atom; return what to use in its place."""
         if is_atom(e):
             return e
-        w.stmt(A.assign(name, self.expr(e)))
+        self.assign(w, name, e)
         self.bound.append(name)
         return Ref(name)
 
@@ -402,7 +462,8 @@ class Emitter:
         """``target = target + e`` (op "add") or ``- e`` (op "sub"); ``+ -y`` is written ``- y``."""
         if isinstance(e, Op) and e.op == "neg":
             op, e = ("sub" if op == "add" else "add"), e.args[0]
-        w.stmt(A.accumulate(target, op, self.expr(e)))
+        value = A.binop_text(A.SYMBOL[op], A.PREC[op], target, A.ATOM, *self.text(e))[0]
+        w.statement(f"{target} = {value}")
 
     def zero_like(self, like: Sym):
         """0.0, or in array mode zeros shaped like ``like``."""
@@ -448,8 +509,13 @@ class Emitter:
 
     # comments and sites ------------------------------------------------------------
     def step_comment(self, w: Writer, stmt: Stmt) -> None:
-        where = f" ({where_text(stmt.where)})" if where_text(stmt.where) else ""
-        w.comment(f"line {stmt.line}{where}: {self.program.source_line(stmt.line)}", once=True)
+        key = (stmt.line, stmt.where)
+        text = self._step_comments.get(key)
+        if text is None:
+            where = where_text(stmt.where)
+            where = f" ({where})" if where else ""
+            text = self._step_comments[key] = f"line {stmt.line}{where}: {self.program.source_line(stmt.line)}"
+        w.comment(text, once=True)
 
     def lump_comment(self, w: Writer, lump: Lump) -> None:
         lines = lump.lines
@@ -573,12 +639,15 @@ _OPS = frozenset({"add", "sub", "mul", "div", "pow", "neg"})
 def _reuse(e: Sym, table: dict, limit: int) -> Sym:
     """``e`` with every subexpression found in ``table`` before ``limit`` replaced by the
     primal value that holds it."""
-    if isinstance(e, Op):
+    kind = type(e)
+    if kind is Ref or kind is Num:
+        return e
+    if kind is Op:
         hit = table.get(("op", e.op, e.args))
         if hit is not None and hit[0] < limit:
             return hit[1]
         return Op(e.op, tuple(_reuse(a, table, limit) for a in e.args))
-    if isinstance(e, Fn):
+    if kind is Fn:
         hit = table.get((e.fn, e.ns, e.args))
         if hit is not None and hit[0] < limit:
             return hit[1]

@@ -24,7 +24,7 @@ def ijvp_lump(em: Emitter, w: Writer, lump: Lump) -> None:
         rhs = Ref(em.dot(lump.new[0]))
         for r, b in bs.items():
             rhs = rhs - b * Ref(em.dot(r))
-        w.stmt(A.assign(em.dot(lump.killed[0]), em.expr(rhs / a)))
+        em.assign(w, em.dot(lump.killed[0]), rhs / a)
         return
     if structured.handles(em, lump):                # k > 3 with a sparse block A
         structured.ijvp_lump(em, w, lump, jac)

@@ -62,7 +62,7 @@ def ivjp_lump(em: Emitter, w: Writer, lump: Lump) -> None:
     if lump.k == 1:
         a, bs = em.pivot(w, lump, jac)
         new = lump.new[0]
-        w.stmt(A.assign(em.bar(new), em.expr(Ref(em.bar(lump.killed[0])) / a)))
+        em.assign(w, em.bar(new), Ref(em.bar(lump.killed[0])) / a)
         for r, b in bs.items():
             em.accumulate(w, em.bar(r), "sub", b * Ref(em.bar(new)))
         return

@@ -42,7 +42,7 @@ def jvp_regions(em: Emitter, w: Writer, regions: Regions) -> None:
                         tangent = tangent + part * Ref(em.dot(arg))
                     if isinstance(tangent, Ref) and em.alias(stmt.target, "dot", tangent.name):
                         continue                     # x_1 = x + c: x_1_dot is x_dot, no copy
-                    w.stmt(A.assign(em.dot(stmt.target), em.expr(tangent)))
+                    em.assign(w, em.dot(stmt.target), tangent)
 
 
 def _jvp_loop(em: Emitter, w: Writer, region: Rolled) -> None:

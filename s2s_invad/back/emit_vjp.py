@@ -24,7 +24,7 @@ def vjp_step(em: Emitter, w: Writer, stmt, have: set) -> None:
         if arg in have:
             em.accumulate(w, em.bar(arg), "add", contribution)
         else:
-            w.stmt(A.assign(em.bar(arg), em.expr(contribution)))
+            em.assign(w, em.bar(arg), contribution)
             have.add(arg)
 
 

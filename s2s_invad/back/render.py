@@ -26,6 +26,7 @@ from .checks import guard
 from .registers import reuse_names
 from .text import CODING_LINE, comment
 from .text import module as checked_module
+from ..progress import each_stage
 
 if TYPE_CHECKING:
     from ..pipeline import Analysis
@@ -56,11 +57,11 @@ def render_module(items: list[tuple["Analysis", tuple[str, ...]]], memory: str =
     names = ModuleNames([(analysis.program, analysis.graph, tuple(modes)) for analysis, modes in items])
     headers, bodies, modules = [], [], {}
     uses_runtime = uses_partial = uses_abs = False
-    for analysis, modes in items:
+    for analysis, modes in each_stage(items, lambda item: item[0].program.name):
         prog = analysis.program
         em = Emitter(prog, analysis.graph, names)
         first, plain = len(bodies), set()          # plain: results left unchecked (drift)
-        for mode in modes:
+        for mode in each_stage(modes):             # the progress display names the mode
             recompute = mode == "drift" or (mode in ("vjp", "ijvp") and memory == "recompute")
             em.reuse = None if recompute else "before" if mode == "jvp" else "all"
             if analysis.rolled and (mode == "drift" or (mode in ("vjp", "ijvp") and memory == "recompute")):

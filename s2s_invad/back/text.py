@@ -49,7 +49,8 @@ def module(text: str) -> str:
     Every writer already escapes what it quotes, so this returns ``text`` itself; it is the
     last guard before the text is written or compiled.
     """
-    lines = text.split("\n")
-    if all(line.isprintable() for line in lines):
+    step = 1 << 16                       # in pieces: no list of every line of a large module
+    if all(text[i:i + step].replace("\n", "").isprintable() for i in range(0, len(text), step)):
         return text
+    lines = text.split("\n")
     return "\n".join(escape(line) for line in lines)

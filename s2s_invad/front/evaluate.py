@@ -438,6 +438,7 @@ class Evaluator:
             raise self.refuse(fn.body[-1], f"def {fn.name} must end with 'return' of its result(s)")
         except _Return as ret:
             result, ret_node = ret.value, ret.node
+            ret.__traceback__ = None        # no cycle through the frames: freed without the collector
         if result is None:
             raise self.refuse(ret_node, "'return' needs a value: return the result(s), e.g. 'return x, y'")
         for p in signature:                          # trip counts are integers: never differentiated
@@ -1090,6 +1091,7 @@ class Evaluator:
             result = None
         except _Return as ret:
             result = ret.value
+            ret.__traceback__ = None
         except (_Break, _Continue):
             raise self.refuse(node, "'break' or 'continue' outside a loop") from None
         finally:

@@ -1,0 +1,146 @@
+"""The progress display (stderr, CLI) and the stage timings: they report, and change
+nothing the transform produces."""
+
+from __future__ import annotations
+
+import io
+import threading
+
+import pytest
+
+from s2s_invad import cli, pipeline, progress
+
+SOURCE = '''import math
+
+
+def f(x, y):
+    u = x * math.exp(y)
+    v = y + math.sin(u)
+    return u, v
+'''
+
+
+class FakeClock:
+    def __init__(self):
+        self.now = 0.0
+
+    def __call__(self):
+        return self.now
+
+
+class Terminal(io.StringIO):
+    def isatty(self):
+        return True
+
+
+def _module(tmp_path):
+    path = tmp_path / "prog.py"
+    path.write_text(SOURCE)
+    return path
+
+
+def test_stage_without_listeners_is_a_plain_block():
+    with progress.stage("anything"):
+        pass
+    assert progress._listeners == []
+
+
+def test_timings_name_every_pass(tmp_path):
+    path = _module(tmp_path)
+    sf = cli.load_functions(str(path), SOURCE)[0]
+    with progress.listening(progress.Timings()) as timings:
+        analysis = pipeline.analyse(sf)
+        pipeline.generate(analysis, ("jvp", "vjp", "ijvp", "ivjp"))
+    assert progress._listeners == []
+    for name in ("evaluate", "activity", "schedule", "graph", "lumps", "f", "jvp", "vjp", "ijvp", "ivjp"):
+        assert name in timings.seconds and timings.seconds[name] >= 0.0
+
+
+def test_display_quiet_within_the_delay():
+    stream, clock = io.StringIO(), FakeClock()
+    display = progress.Display(stream, delay=1.0, tty=False, clock=clock)
+    with progress.listening(display):
+        with progress.stage("f"):
+            clock.now = 0.5
+    assert stream.getvalue() == ""
+
+
+def test_display_log_lines_after_the_delay():
+    stream, clock = io.StringIO(), FakeClock()
+    display = progress.Display(stream, prefix="s2s-invad", delay=1.0, tty=False, clock=clock)
+    with progress.listening(display):
+        with progress.stage("f"):
+            with progress.stage("jvp"):
+                clock.now = 2.0
+            clock.now = 3.5
+    assert stream.getvalue().splitlines() == [
+        "s2s-invad: f > jvp: 2.0 s (total 2.0 s)",
+        "s2s-invad: f: 3.5 s (total 3.5 s)",
+        "s2s-invad: done in 3.5 s",
+    ]
+
+
+def test_display_status_line_on_a_terminal_is_erased_at_the_end():
+    stream, clock = Terminal(), FakeClock()
+    display = progress.Display(stream, delay=1.0, interval=0.01, clock=clock)
+    assert display.tty
+    drawn = threading.Event()
+    write = display._write
+
+    def spy(text):
+        write(text)
+        if "jvp" in text:
+            drawn.set()
+    display._write = spy
+    with progress.listening(display):
+        with progress.stage("f"), progress.stage("jvp"):
+            assert display.status() is None            # within the delay
+            clock.now = 1.5
+            assert display.status() == "s2s-invad: f > jvp  1.5 s"
+            assert drawn.wait(5.0)
+    text = stream.getvalue()
+    assert "\r\x1b[Ks2s-invad: f > jvp  1.5 s" in text
+    assert text.endswith("\r\x1b[K")                 # nothing left on the line
+    assert not display._thread.is_alive()
+
+
+def test_wanted_flag_then_environment_then_tty(monkeypatch):
+    monkeypatch.delenv(progress.ENV, raising=False)
+    assert progress.wanted(Terminal()) is True
+    assert progress.wanted(io.StringIO()) is False
+    assert progress.wanted(Terminal(), flag=False) is False
+    monkeypatch.setenv(progress.ENV, "0")
+    assert progress.wanted(Terminal()) is False
+    assert progress.wanted(Terminal(), flag=True) is True
+    monkeypatch.setenv(progress.ENV, "1")
+    assert progress.wanted(io.StringIO()) is True
+
+
+@pytest.mark.parametrize("flag", ["--progress", "--no-progress"])
+def test_cli_gen_same_file_with_the_display(tmp_path, capsys, monkeypatch, flag):
+    monkeypatch.delenv(progress.ENV, raising=False)
+    path = _module(tmp_path)
+    plain, shown = tmp_path / "plain.py", tmp_path / "shown.py"
+    assert cli.main(["gen", str(path), "-o", str(plain)]) == 0
+    assert capsys.readouterr().err == f"s2s-invad: wrote {plain}\n"
+    monkeypatch.setattr(progress, "DELAY", 0.0)            # show every stage at once
+    assert cli.main(["gen", str(path), "-o", str(shown), flag]) == 0
+    err = capsys.readouterr().err
+    assert shown.read_text() == plain.read_text()
+    if flag == "--progress":
+        assert "s2s-invad: f > jvp: " in err and "s2s-invad: parse: " in err
+        assert err.rstrip("\n").splitlines()[-1].startswith("s2s-invad: done in ")
+        assert f"s2s-invad: wrote {shown}\n" in err
+    else:
+        assert err == f"s2s-invad: wrote {shown}\n"
+    assert progress._listeners == []
+
+
+def test_cli_environment_turns_the_display_on(tmp_path, capsys, monkeypatch):
+    path = _module(tmp_path)
+    monkeypatch.setenv(progress.ENV, "1")
+    monkeypatch.setattr(progress, "DELAY", 0.0)
+    assert cli.main(["gen", str(path), "-o", "-"]) == 0
+    out = capsys.readouterr()
+    assert out.out.startswith("# @generated by s2s_invad")
+    assert "s2s-invad: f > vjp: " in out.err
