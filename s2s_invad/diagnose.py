@@ -32,6 +32,9 @@ from .errors import NonFiniteError, S2SError
 # What a numeric step can raise in scalar code (float division by zero, ``**`` overflow,
 # numpy errors under np.seterr(all="raise")); ValueError only for math domain errors.
 NUMERIC_ERRORS = (ArithmeticError, ValueError)
+# What a forward check of a rebuild can raise besides: a negative number to a fractional
+# power is complex in Python, which math functions refuse (TypeError): that rebuild is inexact.
+CHECK_ERRORS = NUMERIC_ERRORS + (TypeError,)
 
 _STEP = re.compile(r"\s*# line (\d+): (.*)")
 _LUMP = re.compile(r"\s*# lines (\d+)-(\d+): lump with k = (\d+)")

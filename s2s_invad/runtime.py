@@ -17,7 +17,7 @@ import math
 import numpy as np
 
 from .checkpoints import all_rebuilt, amplify, bounded, keep, patch  # noqa: F401 (used by generated code)
-from .diagnose import NUMERIC_ERRORS, failed, not_finite  # noqa: F401
+from .diagnose import CHECK_ERRORS, NUMERIC_ERRORS, failed, not_finite  # noqa: F401
 from .revolve import revolve  # noqa: F401 (loops reversed by binomial checkpointing)
 from .errors import NonFiniteError, S2SError, SingularJacobianError  # noqa: F401
 from .runtime_lu import _dtype  # float32 batches stay float32

@@ -15,6 +15,7 @@ from s2s_invad.errors import ArgumentError
 
 import checks
 import loop_functions as lf
+import oracle
 
 Z2 = np.array([0.4, -0.3])
 Z4 = np.array([0.3, -0.2, 0.5, 0.1])
@@ -184,3 +185,53 @@ def test_cli_checkpoints(tmp_path):
     refused = subprocess.run(base + ["--checkpoints", "3"], capture_output=True, text=True, timeout=120)
     assert refused.returncode != 0 and "--memory recompute" in refused.stderr
     assert "Traceback" not in refused.stderr
+
+
+TWO_LOOPS = '''
+import math
+
+
+def two_loops(x0, x1):
+    for k in range(9):
+        x0 = x0 * (1.68 + math.tanh(21.1 * x1))
+    for k in range(8):
+        x1 = -0.032 * math.expm1(2.49 * x1 - 21.6) - 9.18
+        x0 *= math.exp(0.145 * x1 - 0.22)
+    return x0, x1
+
+
+def negative_power(x0, x1):
+    for k in range(8):
+        x0 = (-4.25182349564063) * math.tanh((-0.12426194195126204) * x0) + (-5.909746997125525)
+    x0 = ((-5.161515310623734e+18) * x0) ** (-2.5)
+    for k in range(8):
+        x0 = x0 - (-0.2890103577831275) * math.sin(5.3150801180480345 * x1)
+    return x0, x1
+'''
+
+
+@pytest.mark.parametrize("unroll", [None, True])
+def test_two_loops_keep_their_own_snapshots(unroll):
+    """Found by the fuzz target (seed 1351): both loops snapshot their states and keep
+    inputs under iteration numbers that count from 0, so their keys in the one dict of
+    kept values collided (a bare ValueError unpacking the other loop's snapshot). Each
+    loop's keys now start with the loop's ordinal."""
+    f = si.from_source(TWO_LOOPS, "two_loops")
+    x, w = (0.3, 0.2), (1.0, 0.5)
+    store = si.vjp(f, *x, unroll=unroll)[1](w)
+    recompute = si.vjp(f, *x, memory="recompute", unroll=unroll)[1](w)
+    np.testing.assert_allclose(recompute, store, rtol=1e-10)
+    np.testing.assert_allclose(store, oracle.dense_jacobian(f, x).T @ np.array(w), rtol=1e-8)
+    x_dot = si.ijvp(f, x, w, memory="recompute", unroll=unroll)[1]
+    np.testing.assert_allclose(x_dot, si.ijvp(f, x, w, unroll=unroll)[1], rtol=1e-10)
+
+
+def test_a_rebuild_through_a_negative_power_is_kept_not_raised():
+    """Found by the fuzz target (seed 3758): the forward check of rebuilding x from
+    (-5.2e18 x) ** -2.5 raised to a complex number, which math.sin refused with a bare
+    TypeError; that rebuild is inexact, so the input is kept."""
+    f = si.from_source(TWO_LOOPS, "negative_power")
+    x, w = (-191.3, 1.3), (1.0, 0.5)
+    store = si.vjp(f, *x, unroll=True)[1](w)
+    recompute = si.vjp(f, *x, memory="recompute", unroll=True)[1](w)
+    np.testing.assert_allclose(recompute, store, rtol=1e-10)

@@ -152,7 +152,7 @@ def forward_check(em: Emitter, w: Writer, index: int, lump: Lump, plan: MemoryPl
         value = _bind_fns(inverse(stmt.op, pos, value, others), stmt.ns)
     close = A.compare(em.expr(Fn("abs", (value - old.sym(),))), "<=",
                       em.expr(TOLERANCE * Fn("abs", (old.sym(),))))
-    check = A.try_([A.assign(ok, close)], em.runtime("NUMERIC_ERRORS"), [A.assign(ok, A.name("False"))])
+    check = A.try_([A.assign(ok, close)], em.runtime("CHECK_ERRORS"), [A.assign(ok, A.name("False"))])
     w.comment("keep this step's input where rebuilding it backwards would be inexact")
     if pivot is not None and bound is not None:           # ... or would amplify errors too far
         check = [check, A.assign([ok, bound], A.call(em.runtime("bounded"), [A.name(ok), A.name(bound),

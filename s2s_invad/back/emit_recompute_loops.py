@@ -45,6 +45,7 @@ class LoopPlan:
     body: Straight | None = None
     plan: MemoryPlan | None = None
     passive: dict | None = None  # carry -> [(stmt, position)]: how a passive carry runs back
+    tag: int = 0                 # the loop's ordinal: its keys in ``kept`` start with it
 
 
 def loop_plan(region: Rolled) -> LoopPlan:
@@ -105,7 +106,12 @@ def _reaches(value, var, defs, seen=None) -> bool:
 
 
 def plans_of(regions: Regions) -> dict:
-    return {id(r.loop): loop_plan(r) for r in regions.parts if isinstance(r, Rolled)}
+    plans = {}
+    for region in regions.parts:
+        if isinstance(region, Rolled):
+            plans[id(region.loop)] = plan = loop_plan(region)
+            plan.tag = len(plans) - 1          # two loops, two sets of keys (both count from 0)
+    return plans
 
 
 def describe(regions: Regions, checkpoints=None) -> list[str]:
@@ -158,8 +164,10 @@ def _rebuilt(plan: LoopPlan) -> list[int]:
     return [i for i, r in plan.plan.recipes.items() if r is not None]
 
 
-def _key(counter: str, index: int):
-    return A.tuple_([A.name(counter), A.const(index)])
+def _key(tag: int, counter: str, index: int | None = None):
+    """The key in ``kept`` of loop ``tag``'s iteration ``counter``: its snapshot, or with
+    ``index`` the kept input of that lump."""
+    return A.tuple_([A.const(tag), A.name(counter)] + ([] if index is None else [A.const(index)]))
 
 
 def forward_regions(em: Emitter, w: Writer, regions: Regions, plans: dict, kept: str, ok: str,
@@ -187,7 +195,7 @@ def forward_regions(em: Emitter, w: Writer, regions: Regions, plans: dict, kept:
         counter = L.header(em, w, loop)
         w.level += 1
         if growth is not None:
-            _snapshot(em, w, loop, counter, kept, growth)
+            _snapshot(em, w, loop, _key(plan.tag, counter), kept, growth)
         if plan.how == "rebuild":
             checks = _checks_after(plan.body.lumps, plan.plan)
             for c in loop.carried if record is not None else ():
@@ -200,7 +208,7 @@ def forward_regions(em: Emitter, w: Writer, regions: Regions, plans: dict, kept:
                         record(stmt.target)
                     for index in checks.get(stmt, ()):
                         forward_check(em, w, index, plan.body.lumps[index], plan.plan, kept, ok,
-                                      _key(counter, index), growth, quiet)
+                                      _key(plan.tag, counter, index), growth, quiet)
         else:
             L.primal_regions(em, w, region.body)
         L.carry_back(em, w, loop)
@@ -208,7 +216,7 @@ def forward_regions(em: Emitter, w: Writer, regions: Regions, plans: dict, kept:
         w._last_comment = None
 
 
-def _snapshot(em: Emitter, w: Writer, loop: Loop, counter: str, kept: str, growth: str) -> None:
+def _snapshot(em: Emitter, w: Writer, loop: Loop, key, kept: str, growth: str) -> None:
     """Keep the iteration's start state where rebuilding has amplified errors past the
     limit since the last snapshot (a chain of contracting steps: emit_recompute.GROWTH_LIMIT)."""
     w.comment("snapshot the state where rebuilding backwards would have amplified errors too far")
@@ -216,14 +224,14 @@ def _snapshot(em: Emitter, w: Writer, loop: Loop, counter: str, kept: str, growt
     if em.numpy is not None:
         test = A.call(A.attribute(em.numpy, "any"), [test])
     state = A.tuple_([A.name(c.var.name) for c in loop.carried])
-    w.stmt(A.if_(test, [A.assign_item(kept, A.name(counter), state), A.assign(growth, A.const(1.0))]))
+    w.stmt(A.if_(test, [A.assign_item(kept, key, state), A.assign(growth, A.const(1.0))]))
 
 
-def _restore(em: Emitter, w: Writer, loop: Loop, counter: str, kept: str) -> None:
+def _restore(em: Emitter, w: Writer, loop: Loop, key, kept: str) -> None:
     """After rebuilding an iteration's start state: the snapshot, where there is one."""
     snap = em.namer.fresh("snapshot")
     em.refs.add(kept)
-    w.stmt(A.assign(snap, A.call(A.attribute(kept, "get"), [A.name(counter)])))
+    w.stmt(A.assign(snap, A.call(A.attribute(kept, "get"), [key])))
     w.line(f"if {snap} is not None:")
     w.level += 1
     w.unpack([c.var.name for c in loop.carried], snap)
@@ -256,10 +264,10 @@ def _rebuild_iteration(em: Emitter, w: Writer, region: Rolled, plan: LoopPlan, c
         for index in range(len(lumps) - 1, -1, -1):
             lump = lumps[index]
             em.lump_comment(w, lump)
-            made = rebuild_lump(em, w, index, lump, plan.plan, kept, _key(counter, index))
+            made = rebuild_lump(em, w, index, lump, plan.plan, kept, _key(plan.tag, counter, index))
             lump_rule(lump, made)
     if _tracks_growth(em, plan):
-        _restore(em, w, loop, counter, kept)
+        _restore(em, w, loop, _key(plan.tag, counter), kept)
 
 
 # -- vjp ----------------------------------------------------------------------------------------
