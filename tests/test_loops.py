@@ -176,3 +176,39 @@ def test_repeated_and_invariant_passive_work_is_done_once():
     assert any("= math.sqrt(w)" in line for line in code[:loop])
     checks.check_structured(si, lf.forced_twice, (0.6, -0.2, 1.7), wrt=("q", "p"),
                             memory=("store", "recompute"))
+
+
+FUZZ_FOUND = '''
+import math
+
+
+def unchanged_in_loop(x0, x1):
+    for k in range(10):
+        x0 = x0 + 4.0 * math.sqrt(0.0 * x0)
+        x1 = x1 + 0.1 * math.sin(x0)
+    return x0 * x1, x1
+
+
+def passive_loops(x0, x1):
+    for k in range(10):
+        x0, x1 = 0.88 * x0 - 0.66 * x1, 0.84 * x0 + 0.79 * x1
+    x1 *= math.sqrt(-0.0 * x0)
+    for k in range(10):
+        x1 = math.tan(0.54)
+    x0 = x0 * math.cosh(-3.4 * x1 + 0.97)
+    for k in range(10):
+        x1 += 0.4 * math.log1p(4e-11 * x1)
+    return x0, x1
+'''
+
+
+@pytest.mark.parametrize("name", ["unchanged_in_loop", "passive_loops"])
+def test_loops_the_fuzz_target_found(name):
+    """Seed 5323: a name the loop assigns to its own value (x0 + 4 sqrt(0 x0) folds to x0)
+    was refused after the loop as if the loop had made it; seed 5980: loops on passive
+    values only left an empty reversed loop (an IndentationError in the generated module).
+    Every mode (passive_loops is not invertible: jvp and vjp) and memory setting against
+    the oracle."""
+    f = si.from_source(FUZZ_FOUND, name)
+    modes = checks.MODES if name == "unchanged_in_loop" else checks.MODES[:2]
+    checks.check_structured(si, f, (0.3, -1.5), modes=modes, memory=("store", "recompute"))

@@ -172,6 +172,7 @@ def reversed_loop(em: Emitter, w: Writer, region: Rolled, tapes: Tapes, body) ->
     (``a, b, c = _tape[k]``), which the forward loop records."""
     loop = region.loop
     tape = tapes[loop]
+    begin = len(w.lines)
     loop_comment(em, w, loop, ", here in reverse")
     counter = header(em, w, loop, reverse=True)
     w.level += 1
@@ -191,6 +192,10 @@ def reversed_loop(em: Emitter, w: Writer, region: Rolled, tapes: Tapes, body) ->
     tape.fill(row)
     w.level -= 1
     w._last_comment = None
+    if not row and all(line is None or not line.strip() or line.lstrip().startswith("#")
+                       or line.lstrip().startswith(f"{loop.index.name} = ")
+                       for line in w.lines[slot:]):
+        del w.lines[begin:]              # nothing to do in reverse (a loop on passive values only)
 
 
 def copy_pairs(em: Emitter, w: Writer, pairs: list, name) -> set:

@@ -387,6 +387,8 @@ def _revolved(em, w, region, checkpoints, arg: str, incoming: list[str], rules) 
     reverses the loop with them; ``rules(w, tapes)`` emits the mode's rules of one
     iteration on ``incoming`` (the values ``back`` takes as ``arg`` and returns)."""
     loop = region.loop
+    if not incoming:                     # the loop carries no cotangent: nothing to reverse
+        return
     step, back = em.namer.fresh(f"step_l{loop.line}"), em.namer.fresh(f"back_l{loop.line}")
     L.loop_comment(em, w, loop, ", here in reverse by binomial checkpointing (runtime.revolve)")
     _step_function(em, w, region, step)

@@ -190,6 +190,9 @@ def _roll(ev, stmt, start, count, step):
     for name in carried:                               # after the loop: the carried values
         env[name] = attempt.templates[name]
     for name in assigned - set(carried):
+        if name in unchanged:                          # assigned, but to what it was: x = x + 0 * y
+            env[name] = entries[name]
+            continue
         env.pop(name, None)
         ev.rolled_locals[name] = stmt.lineno
     if isinstance(count, int) and count > 0:
