@@ -223,14 +223,7 @@ def _prepare(f, wrt, primals, opts, shapes=None):
     names = _param_names(f)
     primals = _as_tuple(primals, f"primals of {f.__name__}", len(names), names)
     record = _record(f)
-    lengths = dict(_shapes_key(shapes))
-    for name, x in zip(names, primals):
-        if name in lengths:
-            continue
-        if isinstance(x, (list, tuple)):
-            lengths[name] = len(x)
-        elif isinstance(x, np.ndarray) and name in record.vectors and x.ndim >= (2 if _batched(primals) else 1):
-            lengths[name] = x.shape[0]
+    lengths = _known_lengths(names, primals, record, shapes)
     batched = _batched(primals)
     while True:
         # A 1-D array for a parameter not known as a vector is a batch of points, unless the

@@ -176,6 +176,15 @@ def forward_check(em: Emitter, w: Writer, index: int, lump: Lump, plan: MemoryPl
         w.stmt(update)
 
 
+def open_quiet_block(em: Emitter, w: Writer) -> None:
+    """``with np.errstate(all='ignore'):`` around a forward pass whose checks run with
+    ``quiet=True``, indented one level (the caller dedents after the pass)."""
+    em.imports[em.numpy] = "numpy"
+    w.line(f"with {em.numpy}.errstate(all='ignore'):  # (the rebuild checks may overflow; "
+           "results are checked after)")
+    w.level += 1
+
+
 def pivot_of(em: Emitter, w: Writer, lump: Lump) -> Sym:
     """The pivot d new / d old of a k = 1 lump, by forward accumulation along its steps
     from its input only (intermediate factors bound to names)."""
@@ -278,10 +287,7 @@ def _forward(em: Emitter, w: Writer, keep: set[str], lumps: list[Lump], plan: Me
         w.line(f"{kept} = {{}}  # inputs of the steps whose rebuild would be inexact, by step")
         ok = em.namer.fresh("rebuilds")
     if quiet:              # one block for every check, not one per check
-        em.imports[em.numpy] = "numpy"
-        w.line(f"with {em.numpy}.errstate(all='ignore'):  # (the rebuild checks may overflow; "
-               "results are checked after)")
-        w.level += 1
+        open_quiet_block(em, w)
     chains: dict[str, str] = {}           # value -> the bound of its chain of rebuilds
     for i, stmt in enumerate(order):
         em.step_comment(w, stmt)

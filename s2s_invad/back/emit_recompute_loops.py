@@ -33,7 +33,8 @@ from ..sym import Ref
 from . import emit_loops as L
 from .emit_common import Emitter, Writer
 from .emit_ijvp import ijvp_lump, ijvp_regions
-from .emit_recompute import GROWTH_LIMIT, _bind_fns, _checks_after, forward_check, pivot_of, rebuild_lump
+from .emit_recompute import (GROWTH_LIMIT, _bind_fns, _checks_after, forward_check, open_quiet_block, pivot_of,
+                             rebuild_lump)
 from .emit_vjp import end_bars, entry_bars, output_cotangents, result_bars, start_bars, vjp_regions, vjp_step
 
 
@@ -188,10 +189,7 @@ def forward_regions(em: Emitter, w: Writer, regions: Regions, plans: dict, kept:
             w.stmt(A.assign(growth, A.const(1.0)))  # how much rebuilding has amplified errors
         quiet = plan.how == "rebuild" and em.numpy is not None
         if quiet:          # one block for every check of every iteration, not one per check
-            em.imports[em.numpy] = "numpy"
-            w.line(f"with {em.numpy}.errstate(all='ignore'):  # (the rebuild checks may overflow; "
-                   "results are checked after)")
-            w.level += 1
+            open_quiet_block(em, w)
         counter = L.header(em, w, loop)
         w.level += 1
         if growth is not None:

@@ -33,17 +33,7 @@ def register_parity(prog, lumps: list[Lump]) -> int:
         for old, new in zip(lump.killed, lump.new):
             slot[new] = slot.pop(old)
     perm = [slot[o] for o in prog.outputs]
-    parity, seen = 1, set()
-    for start in range(len(perm)):                   # count the cycles
-        if start in seen:
-            continue
-        length, j = 0, start
-        while j not in seen:
-            seen.add(j)
-            j = perm[j]
-            length += 1
-        parity *= -1 if length % 2 == 0 else 1
-    return parity
+    return _parity(perm)
 
 
 @dataclass
@@ -135,17 +125,7 @@ def _order_parity(a: list, b: list) -> int:
     """The sign of the permutation that puts the values of ``a`` in the order of ``b``."""
     position = {id(v): i for i, v in enumerate(b)}
     perm = [position[id(v)] for v in a]
-    parity, seen = 1, set()
-    for start in range(len(perm)):
-        if start in seen:
-            continue
-        length, j = 0, start
-        while j not in seen:
-            seen.add(j)
-            j = perm[j]
-            length += 1
-        parity *= -1 if length % 2 == 0 else 1
-    return parity
+    return _parity(perm)
 
 
 def slogdet_regions(em: Emitter, w: Writer, regions: Regions, sign: str, logdet: str,
@@ -201,3 +181,18 @@ def _lump_logdet(em: Emitter, w: Writer, lump: Lump, sign: str, logdet: str, def
         return
     w.stmt(A.accumulate(sign, "mul", em.expr(Fn("sign", (det,)))))
     w.stmt(A.accumulate(logdet, "add", em.expr(Fn("log", (Fn("abs", (det,)),)))))
+
+
+def _parity(perm: list[int]) -> int:
+    """The sign of a permutation, from the lengths of its cycles (an even cycle flips it)."""
+    parity, seen = 1, set()
+    for start in range(len(perm)):                   # count the cycles
+        if start in seen:
+            continue
+        length, j = 0, start
+        while j not in seen:
+            seen.add(j)
+            j = perm[j]
+            length += 1
+        parity *= -1 if length % 2 == 0 else 1
+    return parity
