@@ -290,7 +290,7 @@ def source(f, mode: str, wrt=None, memory: str = "store", *, schedule=True, shap
     _check_checkpoints(checkpoints, memory)
     analysis = analysis_of(f, wrt, schedule=schedule, shapes=shapes, unroll=unroll)
     _check_memory(memory, analysis, mode)
-    return with_backend(generate(analysis, (mode,), memory, checkpoints), backend)
+    return with_backend(generate(analysis, (mode,), memory, checkpoints, backend != "python"), backend)
 
 
 def explain(f, wrt=None, *, schedule=True, shapes=None, unroll=None, checkpoints=None, backend=None) -> str:
@@ -301,7 +301,7 @@ def explain(f, wrt=None, *, schedule=True, shapes=None, unroll=None, checkpoints
     Python, and why."""
     backend = _backend_name(f, backend)
     analysis = analysis_of(f, wrt, schedule=schedule, shapes=shapes, unroll=unroll)
-    report = _explain_report(analysis)
+    report = _explain_report(analysis, compiled=backend != "python")
     if analysis.rolled:
         report += "\n" + "\n".join(describe_loops(analysis.regions, checkpoints))
     elif analysis.lumps:
@@ -314,7 +314,7 @@ def explain(f, wrt=None, *, schedule=True, shapes=None, unroll=None, checkpoints
                  f"Python; set {step.ENV} to change it):"]
         for mode in modes:
             memory, budget = _memory(f, "store", checkpoints) if mode in ("vjp", "ijvp") else ("store", None)
-            text = generate(analysis, (mode,), memory, budget if memory == "recompute" else None)
+            text = generate(analysis, (mode,), memory, budget if memory == "recompute" else None, True)
             lines += [f"  {mode}: {line}" for line in step.explain_choices(text)]
         report += "\n" + "\n".join(lines)
     return report
@@ -358,7 +358,8 @@ def _compiled(f, wrt, mode, primals, memory="store", schedule=True, unroll=None,
             *_, analysis, _ = _prepare(f, wrt, primals, opts)
             if memory != "store" or mode == "drift":
                 _check_memory("recompute" if mode == "drift" else memory, analysis, mode)
-            text = with_backend(generate(analysis, (mode,), memory, checkpoints), backend, bound)
+            text = with_backend(generate(analysis, (mode,), memory, checkpoints, backend != "python"),
+                                backend, bound)
             return text, CallSpec.of(analysis.program, mode)
         options = {"mode": mode, "memory": memory, "schedule": opts[0], "unroll": opts[1], "wrt": key,
                    **({"checkpoints": int(checkpoints)} if checkpoints is not None else {}),
@@ -818,8 +819,8 @@ class Derivatives:
         analysis = analysis_of(self, shapes=shapes)
         for mode in {"vjp", "ijvp"} & set(modes):
             _check_memory(self.memory, analysis, mode)
-        text = with_backend(render_module([(analysis, tuple(modes))], self.memory, self.checkpoints),  # as gen
-                            self.backend)
+        text = with_backend(render_module([(analysis, tuple(modes))], self.memory, self.checkpoints,  # as gen
+                                          self.backend != "python"), self.backend)
         files.write_generated(path, text, sources, force)
         return text
 

@@ -305,7 +305,7 @@ def run_gen(args, argv: list[str]) -> int:
             if analysis.lumps is None and wanted & set(modes):
                 raise CommandError(f"--memory recompute needs invertible functions (it rebuilds values "
                                    f"backwards through the lumps): {analysis.not_invertible}")
-    text = render_module(items, args.memory, args.checkpoints)
+    text = render_module(items, args.memory, args.checkpoints, args.backend != "python")
     if args.backend == "numba":                  # the module compiles itself on first call
         text = numba_backend.with_numba(text)
     elif args.backend == "c":

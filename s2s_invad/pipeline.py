@@ -167,7 +167,9 @@ def _flat(program: Program, schedule) -> Analysis:
     return Analysis(program, graph, lumps, problem, schedule, single(program, graph, lumps, problem))
 
 
-def generate(analysis: Analysis, modes: tuple[str, ...], memory: str = "store", checkpoints=None) -> str:
-    """Generated module source for ``modes`` of one analysed function."""
+def generate(analysis: Analysis, modes: tuple[str, ...], memory: str = "store", checkpoints=None,
+             compiled: bool = False) -> str:
+    """Generated module source for ``modes`` of one analysed function (``compiled``: for a
+    backend that compiles it)."""
     with gc_paused():       # (the rules of a deep expression nest as deep: deep() retries)
-        return deep(render_module, [(analysis, tuple(modes))], memory, checkpoints)
+        return deep(render_module, [(analysis, tuple(modes))], memory, checkpoints, compiled)

@@ -7,10 +7,13 @@ module only
   (:func:`lu_checked`, :func:`lu_slogdet`): every multiplier must satisfy
   ``|l| <= MULTIPLIER_BOUND`` and every result must be finite, else that batch element is
   solved again by a pivoting solve of the same A;
-* for that pivoting solve (:func:`pattern_solve`, :func:`pattern_slogdet`): LAPACK
-  (partial pivoting) on A built from its nonzeros for k <= DENSE_MAX_K, SuperLU
+* for that pivoting solve (:func:`pattern_solve`, :func:`pattern_slogdet`): LAPACK's
+  banded LU (``gbtrf``, partial pivoting) when the pattern carries a band (the analysis
+  gives one where it is estimated cheaper than SuperLU), else LAPACK (partial pivoting)
+  on A built from its nonzeros for k <= DENSE_MAX_K, SuperLU
   (``scipy.sparse.linalg.splu``, threshold partial pivoting) above; this is also how the
-  lumps whose factors are too big for generated code are solved.
+  lumps solved at run time by choice (narrow bands, 2-D grids in scalar code) or because
+  their factors are too big for generated code are solved.
 
 Only a pivoting solve that meets an exactly zero pivot (or a non-finite result) reports
 :class:`SingularJacobianError`, citing the lump's first source line and the first
@@ -45,9 +48,13 @@ class Pattern:
     ``order`` and ``rows`` (position t -> column and row of A), when given, are the static
     ordering chosen at transform time: SuperLU then factorises M' = P A Q in that order
     (``permc_spec="NATURAL"``) instead of ordering A itself on every call.
+
+    ``band=(kl, ku, order)``: solve by LAPACK's banded LU instead, A's rows and columns
+    both moved to position ``order`` (None: as they are), where no entry lies more than kl
+    below or ku above the diagonal.
     """
 
-    def __init__(self, k: int, starts, columns, order=None, rows=None):
+    def __init__(self, k: int, starts, columns, order=None, rows=None, band=None):
         self.k = k
         self.indptr = np.asarray(starts, dtype=np.intp)
         self.indices = np.asarray(columns, dtype=np.intp)
@@ -66,6 +73,19 @@ class Pattern:
             self._csc_rows = t[self._gather]
             self._csc_ptr = np.concatenate(([0], np.cumsum(np.bincount(c, minlength=k))))
             self.sign = permutation_sign(self.order.tolist()) * permutation_sign(self.row_of.tolist())
+        self.band = None
+        if band is not None:
+            kl, ku, border = band
+            self.band = (int(kl), int(ku), None if border is None else np.asarray(border, dtype=np.intp))
+            pos = np.arange(k, dtype=np.intp)
+            if border is not None:
+                pos[self.band[2]] = np.arange(k)
+            t, c = pos[self.rows], pos[self.indices]
+            d = t - c
+            if len(d) and (d.max() > kl or -d.min() > ku):
+                raise ValueError("an entry outside the band")
+            self._ldab = 2 * int(kl) + int(ku) + 1        # gbtrf's storage: kl rows of room for pivoting
+            self._band_index = c * self._ldab + (int(kl) + int(ku) + d)
 
     @property
     def nnz(self) -> int:
@@ -91,6 +111,38 @@ class Pattern:
         lu = splu(m, permc_spec="NATURAL", diag_pivot_thresh=1.0 / MULTIPLIER_BOUND,
                   options=dict(SymmetricMode=True))
         return _SuperLU(lu, self.order, self.row_of, self.sign)
+
+
+    def banded(self, values: np.ndarray):
+        """LAPACK's banded LU of one block from its (nnz,) entries (float64): (lu, piv),
+        or None when a pivot is exactly zero."""
+        from scipy.linalg.lapack import dgbtrf
+        kl, ku, _ = self.band
+        ab = np.zeros(self.k * self._ldab)
+        ab[self._band_index] = values
+        lu, piv, info = dgbtrf(ab.reshape(self.k, self._ldab).T, kl, ku, overwrite_ab=1)
+        return None if info != 0 else (lu, piv)
+
+    def band_solve(self, factors, b: np.ndarray, transposed: bool) -> np.ndarray:
+        """Solve with A (A^T) from :meth:`banded`'s factors, in A's own numbering."""
+        from scipy.linalg.lapack import dgbtrs
+        kl, ku, border = self.band
+        lu, piv = factors
+        if border is None:
+            return dgbtrs(lu, kl, ku, b, piv, trans=1 if transposed else 0)[0]
+        x = np.empty_like(b)                            # A x = b: M (x[order]) = b[order]
+        x[border] = dgbtrs(lu, kl, ku, b[border], piv, trans=1 if transposed else 0)[0]
+        return x
+
+    def band_slogdet(self, factors) -> tuple[float, float]:
+        """(sign, log|det A|) from :meth:`banded`'s factors (the symmetric move of rows and
+        columns does not change det A)."""
+        kl, ku, _ = self.band
+        lu, piv = factors
+        diag = lu[kl + ku]
+        swaps = int(np.count_nonzero(piv != np.arange(self.k)))
+        sign = (-1.0 if swaps % 2 else 1.0) * float(np.prod(np.sign(diag)))
+        return sign, float(np.sum(np.log(np.abs(diag))))
 
 
 class _SuperLU:
@@ -163,6 +215,15 @@ def _solve_points(pattern: Pattern, values: np.ndarray, rhs: np.ndarray, transpo
     """
     m, k = rhs.shape
     out = np.empty((m, k))
+    if pattern.band is not None:
+        for p in range(m):
+            with np.errstate(all="ignore"):
+                factors = pattern.banded(values[p].astype(float, copy=False))
+                if factors is not None:
+                    out[p] = pattern.band_solve(factors, rhs[p].astype(float), transposed)
+            if factors is None or not np.all(np.isfinite(out[p])):
+                _site_error(*site, k, points[p], 0.0)
+        return out
     if k <= DENSE_MAX_K:
         a = pattern.dense(values.astype(float))
         if transposed:
@@ -249,7 +310,14 @@ def lu_checked(pattern: Pattern, multipliers: tuple, results: tuple, entries: tu
 def _slogdet_points(pattern: Pattern, values: np.ndarray, points: list, site: tuple):
     """(sign, log|det|) of m blocks by a pivoting factorisation; raise where det A = 0."""
     m, k = values.shape[0], pattern.k
-    if k <= DENSE_MAX_K:
+    if pattern.band is not None:
+        sign, logabs = np.zeros(m), np.full(m, -np.inf)
+        for p in range(m):
+            with np.errstate(all="ignore"):
+                factors = pattern.banded(values[p].astype(float))
+                if factors is not None:
+                    sign[p], logabs[p] = pattern.band_slogdet(factors)
+    elif k <= DENSE_MAX_K:
         with np.errstate(all="ignore"):
             sign, logabs = np.linalg.slogdet(pattern.dense(values.astype(float)))
     else:

@@ -24,7 +24,7 @@ PROGRAMS = {
     "bratu_lambda": (lambda ns: sp.bratu(10, ns, active_lambda=True), {"math": "generated", "np": "generated"}),
     "pentadiagonal": (lambda ns: sp.pentadiagonal(16, ns), {"math": "generated", "np": "generated"}),
     "grid_5x5": (lambda ns: sp.grid(5, ns), {"math": "generated", "np": "generated"}),
-    "grid_12x12": (lambda ns: sp.grid(12, ns), {"math": "runtime", "np": "generated"}),
+    "grid_12x12": (lambda ns: sp.grid(12, ns), {"math": "runtime", "np": "generated"}),   # math: banded LU
     "arrow": (lambda ns: sp.arrow(12, ns), {"math": "generated", "np": "generated"}),
     "random": (lambda ns: sp.random_sparse(30, 4, ns), {"math": "generated", "np": "generated"}),
     "random_weak": (lambda ns: sp.random_sparse(24, 5, ns, dominant=False), {"math": "generated", "np": "generated"}),
@@ -157,11 +157,24 @@ def test_each_program_gets_its_method(name, program_dir):
         assert method_of(f, array_mode) == PROGRAMS[name][1][ns]
 
 
-def test_big_grid_goes_to_superlu_and_bratu_4096_is_generated():
+def test_big_grid_goes_to_the_banded_lu_and_bratu_4096_is_generated():
     grid = pattern.structure(*_analysed(sp.grid(32)))
     assert grid.method == "runtime" and "code bounds" in grid.reason and grid.order is not None
+    assert grid.solver == "band" and (grid.band.kl, grid.band.ku) == (32, 32)
     bratu = pattern.structure(*_analysed(sp.bratu(4096)))
     assert bratu.method == "generated" and bratu.fill == 3 * 4096 - 2 and bratu.n_terms == 4095
+
+
+def test_run_time_solver_is_the_cheaper_of_banded_lu_and_superlu():
+    """A 2-D grid is narrow (bandwidth m): the banded LU; a random pattern is not (RCM
+    leaves it wide): SuperLU; a compiling backend gets generated code for the grid."""
+    grid = pattern.structure(*_analysed(sp.grid(12)))
+    assert (grid.method, grid.solver, grid.band.name, grid.band.kl) == ("runtime", "band", "natural", 12)
+    assert "LAPACK banded LU" in grid.reason
+    assert pattern.structure(*_analysed(sp.grid(12)), compiled=True).method == "generated"
+    wide = pattern.structure(*_analysed(sp.random_sparse(300, 3)))
+    assert (wide.method, wide.solver, wide.band) == ("runtime", "superlu", None)
+    assert "SuperLU at run time" in wide.reason
 
 
 def _analysed(built):
@@ -334,6 +347,68 @@ def test_superlu_with_a_static_ordering_solves_and_signs_correctly(seed):
         assert sign == want[0] and logabs == pytest.approx(want[1], abs=1e-9)
 
 
+def _banded_rows(k, kl, ku, seed, density=0.6):
+    rng = np.random.default_rng(seed)
+    return [sorted({j for j in (i - 1, i, i + 1) if 0 <= j < k}
+                   | {j for j in range(max(0, i - kl), min(k, i + ku + 1)) if rng.random() < density})
+            for i in range(k)]
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_banded_lu_solves_and_signs_like_dense(seed):
+    """LAPACK's banded LU on the pattern, natural and permuted, with a zero diagonal that
+    needs pivoting: A x = b, A^T z = b and slogdet against NumPy on the dense block."""
+    k, kl, ku = 70, 3, 2
+    rng = np.random.default_rng(seed)
+    rows = _banded_rows(k, kl, ku, seed)
+    starts = np.cumsum([0] + [len(r) for r in rows])
+    cols = [j for r in rows for j in r]
+    diagonal = np.array([starts[i] + rows[i].index(i) for i in range(k)])
+    for _ in range(20):                               # a draw that is well conditioned
+        entries = rng.normal(size=len(cols))
+        entries[diagonal] += 3.0
+        entries[diagonal[::3]] = 0.0                  # pivoting needed
+        dense = np.zeros((k, k))
+        dense[np.repeat(np.arange(k), np.diff(starts)), cols] = entries
+        if np.linalg.cond(dense) < 1e6:
+            break
+    assert np.linalg.cond(dense) < 1e6
+    b = rng.normal(size=k)
+    order = rng.permutation(k)                      # a symmetric move widens the band to all of A
+    pos = np.empty(k, dtype=int)
+    pos[order] = np.arange(k)
+    d = [pos[i] - pos[j] for i, r in enumerate(rows) for j in r]
+    for pat in (runtime_lu.Pattern(k, starts, cols, band=(kl, ku, None)),
+                runtime_lu.Pattern(k, starts, cols, band=(max(d), -min(d), order))):
+        factors = pat.banded(entries)
+        tol = 1e-10 * np.abs(b).max() * np.linalg.cond(dense)
+        np.testing.assert_allclose(dense @ pat.band_solve(factors, b, False), b, atol=tol)
+        np.testing.assert_allclose(dense.T @ pat.band_solve(factors, b, True), b, atol=tol)
+        sign, logabs = pat.band_slogdet(factors)
+        want = np.linalg.slogdet(dense)
+        assert sign == want[0] and logabs == pytest.approx(want[1], abs=1e-9)
+        x = runtime_lu.pattern_solve(pat, tuple(entries.tolist()), tuple(b.tolist()), "f.py", 3, "r0 = ...", True)
+        np.testing.assert_allclose(dense.T @ np.array(x), b, atol=tol)
+    with pytest.raises(ValueError, match="outside the band"):
+        runtime_lu.Pattern(k, starts, cols, band=(kl - 1, ku, None))
+
+
+def test_banded_lu_reports_singular_blocks_with_the_batch_index():
+    k = 9                                               # tridiag(1, 0, 1) of odd k: singular
+    rows = [[j for j in (i - 1, i, i + 1) if 0 <= j < k] for i in range(k)]
+    starts = np.cumsum([0] + [len(r) for r in rows])
+    cols = [j for r in rows for j in r]
+    pat = runtime_lu.Pattern(k, starts, cols, band=(1, 1, None))
+    zero = np.array([0.0 if i == j else 1.0 for i, r in enumerate(rows) for j in r])
+    good = np.where(zero == 0.0, 3.0, 1.0)
+    entries = tuple(np.stack([good, zero, good], axis=1))          # batch element 1 singular
+    with pytest.raises(si.SingularJacobianError, match="batch index 1") as info:
+        runtime_lu.pattern_solve(pat, entries, tuple(np.ones((k, 3))), "f.py", 3, "r0 = ...")
+    assert info.value.index == 1
+    with pytest.raises(si.SingularJacobianError, match="batch index 1"):
+        runtime_lu.pattern_slogdet(pat, entries, "f.py", 3, "r0 = ...")
+
+
 # -- dtypes, generated source ------------------------------------------------------------
 
 @pytest.mark.parametrize("name", ["tridiagonal", "grid_5x5", "random_weak"])
@@ -402,7 +477,7 @@ def test_explain_and_graph_say_how_each_lump_is_solved(program_dir):
     assert "generated: sparse LU generated for this pattern" in report
     assert "order: L + U" in report and "fill-in" in report and "orderings: natural:" in report
     g, _ = load(program_dir, "grid_12x12", "math")
-    assert "runtime: SuperLU at run time" in si.explain(g)
+    assert "runtime: LAPACK banded LU (partial pivoting) at run time, natural order: bandwidths 12" in si.explain(g)
     from s2s_invad.report.dot import figure
     tri = sp.bratu(5)
     h = programs.load_source(tri[0], tri[1], program_dir)

@@ -15,11 +15,16 @@ bit sets, in time linear in the lump's steps times the words of a bit set.
 ``dense``      L + U at least DENSE_FRACTION dense and k > DENSE_GENERATED_MAX_K (k > 3 on
                batches): LAPACK at run time (runtime.solve), where generated code would be
                no faster.
-``runtime``    SuperLU at run time on the pattern (runtime_lu.pattern_solve), in the
-               order chosen here: when the factors exceed the code bounds below, or, in
-               scalar code, when :func:`superlu_cost` is SUPERLU_MARGIN times below
-               :func:`generated_cost` (2-D grids from about 12 x 12). Batches always get
-               generated code within the bounds (SuperLU would run once per element).
+``runtime``    a pivoting solver at run time on the pattern (runtime_lu.pattern_solve):
+               LAPACK's banded LU (gbtrf, partial pivoting) in the natural or reverse
+               Cuthill-McKee order when A is narrow, else SuperLU in the order chosen
+               here, whichever :func:`band_cost` and :func:`superlu_cost` estimate cheaper.
+               Chosen when the factors exceed the code bounds below, or, in scalar code
+               that no backend compiles, when the run-time solver is estimated
+               SUPERLU_MARGIN times faster than :func:`generated_cost` (tri-diagonal
+               blocks from k of a few dozen, 2-D grids). Batches and compiled backends get
+               generated code within the bounds (a run-time solver runs once per batch
+               element, and a compiled backend compiles generated code but not a call).
 
 How the static factorisation is chosen:
 
@@ -50,6 +55,7 @@ from __future__ import annotations
 
 import gc
 import heapq
+import math
 from dataclasses import dataclass, field
 
 from .graph import LayeredGraph
@@ -65,6 +71,7 @@ DENSE_GENERATED_MAX_K = 6        # a nearly dense block above this k goes to LAP
 DENSE_FRACTION = 0.5             # "nearly dense": nnz(L + U) >= this * k^2
 SUPERLU_MARGIN = 1.5             # scalar code calls SuperLU only when estimated this much faster
 MIN_DEGREE_WORK = 20_000_000     # set operations the minimum degree ordering may spend
+BAND_MAX_WORK = 50_000_000       # k kl (kl + ku) of a banded LU at most (about 12 ms a point)
 
 
 def _bits(x: int) -> list[int]:
@@ -118,6 +125,22 @@ class Symbolic:
 
 
 @dataclass
+class Band:
+    """A symmetric ordering of A for a banded LU with partial pivoting (LAPACK gbtrf):
+    entry (i, j) of A goes to (pos[i], pos[j]); kl and ku are the bandwidths below and
+    above the diagonal there (pivoting widens U to kl + ku, as gbtrf stores it)."""
+    name: str                    # "natural" or "RCM"
+    order: list[int] | None      # position t -> index of A (rows and columns alike); None: natural
+    kl: int
+    ku: int
+
+    @property
+    def work(self) -> int:
+        """Multiply-adds of the factorisation, at most, per column: kl (kl + ku)."""
+        return self.kl * (self.kl + self.ku)
+
+
+@dataclass
 class Structure:
     """What the analysis knows about one lump's block A and how the emitters solve it."""
     k: int
@@ -135,6 +158,8 @@ class Structure:
     fill: int | None = None      # nnz(L + U) of that ordering (an upper bound for "runtime")
     n_terms: int | None = None   # multiply-adds of the factorisation (likewise)
     estimated: bool = False      # fill and n_terms bound those of A's own pattern from above
+    band: Band | None = None     # the banded ordering, when a banded LU is cheaper than SuperLU
+    solver: str = ""             # "runtime": "band" (LAPACK gbtrf) or "superlu"
 
     @property
     def nnz_a(self) -> int:
@@ -227,6 +252,41 @@ def _rcm(nbrs: list[list[int]]) -> list[int]:
     return order
 
 
+def _bandwidths(a_rows: list[list[int]], pos: list[int] | None) -> tuple[int, int]:
+    """(kl, ku) of A with rows and columns both moved to ``pos`` (None: as they are)."""
+    kl = ku = 0
+    for i, row in enumerate(a_rows):
+        for j in row:
+            d = (i - j) if pos is None else (pos[i] - pos[j])
+            if d > kl:
+                kl = d
+            elif -d > ku:
+                ku = -d
+    return kl, ku
+
+
+def _band(a_rows: list[list[int]], k: int) -> Band:
+    """The narrower of A's natural order and reverse Cuthill-McKee on the graph of A + A^T
+    (rows stay with their columns: partial pivoting needs no zero-free diagonal)."""
+    kl, ku = _bandwidths(a_rows, None)
+    best = Band("natural", None, kl, ku)
+    if kl + ku > 2:
+        nbrs = [set() for _ in range(k)]
+        for i, row in enumerate(a_rows):
+            for j in row:
+                if i != j:
+                    nbrs[i].add(j)
+                    nbrs[j].add(i)
+        order = _rcm([sorted(n) for n in nbrs])
+        pos = [0] * k
+        for t, j in enumerate(order):
+            pos[j] = t
+        rcm = Band("RCM", order, *_bandwidths(a_rows, pos))
+        if rcm.work < best.work:
+            best = rcm
+    return best
+
+
 def _minimum_degree(nbrs: list[list[int]], budget: int) -> tuple[list[int], int, int] | None:
     """Minimum degree on the explicit elimination graph (ties: lowest index): (order,
     nnz(L + U), multiply-adds) of the symmetrised pattern, which bound the unsymmetric
@@ -296,23 +356,25 @@ def _symbolic(m_rows: list[list[int]], order: list[int], name: str, row_for_col:
                     fill, n_terms)
 
 
-def structure(graph: LayeredGraph, lump: Lump, array_mode: bool = False,
+def structure(graph: LayeredGraph, lump: Lump, array_mode: bool = False, compiled: bool = False,
               max_fill: int = GENERATED_MAX_FILL, max_terms: int = GENERATED_MAX_TERMS) -> Structure:
     """The patterns of A and B of ``lump`` and the method that solves A (module docstring).
 
     ``array_mode``: the code must run elementwise on NumPy batches, where one generated
     operation costs a NumPy call and SuperLU would run once per batch element.
+    ``compiled``: a backend compiles the code (numba, C): generated elimination compiles,
+    a call to a run-time solver does not.
     """
     was_enabled = gc.isenabled()         # millions of small lists: collections would dominate
     gc.disable()
     try:
-        return _structure(graph, lump, array_mode, max_fill, max_terms)
+        return _structure(graph, lump, array_mode, compiled, max_fill, max_terms)
     finally:
         if was_enabled:
             gc.enable()
 
 
-def _structure(graph, lump, array_mode, max_fill, max_terms) -> Structure:
+def _structure(graph, lump, array_mode, compiled, max_fill, max_terms) -> Structure:
     k = lump.k
     a_rows, b_rows = lump_pattern(graph, lump)
     bandwidth = max((abs(i - j) for i, row in enumerate(a_rows) for j in row), default=0)
@@ -363,31 +425,57 @@ def _structure(graph, lump, array_mode, max_fill, max_terms) -> Structure:
         st.method = "dense"
         st.reason = f"{'L + U' if best else 'A'} is {100 * dense / (k * k):.0f} % dense: LAPACK at run time"
         return st
+    band = _band(a_rows, k)
+    banded = band_cost(k, band.kl, band.ku, st.nnz_a) if k * band.work <= BAND_MAX_WORK else math.inf
     if best is not None:
         st.ordering, st.order, st.row_of = best.name, best.order, best.row_of
         st.fill, st.n_terms = best.fill, best.n_terms
         gen = generated_cost(k, best.fill, best.n_terms)
         slu = superlu_cost(k, best.fill, best.n_terms)
-        if array_mode or gen <= SUPERLU_MARGIN * slu:
+        if banded < slu:
+            st.band = band                             # also the fallback's pivoting solve
+        if array_mode or compiled or gen <= SUPERLU_MARGIN * min(slu, banded):
             st.method, st.symbolic = "generated", best
             st.reason = "sparse LU generated for this pattern"
-            if not array_mode:
-                st.reason += f" (estimated {gen / 1e3:.0f} us a point, SuperLU {slu / 1e3:.0f} us)"
+            if not (array_mode or compiled):
+                st.reason += f" (estimated {gen / 1e3:.0f} us a point, {_runtime_text(st, slu, banded)})"
             return st
         st.method = "runtime"
-        st.reason = (f"SuperLU at run time on the pattern: scalar code, where it is estimated at "
-                     f"{slu / 1e3:.0f} us a point against {gen / 1e3:.0f} us for generated code")
+        _choose_solver(st, band, slu, banded)
+        st.reason += (f": scalar code, where it is estimated at {min(slu, banded) / 1e3:.0f} us a point "
+                      f"against {gen / 1e3:.0f} us for generated code")
         return st
     st.method = "runtime"
-    st.reason = (f"SuperLU at run time on the pattern: L + U exceeds the code bounds "
-                 f"({max_fill:,} entries, {max_terms:,} multiply-adds) in every ordering")
+    slu = math.inf
     if md is not None:
         st.ordering, st.order = "minimum degree", md[0]
         st.row_of = [row_for_col[j] for j in md[0]]
         st.fill, st.n_terms, st.estimated = md[1], md[2], True
-    else:
+        slu = superlu_cost(k, md[1], md[2])
+    _choose_solver(st, band, slu, banded)
+    st.reason += (f": L + U exceeds the code bounds ({max_fill:,} entries, {max_terms:,} multiply-adds) "
+                  f"in every ordering")
+    if md is None and st.solver == "superlu":
         st.reason += "; SuperLU orders A itself (MMD on A + A^T)"
     return st
+
+
+def _runtime_text(st: Structure, slu: float, banded: float) -> str:
+    if st.band is not None:
+        return f"banded LU {banded / 1e3:.0f} us"
+    return f"SuperLU {slu / 1e3:.0f} us"
+
+
+def _choose_solver(st: Structure, band: Band, slu: float, banded: float) -> None:
+    """The run-time solver of a "runtime" lump: the banded LU where it is estimated cheaper."""
+    if banded < math.inf and banded <= slu:
+        b = st.band = band
+        st.solver = "band"
+        st.reason = (f"LAPACK banded LU (partial pivoting) at run time, {b.name} order: "
+                     f"bandwidths {b.kl} below, {b.ku} above")
+    else:
+        st.band, st.solver = None, "superlu"
+        st.reason = "SuperLU at run time on the pattern"
 
 
 def describe(st: Structure) -> list[str]:
@@ -416,12 +504,20 @@ def label(st: Structure) -> str:
 
 
 def generated_cost(k: int, fill: int, n_terms: int) -> float:
-    """Estimated ns a point for generated scalar code (CPython 3.11, fitted on banded,
-    arrow and grid blocks from k = 36 to 4096): 47 ns a statement (an entry of L + U, a
-    pivot test per multiplier, a reciprocal and the two solves' rows) and 19 ns a term of
-    the factorisation and of the solves."""
+    """Estimated ns a point for generated scalar code (CPython 3.11, fitted on tri- and
+    penta-diagonal blocks and 2-D grids from k = 16 to 576, benchmarks as in
+    tests/stencil_programs.py): 13 ns a statement (an entry of L + U, a pivot test per
+    multiplier, a reciprocal and the two solves' rows) and 21 ns a term of the
+    factorisation and of the solves."""
     statements = fill + (fill - k) / 2 + 3 * k
-    return 47.0 * statements + 19.0 * (n_terms + fill - k)
+    return 13.0 * statements + 21.0 * (n_terms + fill - k)
+
+
+def band_cost(k: int, kl: int, ku: int, nnz: int) -> float:
+    """Estimated ns a point for LAPACK's banded LU and solve (scipy's dgbtrf + dgbtrs) on
+    one point, with the copies in and out of band storage (same fit): 8.7 us, 60 ns a
+    column, 25 ns an entry of A, 0.1 ns a multiply-add of k kl (kl + ku)."""
+    return 8_700.0 + 60.0 * k + 25.0 * nnz + 0.1 * k * kl * (kl + ku)
 
 
 def superlu_cost(k: int, fill: int, n_terms: int) -> float:

@@ -128,10 +128,13 @@ class Writer:
 class Emitter:
     """Per-program helper: derived names and ast construction in the source's namespace."""
 
-    def __init__(self, program: Program, graph: LayeredGraph, names: ModuleNames | None = None):
+    def __init__(self, program: Program, graph: LayeredGraph, names: ModuleNames | None = None,
+                 compiled: bool = False):
         """``names``: the module-level names of the module the code goes into (default: a
-        module of this program alone)."""
+        module of this program alone); ``compiled``: a backend compiles the code (structured
+        lumps then get generated elimination rather than a run-time solver)."""
         self.program = program
+        self.compiled = compiled
         self.graph = graph
         self.names = names if names is not None else ModuleNames([(program, graph, ())])
         self.aliases = self.names.aliases(program)
@@ -545,7 +548,8 @@ class Emitter:
         """The patterns of the lump's blocks and how A is solved (analysis/pattern.py)."""
         key = (lump.start, lump.stop)
         if key not in self._structures:
-            self._structures[key] = structure(self.graph, lump, array_mode=self.numpy is not None)
+            self._structures[key] = structure(self.graph, lump, array_mode=self.numpy is not None,
+                                                  compiled=self.compiled)
         return self._structures[key]
 
     def lump_jacobian(self, w: Writer, lump: Lump) -> dict[Value, dict[Value, Sym]]:

@@ -46,20 +46,22 @@ MEMORY = ("store", "recompute")
 
 
 def render_module(items: list[tuple["Analysis", tuple[str, ...]]], memory: str = "store",
-                  checkpoints: int | None = None) -> str:
+                  checkpoints: int | None = None, compiled: bool = False) -> str:
     """Source text of a module with the given modes of each analysed function.
 
     ``memory="recompute"`` emits vjp and ijvp sweeps that rebuild the primal backwards
     instead of keeping every intermediate value (see :mod:`s2s_invad.emit_recompute`);
     loops kept as loops are reversed by inverse steps or by binomial checkpointing with
     at most ``checkpoints`` snapshots (:mod:`s2s_invad.back.emit_recompute_loops`).
+    ``compiled``: a backend (numba, C) will compile the module, so structured lumps get
+    generated elimination code instead of run-time solver calls it cannot compile.
     """
     names = ModuleNames([(analysis.program, analysis.graph, tuple(modes)) for analysis, modes in items])
     headers, bodies, modules = [], [], {}
     uses_runtime = uses_partial = uses_abs = False
     for analysis, modes in each_stage(items, lambda item: item[0].program.name):
         prog = analysis.program
-        em = Emitter(prog, analysis.graph, names)
+        em = Emitter(prog, analysis.graph, names, compiled)
         first, plain = len(bodies), set()          # plain: results left unchecked (drift)
         for mode in each_stage(modes):             # the progress display names the mode
             recompute = mode == "drift" or (mode in ("vjp", "ijvp") and memory == "recompute")

@@ -171,7 +171,14 @@ class _Block:
                      f"    {st.k},",
                      f"    {_tuple([str(s) for s in starts], '     ')},",
                      f"    {_tuple(columns, '     ')}"]
-            if st.order is not None:
+            if st.band is not None:
+                b = st.band
+                lines[-1] += ","
+                lines += [f"    # the pivoting solve: LAPACK's banded LU, {b.name} order, bandwidths "
+                          f"{b.kl} below and {b.ku} above the diagonal",
+                          f"    band=({b.kl}, {b.ku}, "
+                          + ("None" if b.order is None else _tuple([str(j) for j in b.order], '     ')) + ")"]
+            elif st.order is not None:
                 lines[-1] += ","
                 lines += [f"    # the {st.ordering} order: position -> column (killed value), row (new value)",
                           f"    {_tuple([str(j) for j in st.order], '     ')},",

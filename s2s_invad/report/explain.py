@@ -160,15 +160,16 @@ def _rolled_report(analysis: Analysis) -> str:
     return "\n".join(out)
 
 
-def explain(analysis: Analysis) -> str:
+def explain(analysis: Analysis, compiled: bool = False) -> str:
+    """``compiled``: report the lumps' methods as a compiling backend gets them."""
     if analysis.rolled:
         return _rolled_report(analysis)
-    return _flat_report(analysis)
+    return _flat_report(analysis, compiled)
 
 
-def _flat_report(analysis: Analysis) -> str:
+def _flat_report(analysis: Analysis, compiled: bool = False) -> str:
     prog, graph = analysis.program, analysis.graph
-    em = Emitter(prog, graph)
+    em = Emitter(prog, graph, compiled=compiled)
     n = len(prog.wrt)
     out = [f"s2s_invad report for {prog.name} ({prog.filename}:{prog.def_line})",
            f"differentiated inputs (n = {n}): {', '.join(p.name for p in prog.wrt)}; "
