@@ -175,6 +175,10 @@ class Emitter:
             name = names[base] = self.namer.fresh(f"{base}_{suffix}")
         return name
 
+    def derived_names(self, suffix: str) -> dict[str, str]:
+        """Base name -> derived name, of every name derived with ``suffix`` so far."""
+        return self._derived.get(suffix, {})
+
     def alias(self, value: Value, suffix: str, name: str) -> bool:
         """Let ``value``'s derived name be ``name`` (an existing one), if it has none yet."""
         names = self._derived.setdefault(suffix, {})

@@ -23,6 +23,7 @@ from .emit_slogdet import emit_slogdet
 from .emit_vjp import emit_vjp
 from ..analysis.memory import plan_memory
 from .checks import guard
+from .inline import fold_module, temporaries
 from .registers import reuse_names
 from .text import CODING_LINE, comment
 from .text import module as checked_module
@@ -43,6 +44,13 @@ def _import_line(alias: str, kind: str) -> str:
 
 
 MEMORY = ("store", "recompute")
+PURE_MODULES = ("math", "numpy", "cmath")     # calls of these may be folded (back/inline.py)
+
+
+def _folded(em: Emitter, prog, lines: list[str]) -> list[str]:
+    """The emitted functions with their single-use temporaries folded (back/inline.py)."""
+    kinds = {**prog.modules, **em.imports}
+    return fold_module(lines, temporaries(prog, em), {a for a, k in kinds.items() if k in PURE_MODULES})
 
 
 def render_module(items: list[tuple["Analysis", tuple[str, ...]]], memory: str = "store",
@@ -78,7 +86,7 @@ def render_module(items: list[tuple["Analysis", tuple[str, ...]]], memory: str =
                 lumps = analysis.require_lumps()
                 plan = plan_memory(analysis.graph, lumps)
                 emitter = {"vjp": emit_vjp_recompute, "ijvp": emit_ijvp_recompute, "drift": emit_drift}[mode]
-                lines = emitter(em, lumps, plan)
+                lines = _folded(em, prog, emitter(em, lumps, plan))
                 if mode != "drift":                  # a frame that does not grow with the program
                     bodies.append(reuse_names("\n".join(lines)))
                     bodies += [reuse_names("\n".join(extra)) for extra in em.lines_after]
@@ -94,7 +102,7 @@ def render_module(items: list[tuple["Analysis", tuple[str, ...]]], memory: str =
                 lines = emitter(em, analysis.regions)
             if mode == "drift":
                 plain.add(len(bodies))
-            bodies.append("\n".join(lines))
+            bodies.append("\n".join(_folded(em, prog, lines)))
             bodies += ["\n".join(extra) for extra in em.lines_after]
             em.lines_after.clear()
         src = prog.filename.replace("\\", "/").rsplit("/", 1)[-1]

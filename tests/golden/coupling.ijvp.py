@@ -13,9 +13,7 @@ def coupling_ijvp(x1, x2, x1_1_dot, x2_1_dot):
         # line 39: x2 = x2 * math.exp(math.tanh(x1)) + math.sin(x1)
         t39_1 = math.tanh(x1)
         t39_2 = math.exp(t39_1)
-        t39_4 = math.sin(x1)
-        t39_3 = x2 * t39_2
-        x2_1 = t39_3 + t39_4
+        x2_1 = x2 * t39_2 + math.sin(x1)
         # line 40: x1 = x1 + math.tanh(x2)
         t40_1 = math.tanh(x2_1)
         x1_1 = x1 + t40_1

@@ -13,16 +13,14 @@ def ex1_ijvp(r0, r1, r2, r0_2_dot, r1_2_dot, r2_2_dot):
         # line 18: r0 = r0 * r1
         r0_1 = r0 * r1
         # line 19: r1 = math.sin(r1) + r2
-        t19_1 = math.sin(r1)
-        r1_1 = t19_1 + r2
+        r1_1 = math.sin(r1) + r2
         # line 20: r2 = r2 * math.exp(r0)
         t20_1 = math.exp(r0_1)
         r2_1 = r2 * t20_1
         # line 21: r1 = r2 / r1
         r1_2 = r2_1 / r1_1
         # line 22: r0 = r0 - r1**2
-        t22_1 = r1_2 ** 2
-        r0_2 = r0_1 - t22_1
+        r0_2 = r0_1 - r1_2 ** 2
         # line 23: r2 = math.exp(r2)
         r2_2 = math.exp(r2_1)
         # inverse sweep, last lump to first
@@ -42,13 +40,11 @@ def ex1_ijvp(r0, r1, r2, r0_2_dot, r1_2_dot, r2_2_dot):
             _rt.zero_pivot('example_functions.py', 20, 'r2 = r2 * math.exp(r0)', 'd r2_1 / d r2', t20_1)
         r2_dot = (r2_1_dot - r2 * t20_1 * r0_1_dot) / t20_1
         # line 19: r1 = math.sin(r1) + r2
-        t19_1_dot = r1_1_dot - r2_dot
-        # line 19: r1 = math.sin(r1) + r2
         dt19_1_dr1 = math.cos(r1)
         if not (0.0 < abs(dt19_1_dr1) < math.inf):
             _rt.zero_pivot('example_functions.py', 19, 'r1 = math.sin(r1) + r2', 'd t19_1 / d r1',
                 dt19_1_dr1)
-        r1_dot = t19_1_dot / dt19_1_dr1
+        r1_dot = (r1_1_dot - r2_dot) / dt19_1_dr1
         # line 18: r0 = r0 * r1
         if not (0.0 < abs(r1) < math.inf):
             _rt.zero_pivot('example_functions.py', 18, 'r0 = r0 * r1', 'd r0_1 / d r0', r1)

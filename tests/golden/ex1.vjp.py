@@ -14,16 +14,14 @@ def ex1_vjp(r0, r1, r2):
         # line 18: r0 = r0 * r1
         r0_1 = r0 * r1
         # line 19: r1 = math.sin(r1) + r2
-        t19_1 = math.sin(r1)
-        r1_1 = t19_1 + r2
+        r1_1 = math.sin(r1) + r2
         # line 20: r2 = r2 * math.exp(r0)
         t20_1 = math.exp(r0_1)
         r2_1 = r2 * t20_1
         # line 21: r1 = r2 / r1
         r1_2 = r2_1 / r1_1
         # line 22: r0 = r0 - r1**2
-        t22_1 = r1_2 ** 2
-        r0_2 = r0_1 - t22_1
+        r0_2 = r0_1 - r1_2 ** 2
         # line 23: r2 = math.exp(r2)
         r2_2 = math.exp(r2_1)
     except _rt.S2SError:

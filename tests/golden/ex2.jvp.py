@@ -20,15 +20,12 @@ def ex2_jvp(r0, r1, r2, r0_dot, r1_dot, r2_dot):
         r0_2 = r1 + t
         r0_2_dot = r1_dot + t_dot
         # line 32: r1 = r1 - math.sin(t)
-        t32_1 = math.sin(t)
-        t32_1_dot = math.cos(t) * t_dot
-        r1_1 = r1 - t32_1
-        r1_1_dot = r1_dot - t32_1_dot
+        r1_1 = r1 - math.sin(t)
+        r1_1_dot = r1_dot - math.cos(t) * t_dot
         # line 33: r2 = r2 * math.exp(r1)
         t33_1 = math.exp(r1_1)
-        t33_1_dot = t33_1 * r1_1_dot
         r2_1 = r2 * t33_1
-        r2_1_dot = t33_1 * r2_dot + r2 * t33_1_dot
+        r2_1_dot = t33_1 * r2_dot + r2 * (t33_1 * r1_1_dot)
     except _rt.S2SError:
         raise
     except _rt.NUMERIC_ERRORS:

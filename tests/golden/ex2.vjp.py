@@ -18,8 +18,7 @@ def ex2_vjp(r0, r1, r2):
         # line 31: r0 = r1 + t
         r0_2 = r1 + t
         # line 32: r1 = r1 - math.sin(t)
-        t32_1 = math.sin(t)
-        r1_1 = r1 - t32_1
+        r1_1 = r1 - math.sin(t)
         # line 33: r2 = r2 * math.exp(r1)
         t33_1 = math.exp(r1_1)
         r2_1 = r2 * t33_1

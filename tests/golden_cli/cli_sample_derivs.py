@@ -25,15 +25,12 @@ def ex2_jvp(r0, r1, r2, r0_dot, r1_dot, r2_dot):
         r0_2 = r1 + t
         r0_2_dot = r1_dot + t_dot
         # line 17: r1 = r1 - math.sin(t)
-        t17_1 = math.sin(t)
-        t17_1_dot = math.cos(t) * t_dot
-        r1_1 = r1 - t17_1
-        r1_1_dot = r1_dot - t17_1_dot
+        r1_1 = r1 - math.sin(t)
+        r1_1_dot = r1_dot - math.cos(t) * t_dot
         # line 18: r2 = r2 * math.exp(r1)
         t18_1 = math.exp(r1_1)
-        t18_1_dot = t18_1 * r1_1_dot
         r2_1 = r2 * t18_1
-        r2_1_dot = t18_1 * r2_dot + r2 * t18_1_dot
+        r2_1_dot = t18_1 * r2_dot + r2 * (t18_1 * r1_1_dot)
     except _rt.S2SError:
         raise
     except _rt.NUMERIC_ERRORS:
@@ -54,8 +51,7 @@ def ex2_vjp(r0, r1, r2):
         # line 16: r0 = r1 + t
         r0_2 = r1 + t
         # line 17: r1 = r1 - math.sin(t)
-        t17_1 = math.sin(t)
-        r1_1 = r1 - t17_1
+        r1_1 = r1 - math.sin(t)
         # line 18: r2 = r2 * math.exp(r1)
         t18_1 = math.exp(r1_1)
         r2_1 = r2 * t18_1
@@ -110,8 +106,7 @@ def ex2_ijvp(r0, r1, r2, r0_2_dot, r1_1_dot, r2_1_dot):
         # line 16: r0 = r1 + t
         r0_2 = r1 + t
         # line 17: r1 = r1 - math.sin(t)
-        t17_1 = math.sin(t)
-        r1_1 = r1 - t17_1
+        r1_1 = r1 - math.sin(t)
         # line 18: r2 = r2 * math.exp(r1)
         t18_1 = math.exp(r1_1)
         r2_1 = r2 * t18_1
@@ -157,8 +152,7 @@ def ex2_ivjp(r0, r1, r2):
         # line 16: r0 = r1 + t
         r0_2 = r1 + t
         # line 17: r1 = r1 - math.sin(t)
-        t17_1 = math.sin(t)
-        r1_1 = r1 - t17_1
+        r1_1 = r1 - math.sin(t)
         # line 18: r2 = r2 * math.exp(r1)
         t18_1 = math.exp(r1_1)
         r2_1 = r2 * t18_1
@@ -215,16 +209,13 @@ def polar_jvp(r, theta, r_dot, theta_dot):
     try:
         # line 24: x = r * math.cos(theta)
         t24_1 = math.cos(theta)
-        t24_1_dot = -(math.sin(theta) * theta_dot)
         x = r * t24_1
-        x_dot = t24_1 * r_dot + r * t24_1_dot
+        x_dot = t24_1 * r_dot + r * -(math.sin(theta) * theta_dot)
         # line 25: y = GAIN * r * math.sin(theta)
         t25_1 = GAIN * r
-        t25_1_dot = GAIN * r_dot
         t25_2 = math.sin(theta)
-        t25_2_dot = t24_1 * theta_dot
         y = t25_1 * t25_2
-        y_dot = t25_2 * t25_1_dot + t25_1 * t25_2_dot
+        y_dot = t25_2 * (GAIN * r_dot) + t25_1 * (t24_1 * theta_dot)
     except _rt.S2SError:
         raise
     except _rt.NUMERIC_ERRORS:
@@ -359,12 +350,8 @@ def norm2_jvp(x, y, x_dot, y_dot):
     """J v for norm2: returns (f(x), J x_dot) for tangents of (x, y)."""
     try:
         # line 31: return x * x + y * y
-        t31_1 = x * x
-        t31_1_dot = (x + x) * x_dot
-        t31_2 = y * y
-        t31_2_dot = (y + y) * y_dot
-        out = t31_1 + t31_2
-        out_dot = t31_1_dot + t31_2_dot
+        out = x * x + y * y
+        out_dot = (x + x) * x_dot + (y + y) * y_dot
     except _rt.S2SError:
         raise
     except _rt.NUMERIC_ERRORS:
@@ -379,9 +366,7 @@ def norm2_vjp(x, y):
     """J^T w for norm2: returns (f(x), pullback); pullback(y_bar) gives the cotangents of (x, y)."""
     try:
         # line 31: return x * x + y * y
-        t31_1 = x * x
-        t31_2 = y * y
-        out = t31_1 + t31_2
+        out = x * x + y * y
     except _rt.S2SError:
         raise
     except _rt.NUMERIC_ERRORS:

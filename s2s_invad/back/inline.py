@@ -1,0 +1,380 @@
+"""Back end: fold single-use temporaries into the one statement that reads them.
+
+The emitters write one primitive per statement (``t9_2 = 0.0357 * x2``), which keeps each
+rule simple and every value named; but CPython pays a store and a load for every name,
+and the forward section of every mode repeats the primal that way. This pass, run on the
+lines of each generated function, puts the expression of a temporary that is read exactly
+once back into the statement that reads it (``x1_1 = 1.0161 * x1 - 0.0357 * x2``), as
+the user wrote it. It is text-to-text and deterministic (the same lines give the same
+lines), and it changes no result: the same operations on the same operands in the same
+order (Python does not contract or reassociate), only without the intermediate names.
+
+What it folds, all of which must hold:
+
+* the definition is a one-line ``name = expression`` of a name from ``names`` (the
+  temporaries of the source and their tangents: never a user variable, which stays named);
+* the expression is pure: numbers, names, arithmetic, attributes and calls of the modules
+  in ``modules`` (``math``, NumPy) and ``abs``; no subscripts, no runtime helpers;
+* the name occurs exactly twice in the function (its definition and one read), and the
+  read is a one-line statement at the same indentation in the same block, not a loop
+  header or ``elif``, with no assignment in between to a name the expression reads;
+* the statement that results fits in WIDTH characters and has at most MAX_OPERATORS
+  operators (readable lines, no deep nesting for the compiler).
+
+Parentheses are added only where Python's precedence needs them. Comments that quote a
+source line stay with the code that remains: a ``# line N:`` comment left with no
+statement under it is dropped, and one repeating the comment just above is merged.
+"""
+
+from __future__ import annotations
+
+import re
+
+from .emit_common import WIDTH
+
+MAX_OPERATORS = 12            # operators in one statement after folding, at most
+
+_TOKEN = re.compile(r"""
+    (?P<str>'(?:[^'\\]|\\.)*'|"(?:[^"\\]|\\.)*")
+  | (?P<num>(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?j?)
+  | (?P<name>[A-Za-z_]\w*)
+  | (?P<op>\*\*=?|//=?|==|!=|<=|>=|->|[-+*/%@&|^]=|[-+*/%@<>=(),.:\[\]{}~^&|;])
+  | (?P<sp>\s+)
+  | (?P<other>.)
+""", re.VERBOSE)
+_KEYWORDS = frozenset("and or not in is if else elif for while del return with as try except finally "
+                      "raise pass lambda None True False yield import from global nonlocal assert "
+                      "break continue def class".split())
+_PURE_OPS = frozenset(["+", "-", "*", "/", "**", "//", "%", "(", ")", ",", "."])
+_BINARY = {"+": 1, "-": 1, "*": 2, "/": 2, "//": 2, "%": 2, "@": 2, "**": 4}
+_BUILTINS = frozenset(["abs"])
+_HEADERS = ("while ", "for ", "elif ", "del ", "with ", "else", "except", "try", "finally", "def ", "class ")
+
+
+def _tokens(text: str) -> list[tuple[str, str]]:
+    """(kind, text) of the tokens of one line of code, spaces dropped."""
+    return [(m.lastgroup, m.group()) for m in _TOKEN.finditer(text) if m.lastgroup != "sp"]
+
+
+def _reads(tokens) -> list[str]:
+    """The names a statement mentions (not attributes, not keywords)."""
+    out, prev = [], None
+    for kind, tok in tokens:
+        if kind == "name" and prev != "." and tok not in _KEYWORDS:
+            out.append(tok)
+        prev = tok
+    return out
+
+
+def _pure(tokens, modules: frozenset) -> bool:
+    for i, (kind, tok) in enumerate(tokens):
+        if kind == "num":
+            continue
+        if kind == "name":
+            if tok in _KEYWORDS:
+                return False
+            nxt = tokens[i + 1][1] if i + 1 < len(tokens) else None
+            prev = tokens[i - 1][1] if i else None
+            if prev == ".":
+                continue
+            if nxt == "(" and tok not in _BUILTINS:
+                return False
+            if nxt == "." and tok not in modules:
+                return False
+            continue
+        if kind != "op" or tok not in _PURE_OPS:
+            return False
+        if tok == "(" and i and tokens[i - 1][0] == "name" and tokens[i - 1][1] not in _BUILTINS:
+            if not (i >= 3 and tokens[i - 2][1] == "." and tokens[i - 3][1] in modules):
+                return False
+    return True
+
+
+def _precedence(tokens) -> int:
+    """The loosest binding of the expression's top level: 1 for + and -, 2 for * / // %,
+    3 for a leading unary minus, 4 for **, 5 for an atom, a call or a parenthesised whole."""
+    depth, low, prev = 0, 5, None
+    for kind, tok in tokens:
+        if kind == "op" and tok in "([{":
+            depth += 1
+        elif kind == "op" and tok in ")]}":
+            depth -= 1
+        elif depth == 0 and kind == "op" and tok in _BINARY:
+            unary = prev is None or (prev[0] == "op" and prev[1] not in ")]}")
+            low = min(low, 3 if unary and tok in "+-" else _BINARY[tok])
+        prev = (kind, tok)
+    if tokens and tokens[0][0] == "num" and tokens[0][1].startswith("-"):
+        low = min(low, 3)
+    return low
+
+
+_NAME = re.compile(r"(?<![\w.])[A-Za-z_]\w*")
+_STRING = re.compile(r"'(?:[^'\\]|\\.)*'" + r'|"(?:[^"\\]|\\.)*"')
+_KEYWORD_END = re.compile(r"(?:^|\W)(?:not|and|or|in|is|return|if|else|lambda)$")
+_AUGMENTED = re.compile(r"([A-Za-z_]\w*) (?:\*\*|//|[-+*/%@&|^])= ")
+
+
+class _Stmt:
+    """One statement of the function: its lines, indentation and (current) text."""
+    __slots__ = ("first", "last", "indent", "text", "single", "removed", "quoted")
+
+    def __init__(self, first, last, indent, text, single, quoted):
+        self.first, self.last, self.indent, self.text = first, last, indent, text
+        self.single, self.quoted = single, quoted
+        self.removed = False
+
+    def names(self) -> list[str]:
+        text = _STRING.sub("''", self.text) if self.quoted else self.text
+        return _NAME.findall(text)
+
+    def targets(self) -> list[str]:
+        """Names the statement binds or unbinds (over-approximated: that only stops a fold)."""
+        text = self.text
+        if text.startswith("del "):
+            return self.names()
+        if text.startswith("for "):
+            return _NAME.findall(text[4:text.find(" in ")])
+        cut = text.find(" = ")
+        if cut >= 0:
+            return _NAME.findall(_STRING.sub("''", text[:cut]) if self.quoted else text[:cut])
+        m = _AUGMENTED.match(text)
+        return [m.group(1)] if m else []
+
+
+_ATOM = r"(?:[A-Za-z_]\w*|\d+\.?\d*(?:[eE][-+]?\d+)?)"
+_SIMPLE = re.compile(                    # a op b, or module.fn(a): no tokens needed
+    rf"(?:{_ATOM} (?P<op>\*\*|//|[-+*/%]) {_ATOM}|(?P<mod>[A-Za-z_]\w*)\.[A-Za-z_]\w*\({_ATOM}\)|{_ATOM})$")
+
+
+def _depth(code: str) -> int:
+    if "'" in code or '"' in code:
+        code = _STRING.sub("''", code)
+    return (code.count("(") + code.count("[") + code.count("{")
+            - code.count(")") - code.count("]") - code.count("}"))
+
+
+def _statements(lines: list[str]) -> list:
+    """The code of ``lines`` as statements (a statement wrapped over several lines is one,
+    not single); comments and blank lines are skipped."""
+    out, i, n = [], 0, len(lines)
+    while i < n:
+        line = lines[i]
+        stripped = line.lstrip()
+        if not stripped or stripped[0] == "#":
+            i += 1
+            continue
+        first, depth = i, _depth(stripped)
+        parts = [stripped.rstrip()]
+        while depth > 0 and i + 1 < n:
+            i += 1
+            parts.append(lines[i].strip())
+            depth += _depth(lines[i])
+        text = " ".join(parts)
+        out.append(_Stmt(first, i, len(line) - len(stripped), text, first == i, "'" in text or '"' in text))
+        i += 1
+    return out
+
+
+def _left(text: str) -> tuple[int, bool]:
+    """(precedence of the operator just before a position, or 0 where none binds; whether
+    it is a unary sign) from the text before that position."""
+    s = text.rstrip()
+    c = s[-1:]
+    if c == "*":
+        return (4 if s.endswith("**") else 2), False
+    if c in ("/", "%", "@"):
+        return 2, False
+    if c in ("+", "-"):
+        t = s[:-1].rstrip()
+        unary = not t or t[-1] in "(,[{=:*/%@+-<>~" or _KEYWORD_END.search(t) is not None
+        return (3 if unary else 1), unary
+    return 0, False
+
+
+def _right(text: str) -> int | None:
+    """Precedence of the operator just after a position (0 where none binds, None where
+    only an atom may stand: an attribute, subscript or call follows)."""
+    s = text.lstrip()
+    c = s[:1]
+    if c in (".", "[", "("):
+        return None
+    if c == "*":
+        return 4 if s.startswith("**") else 2
+    if c in ("/", "%", "@"):
+        return 2
+    if c in ("+", "-"):
+        return 1
+    return 0
+
+
+def fold_module(lines: list[str], names, modules) -> list[str]:
+    """:func:`fold` on each top-level function of ``lines`` (a def at column 0 starts one)."""
+    out: list[str] = []
+    start = 0
+    for i in range(1, len(lines) + 1):
+        if i == len(lines) or lines[i].startswith("def "):
+            out += fold(lines[start:i], names, modules)
+            start = i
+    return out
+
+
+def temporaries(program, em) -> set[str]:
+    """The generated names of ``program``'s temporaries (values that bind no source
+    variable) and of their tangents and cotangents: what :func:`fold` may fold."""
+    from ..ir import Loop, Stmt
+    temps: set[str] = set()
+    stack = list(program.body)
+    while stack:
+        item = stack.pop()
+        if isinstance(item, Stmt):
+            if item.target.var is None:
+                temps.add(item.target.name)
+        elif isinstance(item, Loop):
+            stack.extend(item.body)
+    names = set(temps)
+    for suffix in ("dot", "bar"):
+        table = em.derived_names(suffix)
+        names.update(table[b] for b in temps if b in table)
+    return names
+
+
+def fold(lines: list[str], names, modules=frozenset({"math"})) -> list[str]:
+    """``lines`` of one generated function with the single-use temporaries among ``names``
+    folded into their readers (module docstring)."""
+    stmts = _statements(lines)
+    if not stmts:
+        return lines
+    modules = frozenset(modules)
+    count: dict[str, int] = {}
+    where: dict[str, int] = {}                        # name -> last statement that mentions it
+    assigned: dict[str, list[int]] = {}               # name -> statements that (un)bind it
+    for idx, st in enumerate(stmts):
+        for name in st.names():
+            count[name] = count.get(name, 0) + 1
+            where[name] = idx
+        for name in st.targets():
+            assigned.setdefault(name, []).append(idx)
+    end = [len(stmts)] * len(stmts)                   # first later statement of a lesser indent
+    open_: list[int] = []
+    for idx, st in enumerate(stmts):
+        while open_ and stmts[open_[-1]].indent > st.indent:
+            end[open_.pop()] = idx
+        open_.append(idx)
+    changed = False
+    for idx, st in enumerate(stmts):
+        text = st.text
+        cut = text.find(" = ")
+        if not st.single or st.quoted or cut <= 0:
+            continue
+        name = text[:cut]
+        if name not in names or count.get(name) != 2:
+            continue
+        use = where[name]
+        reader = stmts[use]
+        if (use <= idx or use >= end[idx] or not reader.single or reader.quoted or reader.indent != st.indent
+                or reader.text.startswith(_HEADERS)):
+            continue
+        expr_text = text[cut + 3:]
+        simple = _SIMPLE.match(expr_text)
+        if simple is not None:                        # the common shapes, without tokens
+            op, module = simple.group("op"), simple.group("mod")
+            if module is not None and module not in modules:
+                continue
+            prec = 5 if op is None else _BINARY[op]
+            reads = _NAME.findall(expr_text) if module is None else _NAME.findall(expr_text[len(module):])
+        else:
+            expr = _tokens(expr_text)
+            if not _pure(expr, modules):
+                continue
+            prec = _precedence(expr)
+            reads = _reads(expr)
+        if any(any(idx < a < use for a in assigned.get(r, ())) for r in set(reads)):
+            continue
+        at = _find(reader.text, name)
+        if at < 0 or (at == 0 and reader.text[len(name):].startswith(" = ")):
+            continue
+        before, after = reader.text[:at], reader.text[at + len(name):]
+        lp, unary = _left(before)
+        rp = _right(after)
+        if prec == 5:
+            inner = expr_text
+        elif rp is None or lp == 4 or rp == 4 or (lp and prec <= lp) or (rp and prec < rp):
+            inner = "(" + expr_text + ")"
+        else:
+            inner = expr_text
+        new = before + inner + after
+        if st.indent + len(new) > WIDTH or _operators(new) > MAX_OPERATORS:
+            continue
+        reader.text = new
+        st.removed = changed = True
+    if not changed:
+        return lines
+    return _rebuild(lines, stmts)
+
+
+def _find(text: str, name: str) -> int:
+    """Where ``name`` stands as a name in ``text`` (not inside a longer name or after a
+    dot), or -1."""
+    at = text.find(name)
+    while at >= 0:
+        end = at + len(name)
+        if ((at == 0 or not (text[at - 1].isalnum() or text[at - 1] in "_."))
+                and (end == len(text) or not (text[end].isalnum() or text[end] == "_"))):
+            return at
+        at = text.find(name, end)
+    return -1
+
+
+def _operators(text: str) -> int:
+    """Binary operators of a statement in the emitters' spacing (`` + ``, `` * ``...)."""
+    return (text.count(" + ") + text.count(" - ") + text.count(" * ") + text.count(" / ")
+            + text.count(" ** ") + text.count(" // ") + text.count(" % "))
+
+
+def _rebuild(lines: list[str], stmts: list) -> list[str]:
+    """``lines`` without the folded definitions, the readers rewritten, comments tidied."""
+    replace: dict[int, str | None] = {}
+    for st in stmts:
+        if st.removed:
+            for i in range(st.first, st.last + 1):
+                replace[i] = None
+        elif st.single and st.text != lines[st.first].strip():
+            replace[st.first] = " " * st.indent + st.text
+    kept: list[str] = []
+    for i, line in enumerate(lines):
+        if i in replace:
+            if replace[i] is not None:
+                kept.append(replace[i])
+            continue
+        kept.append(line)
+    return _tidy_comments(kept)
+
+
+def _tidy_comments(lines: list[str]) -> list[str]:
+    """Drop a ``# line N:`` comment with no code under it; merge one that repeats the
+    ``# line`` comment of the statements just above it."""
+    out: list[str] = []
+    last_comment: dict[int, str] = {}                 # indent -> the line comment in force
+    n = len(lines)
+    for i, line in enumerate(lines):
+        stripped = line.lstrip()
+        indent = len(line) - len(stripped)
+        if stripped.startswith("# line ") or stripped.startswith("# lines "):
+            nxt = lines[i + 1] if i + 1 < n else ""
+            nxt_stripped = nxt.lstrip()
+            nxt_indent = len(nxt) - len(nxt_stripped)
+            if ((nxt_stripped.startswith(("# line ", "# lines ")) and nxt_indent == indent)
+                    or not nxt_stripped or nxt_indent < indent):
+                continue                              # nothing under it any more
+            if last_comment.get(indent) == stripped:
+                continue                              # the same line's code continues
+            last_comment[indent] = stripped
+            out.append(line)
+            continue
+        if stripped and not stripped.startswith("#"):
+            for k in [k for k in last_comment if k > indent]:
+                del last_comment[k]
+        elif stripped.startswith("#"):
+            last_comment.pop(indent, None)
+        out.append(line)
+    return out
