@@ -29,6 +29,8 @@ statement under it is dropped, and one repeating the comment just above is merge
 from __future__ import annotations
 
 import re
+from collections import Counter
+from itertools import chain
 
 from .emit_common import WIDTH
 
@@ -116,12 +118,13 @@ _AUGMENTED = re.compile(r"([A-Za-z_]\w*) (?:\*\*|//|[-+*/%@&|^])= ")
 
 class _Stmt:
     """One statement of the function: its lines, indentation and (current) text."""
-    __slots__ = ("first", "last", "indent", "text", "single", "removed", "quoted")
+    __slots__ = ("first", "last", "indent", "text", "single", "removed", "quoted", "info")
 
     def __init__(self, first, last, indent, text, single, quoted):
         self.first, self.last, self.indent, self.text = first, last, indent, text
         self.single, self.quoted = single, quoted
         self.removed = False
+        self.info = None          # of the right-hand side: (pure, precedence, names read), once asked
 
     def names(self) -> list[str]:
         text = _STRING.sub("''", self.text) if self.quoted else self.text
@@ -146,6 +149,9 @@ _SIMPLE = re.compile(                    # a op b, or module.fn(a): no tokens ne
     rf"(?:{_ATOM} (?P<op>\*\*|//|[-+*/%]) {_ATOM}|(?P<mod>[A-Za-z_]\w*)\.[A-Za-z_]\w*\({_ATOM}\)|{_ATOM})$")
 
 
+_CONTINUES = "([{,\\"                  # a line ending so may continue on the next
+
+
 def _depth(code: str) -> int:
     if "'" in code or '"' in code:
         code = _STRING.sub("''", code)
@@ -163,7 +169,8 @@ def _statements(lines: list[str]) -> list:
         if not stripped or stripped[0] == "#":
             i += 1
             continue
-        first, depth = i, _depth(stripped)
+        first = i
+        depth = _depth(stripped) if stripped.rstrip()[-1] in _CONTINUES or '"' in stripped or "'" in stripped else 0
         parts = [stripped.rstrip()]
         while depth > 0 and i + 1 < n:
             i += 1
@@ -245,13 +252,32 @@ def fold(lines: list[str], names, modules=frozenset({"math"})) -> list[str]:
     if not stmts:
         return lines
     modules = frozenset(modules)
-    count: dict[str, int] = {}
-    where: dict[str, int] = {}                        # name -> last statement that mentions it
+    mentions = [st.names() for st in stmts]
+    count = Counter(chain.from_iterable(mentions))
+    small, large = (names, count) if len(names) < len(count) else (count, names)
+    wanted = {n for n in small if n in large and count[n] == 2}
+    if not wanted:
+        return lines
+    first: dict[str, int] = {}                        # name -> its first and second statement
+    second: dict[str, int] = {}
+    for idx, found in enumerate(mentions):
+        hit = wanted.intersection(found)
+        for name in hit:
+            if name in first:
+                second[name] = idx
+            else:
+                first[name] = idx
     assigned: dict[str, list[int]] = {}               # name -> statements that (un)bind it
     for idx, st in enumerate(stmts):
-        for name in st.names():
-            count[name] = count.get(name, 0) + 1
-            where[name] = idx
+        text = st.text
+        cut = text.find(" = ")
+        if cut > 0 and text[:cut].isidentifier():
+            head = text[:cut]
+            if head in assigned:
+                assigned[head].append(idx)
+            else:
+                assigned[head] = [idx]
+            continue
         for name in st.targets():
             assigned.setdefault(name, []).append(idx)
     end = [len(stmts)] * len(stmts)                   # first later statement of a lesser indent
@@ -260,14 +286,17 @@ def fold(lines: list[str], names, modules=frozenset({"math"})) -> list[str]:
         while open_ and stmts[open_[-1]].indent > st.indent:
             end[open_.pop()] = idx
         open_.append(idx)
+    where = second
+    multiple = {n for n, at in assigned.items() if len(at) > 1}     # rebound somewhere
     changed = False
-    for idx, st in enumerate(stmts):
+    for idx in sorted(first[n] for n in second):
+        st = stmts[idx]
         text = st.text
         cut = text.find(" = ")
         if not st.single or st.quoted or cut <= 0:
             continue
         name = text[:cut]
-        if name not in names or count.get(name) != 2:
+        if name not in second or first[name] != idx:
             continue
         use = where[name]
         reader = stmts[use]
@@ -275,20 +304,9 @@ def fold(lines: list[str], names, modules=frozenset({"math"})) -> list[str]:
                 or reader.text.startswith(_HEADERS)):
             continue
         expr_text = text[cut + 3:]
-        simple = _SIMPLE.match(expr_text)
-        if simple is not None:                        # the common shapes, without tokens
-            op, module = simple.group("op"), simple.group("mod")
-            if module is not None and module not in modules:
-                continue
-            prec = 5 if op is None else _BINARY[op]
-            reads = _NAME.findall(expr_text) if module is None else _NAME.findall(expr_text[len(module):])
-        else:
-            expr = _tokens(expr_text)
-            if not _pure(expr, modules):
-                continue
-            prec = _precedence(expr)
-            reads = _reads(expr)
-        if any(any(idx < a < use for a in assigned.get(r, ())) for r in set(reads)):
+        pure, prec, reads = _info(st, cut, modules)
+        if not pure or (reads & multiple and any(any(idx < a < use for a in assigned[r])
+                                                 for r in reads & multiple)):
             continue
         at = _find(reader.text, name)
         if at < 0 or (at == 0 and reader.text[len(name):].startswith(" = ")):
@@ -305,11 +323,33 @@ def fold(lines: list[str], names, modules=frozenset({"math"})) -> list[str]:
         new = before + inner + after
         if st.indent + len(new) > WIDTH or _operators(new) > MAX_OPERATORS:
             continue
+        rcut = reader.text.find(" = ")
+        if rcut > 0 and at > rcut and reader.text[:rcut].isidentifier():
+            r_pure, r_prec, r_reads = _info(reader, rcut, modules)     # before the text changes
+            whole = at == rcut + 3 and not after               # the reader's right side was the name
+            reader.info = (r_pure, (5 if inner is not expr_text else prec) if whole else r_prec,
+                           (r_reads - {name}) | reads)
         reader.text = new
         st.removed = changed = True
     if not changed:
         return lines
     return _rebuild(lines, stmts)
+
+
+def _info(st: _Stmt, cut: int, modules: frozenset) -> tuple[bool, int, set]:
+    """(pure, precedence, names read) of the right-hand side of ``st``, an assignment whose
+    ``" = "`` is at ``cut``; computed once, then kept up to date by the folds into it."""
+    if st.info is None:
+        expr_text = st.text[cut + 3:]
+        simple = _SIMPLE.match(expr_text)
+        if simple is not None:                        # the common shapes, without tokens
+            op, module = simple.group("op"), simple.group("mod")
+            reads = _NAME.findall(expr_text) if module is None else _NAME.findall(expr_text[len(module):])
+            st.info = (module is None or module in modules, 5 if op is None else _BINARY[op], set(reads))
+        else:
+            expr = _tokens(expr_text)
+            st.info = (_pure(expr, modules), _precedence(expr), set(_reads(expr)))
+    return st.info
 
 
 def _find(text: str, name: str) -> int:
