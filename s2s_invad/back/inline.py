@@ -287,7 +287,6 @@ def fold(lines: list[str], names, modules=frozenset({"math"})) -> list[str]:
             end[open_.pop()] = idx
         open_.append(idx)
     where = second
-    multiple = {n for n, at in assigned.items() if len(at) > 1}     # rebound somewhere
     changed = False
     for idx in sorted(first[n] for n in second):
         st = stmts[idx]
@@ -305,8 +304,7 @@ def fold(lines: list[str], names, modules=frozenset({"math"})) -> list[str]:
             continue
         expr_text = text[cut + 3:]
         pure, prec, reads = _info(st, cut, modules)
-        if not pure or (reads & multiple and any(any(idx < a < use for a in assigned[r])
-                                                 for r in reads & multiple)):
+        if not pure or _rebound(reads, assigned, idx, use):
             continue
         at = _find(reader.text, name)
         if at < 0 or (at == 0 and reader.text[len(name):].startswith(" = ")):
@@ -334,6 +332,16 @@ def fold(lines: list[str], names, modules=frozenset({"math"})) -> list[str]:
     if not changed:
         return lines
     return _rebuild(lines, stmts)
+
+
+def _rebound(reads: set, assigned: dict, idx: int, use: int) -> bool:
+    """Whether a statement strictly between ``idx`` and ``use`` (un)binds one of ``reads``
+    (each name's list of statements is in order: the last one says whether any is late)."""
+    for r in reads:
+        at = assigned.get(r)
+        if at is not None and at[-1] > idx and any(idx < a < use for a in at):
+            return True
+    return False
 
 
 def _info(st: _Stmt, cut: int, modules: frozenset) -> tuple[bool, int, set]:
