@@ -89,7 +89,7 @@ def render_module(items: list[tuple["Analysis", tuple[str, ...]]], memory: str =
                 lines = _folded(em, prog, emitter(em, lumps, plan))
                 if mode != "drift":                  # a frame that does not grow with the program
                     bodies.append(reuse_names("\n".join(lines)))
-                    bodies += [reuse_names("\n".join(extra)) for extra in em.lines_after]
+                    bodies += [reuse_names("\n".join(_folded(em, prog, extra))) for extra in em.lines_after]
                     em.lines_after.clear()
                     continue
             elif mode == "jvp":
@@ -103,7 +103,7 @@ def render_module(items: list[tuple["Analysis", tuple[str, ...]]], memory: str =
             if mode == "drift":
                 plain.add(len(bodies))
             bodies.append("\n".join(_folded(em, prog, lines)))
-            bodies += ["\n".join(extra) for extra in em.lines_after]
+            bodies += ["\n".join(_folded(em, prog, extra)) for extra in em.lines_after]
             em.lines_after.clear()
         src = prog.filename.replace("\\", "/").rsplit("/", 1)[-1]
         memo = ", memory recompute" if memory == "recompute" else ""

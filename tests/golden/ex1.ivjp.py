@@ -48,9 +48,7 @@ def ex1_ivjp_sweep(_tape, r0_bar, r1_bar, r2_bar):
         if not (0.0 < abs(dt19_1_dr1) < math.inf):
             _rt.zero_pivot('example_functions.py', 19, 'r1 = math.sin(r1) + r2', 'd t19_1 / d r1',
                 dt19_1_dr1)
-        t19_1_bar = r1_bar / dt19_1_dr1
-        # line 19: r1 = math.sin(r1) + r2
-        r1_1_bar = t19_1_bar
+        r1_1_bar = r1_bar / dt19_1_dr1
         r2_bar = r2_bar - r1_1_bar
         # line 20: r2 = r2 * math.exp(r0)
         if not (0.0 < abs(t20_1) < math.inf):

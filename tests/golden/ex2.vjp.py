@@ -38,12 +38,10 @@ def ex2_vjp_bwd(_tape, r0_2_bar, r1_1_bar, r2_1_bar):
         r0, r1, r2, r0_1, t, t33_1 = _tape
         # line 33: r2 = r2 * math.exp(r1)
         r2_bar = t33_1 * r2_1_bar
-        t33_1_bar = r2 * r2_1_bar
-        r1_1_bar = r1_1_bar + t33_1 * t33_1_bar
+        r1_1_bar = r1_1_bar + t33_1 * (r2 * r2_1_bar)
         # line 32: r1 = r1 - math.sin(t)
         r1_bar = r1_1_bar
-        t32_1_bar = -r1_1_bar
-        t_bar = math.cos(t) * t32_1_bar
+        t_bar = math.cos(t) * -r1_1_bar
         # line 31: r0 = r1 + t
         r1_bar = r1_bar + r0_2_bar
         t_bar = t_bar + r0_2_bar

@@ -71,12 +71,10 @@ def ex2_vjp_bwd(_tape, r0_2_bar, r1_1_bar, r2_1_bar):
         r0, r1, r2, r0_1, t, t18_1 = _tape
         # line 18: r2 = r2 * math.exp(r1)
         r2_bar = t18_1 * r2_1_bar
-        t18_1_bar = r2 * r2_1_bar
-        r1_1_bar = r1_1_bar + t18_1 * t18_1_bar
+        r1_1_bar = r1_1_bar + t18_1 * (r2 * r2_1_bar)
         # line 17: r1 = r1 - math.sin(t)
         r1_bar = r1_1_bar
-        t17_1_bar = -r1_1_bar
-        t_bar = math.cos(t) * t17_1_bar
+        t_bar = math.cos(t) * -r1_1_bar
         # line 16: r0 = r1 + t
         r1_bar = r1_bar + r0_2_bar
         t_bar = t_bar + r0_2_bar
@@ -251,14 +249,11 @@ def polar_vjp_bwd(_tape, x_bar, y_bar):
     try:
         r, t24_1, t25_1, t25_2 = _tape
         # line 25: y = GAIN * r * math.sin(theta)
-        t25_1_bar = t25_2 * y_bar
-        t25_2_bar = t25_1 * y_bar
-        theta_bar = t24_1 * t25_2_bar
-        r_bar = GAIN * t25_1_bar
+        theta_bar = t24_1 * (t25_1 * y_bar)
+        r_bar = GAIN * (t25_2 * y_bar)
         # line 24: x = r * math.cos(theta)
         r_bar = r_bar + t24_1 * x_bar
-        t24_1_bar = r * x_bar
-        theta_bar = theta_bar - t25_2 * t24_1_bar
+        theta_bar = theta_bar - t25_2 * (r * x_bar)
     except _rt.S2SError:
         raise
     except _rt.NUMERIC_ERRORS:
@@ -382,10 +377,8 @@ def norm2_vjp_bwd(_tape, out_bar):
     try:
         x, y = _tape
         # line 31: return x * x + y * y
-        t31_1_bar = out_bar
-        t31_2_bar = out_bar
-        y_bar = (y + y) * t31_2_bar
-        x_bar = (x + x) * t31_1_bar
+        y_bar = (y + y) * out_bar
+        x_bar = (x + x) * out_bar
     except _rt.S2SError:
         raise
     except _rt.NUMERIC_ERRORS:
