@@ -9,6 +9,7 @@ loop headers or other blocks, operands rebound in between) stays."""
 import ast
 import math
 import random
+import re
 
 import pytest
 from hypothesis import given, settings, strategies as st
@@ -115,6 +116,7 @@ def test_what_is_folded_and_what_stays():
     ["    t1_1 = a * b", "    if a:", "        y = t1_1"],                # another block
     ["    t1_1 = a * b", "    y = f(t1_1,", "        c)"],                # a wrapped statement
     ["    t1_1 = a * b", "    y = g('t1_1', t1_1)"],                      # a reader quoting text
+    ["    t1_1 = a * b", "    return y, t1_1"],                           # a result (checked finite)
 ])
 def test_what_must_not_be_folded(lines):
     assert fold(lines, {"t1_1"}) == lines
@@ -156,3 +158,27 @@ def test_a_comment_left_without_code_is_dropped_and_a_repeat_merged():
         "    # line 5: y = a * b",
         "    y = a * b + 0.0",
     ]
+
+
+FUZZ_1603 = '''
+import numpy as np
+
+
+def overflowing_tangent(x0):
+    x0 = x0 - 3.1158940010454685 * np.cosh(9.792755646791948 * x0)
+    x0 = 0.059021455061053225 * np.sqrt((0.15874583418231797 * x0 + 3.782295771044424e+103)) + 0.1653922743724949
+    return x0
+'''
+
+
+@pytest.mark.filterwarnings("ignore::RuntimeWarning")        # NumPy's, as the user's own function gives
+def test_a_result_is_never_folded_out_of_the_finiteness_check(tmp_path):
+    """Fuzz seed 1603: the tangent of the result is a temporary's tangent read once, by
+    the return; folded there, the check that every result is finite lost it and J v came
+    back inf without an error."""
+    import s2s_invad as si
+    from programs import load_source
+    f = load_source(FUZZ_1603, "overflowing_tangent", str(tmp_path))
+    assert re.search(r"return x0_2, t\d+_4_dot\n", si.source(f, "jvp"))
+    with pytest.raises(si.NonFiniteError):
+        si.jvp(f, (72.0,), (1.0,))

@@ -17,7 +17,9 @@ What it folds, all of which must hold:
   in ``modules`` (``math``, NumPy) and ``abs``; no subscripts, no runtime helpers;
 * the name occurs exactly twice in the function (its definition and one read), and the
   read is a one-line statement at the same indentation in the same block, not a loop
-  header or ``elif``, with no assignment in between to a name the expression reads;
+  header, ``elif`` or ``return`` (results stay names: the check that every result is
+  finite, added afterwards, reads them), with no assignment in between to a name the
+  expression reads;
 * the statement that results fits in WIDTH characters and has at most MAX_OPERATORS
   operators (readable lines, no deep nesting for the compiler).
 
@@ -50,7 +52,8 @@ _KEYWORDS = frozenset("and or not in is if else elif for while del return with a
 _PURE_OPS = frozenset(["+", "-", "*", "/", "**", "//", "%", "(", ")", ",", "."])
 _BINARY = {"+": 1, "-": 1, "*": 2, "/": 2, "//": 2, "%": 2, "@": 2, "**": 4}
 _BUILTINS = frozenset(["abs"])
-_HEADERS = ("while ", "for ", "elif ", "del ", "with ", "else", "except", "try", "finally", "def ", "class ")
+_HEADERS = ("while ", "for ", "elif ", "del ", "with ", "else", "except", "try", "finally", "def ", "class ",
+            "return")               # results stay names: the finiteness check (checks.guard) reads them
 
 
 def _tokens(text: str) -> list[tuple[str, str]]:
