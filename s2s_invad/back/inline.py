@@ -291,7 +291,7 @@ def fold(lines: list[str], names, modules=frozenset({"math"})) -> list[str]:
         open_.append(idx)
     where = second
     changed = False
-    for idx in sorted(first[n] for n in second):
+    for idx in sorted({first[n] for n in second}):
         st = stmts[idx]
         text = st.text
         cut = text.find(" = ")
