@@ -153,6 +153,21 @@ def _point(x, size):
     return None
 
 
+_PLAIN = frozenset({float, int})
+
+
+@functools.lru_cache(maxsize=256)
+def _scalar_run(parts: tuple) -> tuple[int, int] | None:
+    """(first, end) when ``parts`` are scalars in the consecutive slots first..end-1 (a
+    tuple of hundreds of results is then one slice, not one float() call each)."""
+    if not parts or any(p[0] != "s" for p in parts):
+        return None
+    first = parts[0][1]
+    if any(p[1] != first + i for i, p in enumerate(parts)):
+        return None
+    return first, first + len(parts)
+
+
 class Entry:
     """A generated function: its C version on one point, else the Python function.
 
@@ -191,9 +206,10 @@ class Entry:
         if len(args) != len(self.inputs):
             return None
         if self.scalars_only:
-            for x in args:
-                if type(x) is not float and _point(x, None) is None:
-                    return None
+            if not _PLAIN.issuperset(map(type, args)):  # all floats and ints: checked at C speed
+                for x in args:
+                    if type(x) is not float and _point(x, None) is None:
+                        return None
             return np.array(args, dtype=_F64) if args else np.zeros(1)
         buffer = np.empty(max(self.n_in, 1))
         for x, (offset, size) in zip(args, self.inputs):
@@ -231,6 +247,9 @@ class Entry:
         if kind == "v":
             return out[spec[1]:spec[1] + spec[2]]
         if kind == "t":
+            run = _scalar_run(spec[1])
+            if run is not None:                       # a tuple of scalars in consecutive slots
+                return tuple(out[run[0]:run[1]].tolist())
             return tuple(self.unpack(part, out) for part in spec[1])
         return functools.partial(self.sweep, out[spec[1]:spec[1] + spec[2]])
 
