@@ -265,19 +265,24 @@ def _bandwidths(a_rows: list[list[int]], pos: list[int] | None) -> tuple[int, in
     return kl, ku
 
 
+def _neighbours(rows: list[list[int]], k: int) -> list[list[int]]:
+    """The graph of M + M^T for the pattern ``rows`` of M: each index's other indices, sorted."""
+    nbrs = [set() for _ in range(k)]
+    for i, row in enumerate(rows):
+        for j in row:
+            if i != j:
+                nbrs[i].add(j)
+                nbrs[j].add(i)
+    return [sorted(n) for n in nbrs]
+
+
 def _band(a_rows: list[list[int]], k: int) -> Band:
     """The narrower of A's natural order and reverse Cuthill-McKee on the graph of A + A^T
     (rows stay with their columns: partial pivoting needs no zero-free diagonal)."""
     kl, ku = _bandwidths(a_rows, None)
     best = Band("natural", None, kl, ku)
     if kl + ku > 2:
-        nbrs = [set() for _ in range(k)]
-        for i, row in enumerate(a_rows):
-            for j in row:
-                if i != j:
-                    nbrs[i].add(j)
-                    nbrs[j].add(i)
-        order = _rcm([sorted(n) for n in nbrs])
+        order = _rcm(_neighbours(a_rows, k))
         pos = [0] * k
         for t, j in enumerate(order):
             pos[j] = t
@@ -388,13 +393,7 @@ def _structure(graph, lump, array_mode, compiled, max_fill, max_terms) -> Struct
         return st
     st.parity = permutation_sign(row_for_col)
     m_rows = [a_rows[row_for_col[j]] for j in range(k)]      # row j of M = row row_for_col[j] of A
-    nbrs = [set() for _ in range(k)]
-    for j, row in enumerate(m_rows):
-        for c in row:
-            if c != j:
-                nbrs[j].add(c)
-                nbrs[c].add(j)
-    nbrs = [sorted(n) for n in nbrs]
+    nbrs = _neighbours(m_rows, k)
     best: Symbolic | None = None
     md = None
     for name in ("natural", "RCM", "minimum degree"):

@@ -108,8 +108,6 @@ def _precedence(tokens) -> int:
             unary = prev is None or (prev[0] == "op" and prev[1] not in ")]}")
             low = min(low, 3 if unary and tok in "+-" else _BINARY[tok])
         prev = (kind, tok)
-    if tokens and tokens[0][0] == "num" and tokens[0][1].startswith("-"):
-        low = min(low, 3)
     return low
 
 
@@ -185,20 +183,20 @@ def _statements(lines: list[str]) -> list:
     return out
 
 
-def _left(text: str) -> tuple[int, bool]:
-    """(precedence of the operator just before a position, or 0 where none binds; whether
-    it is a unary sign) from the text before that position."""
+def _left(text: str) -> int:
+    """Precedence of the operator just before a position (3 for a unary sign, 0 where none
+    binds) from the text before that position."""
     s = text.rstrip()
     c = s[-1:]
     if c == "*":
-        return (4 if s.endswith("**") else 2), False
+        return 4 if s.endswith("**") else 2
     if c in ("/", "%", "@"):
-        return 2, False
+        return 2
     if c in ("+", "-"):
         t = s[:-1].rstrip()
         unary = not t or t[-1] in "(,[{=:*/%@+-<>~" or _KEYWORD_END.search(t) is not None
-        return (3 if unary else 1), unary
-    return 0, False
+        return 3 if unary else 1
+    return 0
 
 
 def _right(text: str) -> int | None:
@@ -289,7 +287,6 @@ def fold(lines: list[str], names, modules=frozenset({"math"})) -> list[str]:
         while open_ and stmts[open_[-1]].indent > st.indent:
             end[open_.pop()] = idx
         open_.append(idx)
-    where = second
     changed = False
     for idx in sorted({first[n] for n in second}):
         st = stmts[idx]
@@ -300,7 +297,7 @@ def fold(lines: list[str], names, modules=frozenset({"math"})) -> list[str]:
         name = text[:cut]
         if name not in second or first[name] != idx:
             continue
-        use = where[name]
+        use = second[name]
         reader = stmts[use]
         if (use <= idx or use >= end[idx] or not reader.single or reader.quoted or reader.indent != st.indent
                 or reader.text.startswith(_HEADERS)):
@@ -313,7 +310,7 @@ def fold(lines: list[str], names, modules=frozenset({"math"})) -> list[str]:
         if at < 0 or (at == 0 and reader.text[len(name):].startswith(" = ")):
             continue
         before, after = reader.text[:at], reader.text[at + len(name):]
-        lp, unary = _left(before)
+        lp = _left(before)
         rp = _right(after)
         if prec == 5:
             inner = expr_text
