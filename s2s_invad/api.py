@@ -805,13 +805,16 @@ class Derivatives:
         return explain(self, shapes=shapes)
 
     def write(self, path: str, modes=MODES, shapes=None, force: bool = False) -> str:
-        """Write a module with the generated ``modes`` to ``path``; return its text.
+        """Write a module with the generated ``modes`` (a mode name or several) to ``path``;
+        return its text.
 
         As ``s2s-invad gen``: the function's own source is never replaced, and a file
         whose first line is not the generated marker only with ``force=True``
         (:class:`~s2s_invad.errors.OutputPathError` otherwise); a file already up to date
         is not touched.
         """
+        path = files.checked_path(path)
+        modes = (modes,) if isinstance(modes, str) else tuple(modes)     # "jvp" is one mode
         for mode in modes:
             _check_mode(mode)
         sources = files.source_files(self.__wrapped__)

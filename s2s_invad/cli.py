@@ -27,10 +27,11 @@ import traceback
 
 from . import files, progress
 from .back import c_backend, cache, numba_backend
+from .back.text import escape
 from .front import loader
 from .report import dot
 from ._version import VERSION
-from .errors import NotInvertibleError, S2SError, UnsupportedSyntaxError
+from .errors import BackendError, NotInvertibleError, S2SError, UnsupportedSyntaxError
 from .front.evaluate import ShapeProbe
 from .files import MARKER, is_generated, write_atomic
 from .report.explain import explain
@@ -45,8 +46,10 @@ class CommandError(Exception):
 
 
 def _note(message: str) -> None:
+    """One line on stderr; what it quotes (file names, source text) escaped as in the generated
+    header, so a newline or a bidirectional control in a file name cannot forge or hide a line."""
     progress.clear()                                   # no status line in the way
-    print(f"{PROG}: {message}", file=sys.stderr)
+    print(f"{PROG}: {escape(message)}", file=sys.stderr)
 
 
 # -- reading the source ---------------------------------------------------------------
@@ -85,15 +88,19 @@ def _shown(path: str) -> str:
 
 
 def load_functions(path: str, text: str) -> list[loader.SourceFunction]:
-    """Every top-level def of the file; a file Python cannot parse is an input error."""
+    """The top-level defs of the file that Python keeps bound: of a name defined twice, the
+    last definition (as importing the module would bind it, and as the API transforms it).
+    A file Python cannot parse is an input error."""
     try:
         with progress.stage("parse"):
-            return loader.from_file(_shown(path), text)
+            functions = loader.from_file(_shown(path), text)
     except SyntaxError as exc:
         raise UnsupportedSyntaxError(f"invalid Python syntax: {exc.msg}", _shown(path), exc.lineno or 1,
                                      exc.offset or 1, exc.text or "") from None
     except ValueError as exc:                             # e.g. null bytes in the source
         raise CommandError(f"cannot parse {_shown(path)}: {exc}") from None
+    last = {sf.name: sf for sf in functions}
+    return [sf for sf in functions if last[sf.name] is sf]
 
 
 def find_function(path: str, functions, name: str) -> loader.SourceFunction:
@@ -286,7 +293,19 @@ def _positive(text: str) -> int:
     return value
 
 
+def require_backend(backend: str) -> None:
+    """Refuse --backend numba where numba cannot run: the module would fail on import
+    (the check ``si.jvp(backend="numba")`` makes)."""
+    if backend == "numba":
+        try:
+            numba_backend.require()
+        except BackendError as exc:
+            raise BackendError(f"--backend numba: the generated module could not be imported here: {exc} "
+                               "(--backend python)") from None
+
+
 def run_gen(args, argv: list[str]) -> int:
+    require_backend(args.backend)
     if args.output == "-" and (args.check or args.diff):
         raise CommandError("--check and --diff compare with a file: drop -o - (or give -o FILE)")
     path, func = split_target(args.target)
