@@ -44,6 +44,7 @@ import numpy as np
 from . import files
 from .back import cache
 from .back.callspec import CallSpec
+from .back.guard import Guard
 from .analysis.memory import describe as describe_memory
 from .analysis.memory import plan_memory
 from .back import c_backend, numba_backend
@@ -60,7 +61,8 @@ from .report.explain import explain as _explain_report
 class _Record:
     """Everything cached for one function: analyses and compiled modes per signature."""
 
-    def __init__(self):
+    def __init__(self, f):
+        self.guard = Guard(f)                # what the transform reads, as it was
         self.analyses: dict = {}
         self.compiled: dict = {}
         self.vectors: set[str] = set()       # parameters found to be vectors
@@ -113,10 +115,15 @@ def _unwrap(f, wrt):
 
 
 def _record(f) -> _Record:
+    """What this process keeps for ``f``: started again when a module constant, constant
+    array or helper that ``f`` reads has changed since (:mod:`~s2s_invad.back.guard`)."""
     try:
-        return _records.setdefault(f, _Record())
+        record = _records.get(f)
     except TypeError:
         raise ArgumentError(f"cannot differentiate {f!r}") from None
+    if record is None or not record.guard.holds():
+        record = _records[f] = _Record(f)
+    return record
 
 
 def _unroll_key(unroll):
@@ -545,11 +552,15 @@ class _Fast:
     the previous call: a Python float or int for a scalar, a 1-D float64 array of the
     right length for a vector (no batches, no lists): a few type tests, not the general
     checks."""
-    __slots__ = ("fn", "params", "inputs_of", "outputs_of", "tuple_output")
+    __slots__ = ("fn", "guard", "params", "inputs_of", "outputs_of", "tuple_output")
 
-    def __init__(self, fn, spec):
+    def __init__(self, fn, spec, record: _Record):
         self.fn = fn
-        self.params = tuple(p.length if p.is_vector else None for p in spec.signature)
+        self.guard = record.guard
+        # a vector parameter the source does not use as one (it came as a list) takes the
+        # general path for an array, which reads a 1-D array there as a batch of points
+        self.params = tuple((p.length if p.name in record.vectors else _NEVER) if p.is_vector else None
+                            for p in spec.signature)
         self.inputs_of = tuple(p.length if p.is_vector else None for p in spec.wrt_params)
         self.tuple_output = spec.tuple_output
         self.outputs_of = tuple(spec.out_spec) if spec.tuple_output else (spec.out_spec,)
@@ -569,6 +580,7 @@ class _Fast:
 
 
 _F64 = np.dtype(np.float64)
+_NEVER = -1                                    # a length no array has: never the fast path
 
 
 def _fits(x, length) -> bool:
@@ -599,9 +611,13 @@ def _fast(f, key) -> _Fast | None:
     if table is None:
         return None
     try:
-        return table.get(key)
+        fast = table.get(key)
     except TypeError:                          # an unhashable wrt: the general path
         return None
+    if fast is not None and not fast.guard.holds():
+        table.clear()                          # a constant or helper changed: transform again
+        return None
+    return fast
 
 
 def _remember(f, key, spec, fn) -> None:
@@ -612,7 +628,7 @@ def _remember(f, key, spec, fn) -> None:
                                                   all(s is None or isinstance(s, int) for s in out))
     if flat:
         try:
-            _fast_table.setdefault(f, {})[key] = _Fast(fn, spec)
+            _fast_table.setdefault(f, {})[key] = _Fast(fn, spec, _record(_unwrap(f, None)[0]))
         except TypeError:
             pass
 

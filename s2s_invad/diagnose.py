@@ -88,9 +88,11 @@ def not_finite(filename: str) -> None:
                              filename, None)
     line, text = source_site(code.co_filename, found.lineno)
     what = describe(found.name)
+    why = ("not a real number (a negative number to a fractional power)" if isinstance(found.value, complex)
+           else "not finite")
     raise NonFiniteError(
         f"{_where(filename, line)}{what} is {found.value!r}{at_index(found.index)} at `{text}`: the "
-        f"function or its derivatives are not finite at this point (generated code: "
+        f"function or its derivatives are {why} at this point (generated code: "
         f"`{linecache.getline(code.co_filename, found.lineno).strip()}`). {ADVICE}",
         filename, line, found.value, found.index)
 
@@ -110,15 +112,18 @@ def first_bad(value):
     """
     if isinstance(value, (float, int)) and not isinstance(value, bool):
         return None if value - value == 0 else (None, float(value))
+    if isinstance(value, complex):                     # (-1.0) ** 0.5 in Python: not a real number
+        return None, value
     if isinstance(value, np.ndarray) and value.dtype.kind in "fc":
-        ok = np.isfinite(value)
+        ok = np.isfinite(value) & (np.imag(value) == 0)
         if ok.all():
             return None
         flat = int(np.flatnonzero(~ok)[0])
         index = tuple(int(i) for i in np.unravel_index(flat, value.shape))
-        return (index[0] if len(index) == 1 else index), float(np.real(value[index]))
+        bad = value[index]
+        return (index[0] if len(index) == 1 else index), (complex(bad) if np.imag(bad) else float(bad))
     if isinstance(value, np.generic) and np.issubdtype(type(value), np.inexact):
-        return None if np.isfinite(value) else (None, float(np.real(value)))
+        return None if np.isfinite(value) and not np.imag(value) else (None, value.item())
     return None
 
 

@@ -64,7 +64,8 @@ def _pow_partials(x, y, z):
         exact = Fraction(c) - 1 == Fraction(c - 1)
         return (c * x ** (c - 1) if exact else c * z / x), ZERO
     if is_num(x):
-        return y * x ** (y - 1), (z * log(x) if x.value > 0 else ZERO)
+        # 0**y: d/dy = 0 (y > 0); a negative base has no real derivative in y: log raises
+        return y * x ** (y - 1), (ZERO if x.value == 0 else z * log(x))
     return y * x ** (y - 1), z * log(x + eq(x, ZERO))
 
 

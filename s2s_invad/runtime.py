@@ -26,12 +26,22 @@ from .runtime_lu import (NAN, Pattern, isfinite, lu_checked, lu_slogdet,  # noqa
 
 
 def finite(*values) -> bool:
-    """True when every value (a float, or an array) is finite: the results check of a
-    function with many results."""
+    """True when every value (a float, or an array) is finite and real: the results check
+    of a function with many results."""
     try:
         return all(map(math.isfinite, values))
-    except TypeError:                                   # arrays
-        return all(bool(np.all(np.isfinite(v))) for v in values)
+    except TypeError:                                   # arrays, or a complex number
+        return not any(isinstance(v, complex) or np.iscomplexobj(v) or not np.all(np.isfinite(v))
+                       for v in values)
+
+
+def not_real(total) -> bool:
+    """The results check of code with ``**``: ``total`` (the sum of ``x - x`` over the
+    results) is not 0 (a result is inf or nan) or is complex (Python's float power of a
+    negative number to a fractional exponent)."""
+    if type(total) is float:
+        return total != 0.0
+    return isinstance(total, complex) or np.iscomplexobj(total) or bool(np.any(total != 0.0))
 
 
 def vector(*elts) -> np.ndarray:

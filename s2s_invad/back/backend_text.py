@@ -152,3 +152,18 @@ def pair_sweeps(converted: dict, sweep_of: dict) -> None:
             c.node, c.reason = None, f"its sweep {sweep} stays Python"
         elif c.node is None and partner.node is not None:
             partner.node, partner.reason = None, f"the function returning it, {name}, stays Python"
+
+
+class _RealCheck(ast.NodeTransformer):
+    def visit_Call(self, node):
+        if isinstance(node.func, ast.Attribute) and node.func.attr == "not_real" and len(node.args) == 1:
+            test = ast.Compare(self.visit(node.args[0]), [ast.NotEq()], [ast.Constant(0.0)])
+            return ast.copy_location(test, node)
+        return self.generic_visit(node)
+
+
+def compiled_checks(tree: ast.Module) -> ast.Module:
+    """``tree`` with each results check ``_rt.not_real(total)`` of code with ``**`` read as
+    ``total != 0.0``: compiled code computes a negative number to a fractional power as
+    nan (caught by that test), never as a complex number, which is what the Python check adds."""
+    return ast.fix_missing_locations(_RealCheck().visit(tree))

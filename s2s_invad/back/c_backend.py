@@ -39,8 +39,8 @@ import math
 from dataclasses import dataclass, field
 
 from ..errors import BackendError
-from .backend_text import (Choice, ModuleInfo, Refused, count_statements, env_bound, pair_sweeps, seconds_text,
-                           sweeps_of)
+from .backend_text import (Choice, ModuleInfo, Refused, compiled_checks, count_statements, env_bound, pair_sweeps,
+                           seconds_text, sweeps_of)
 
 ENV = "S2S_INVAD_C_MAX_STATEMENTS"
 DEFAULT_MAX = 60_000
@@ -540,7 +540,7 @@ def c_section(text: str, bound: int | None = None) -> tuple[str, list[Choice]]:
     with each function. ``bound`` (default :func:`max_statements`) is the size above which
     a function stays Python."""
     bound = max_statements() if bound is None else bound
-    tree = ast.parse(text)
+    tree = compiled_checks(ast.parse(text))
     module = ModuleInfo.of(tree)
     crt = module.fresh("_crt")
     functions = [n for n in tree.body if isinstance(n, ast.FunctionDef)]

@@ -70,7 +70,10 @@ def guard(text: str, filename: str, numpy: str | None, runtime: str = "_rt", res
         out += [f"        {runtime}.not_finite({site})"]
     elif names:
         total = " + ".join(f"({n} - {n})" for n in names) if len(names) > 1 else f"{names[0]} - {names[0]}"
-        test = f"{total} != 0.0" if numpy is None else f"{numpy}.any({total} != 0.0)"
+        if "**" in text:           # a negative float to a fractional power is complex in Python
+            test = f"{runtime}.not_real({total})"
+        else:
+            test = f"{total} != 0.0" if numpy is None else f"{numpy}.any({total} != 0.0)"
         out += ["    # every result finite? (x - x is 0.0 for finite x, nan for inf and nan)",
                 f"    if {test}:", f"        {runtime}.not_finite({site})"]
     return "\n".join(out + [ret])

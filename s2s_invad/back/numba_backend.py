@@ -49,8 +49,8 @@ from dataclasses import dataclass
 from .. import _astlib as A
 from ..errors import BackendError
 from ..primitives import HELPERS, PRIMITIVES
-from .backend_text import (Choice, ModuleInfo, Refused, count_statements, env_bound, pair_sweeps, seconds_text,
-                           sweeps_of)
+from .backend_text import (Choice, ModuleInfo, Refused, compiled_checks, count_statements, env_bound, pair_sweeps,
+                           seconds_text, sweeps_of)
 
 ENV = "S2S_INVAD_NUMBA_MAX_STATEMENTS"
 DEFAULT_MAX = 1500
@@ -452,7 +452,7 @@ def numba_section(text: str, bound: int | None = None) -> tuple[str, list[Choice
     does with each function. ``bound`` (default :func:`max_statements`) is the size above
     which a function stays Python."""
     bound = max_statements() if bound is None else bound
-    tree = ast.parse(text)
+    tree = compiled_checks(ast.parse(text))
     module = ModuleInfo.of(tree)
     functions = [n for n in tree.body if isinstance(n, ast.FunctionDef)]
     nbrt = module.fresh("_nbrt")

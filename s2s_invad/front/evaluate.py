@@ -1132,6 +1132,8 @@ class Evaluator:
             values = list(sf.defaults)
             for name, value in zip(positional[len(positional) - len(values):], values):
                 out[name] = self._live_default(name, value, sf, fn)
+            for name, value in (sf.kwdefaults or {}).items():
+                out[name] = self._live_default(name, value, sf, fn)
             return out
         nodes = fn.args.defaults
         for name, n in zip(positional[len(positional) - len(nodes):], nodes):

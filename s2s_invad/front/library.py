@@ -142,7 +142,7 @@ def call(ev, func, args, kwargs):
     kind, attr, alias = func.kind, func.attr, func.alias
     if kind == "numpy" and alias is not None:       # a source that calls numpy runs on arrays
         ev.modules[alias] = "numpy"
-    if kind in ("math", "numpy") and attr in _PRIMS[kind]:
+    if kind in ("math", "numpy") and attr in _PRIMS[kind] and (kind, attr) not in _IMPLS:
         _no_keywords(ev, f"{alias}.{attr}", kwargs)
         if len(args) != 1:
             raise ev.fail(ev.node, f"{alias}.{attr} takes one argument here, got {len(args)}")

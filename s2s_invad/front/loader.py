@@ -102,6 +102,7 @@ class SourceFunction:
     names: set[str] = field(default_factory=set)        # every identifier (filled by the fence)
     local_names: set[str] = field(default_factory=set)  # parameters and assigned names (fence)
     defaults: tuple | None = None  # live default values (API); None: evaluate the nodes
+    kwdefaults: dict | None = None  # live keyword-only defaults (API), with ``defaults``
     fenced: bool = False
 
 
@@ -262,7 +263,8 @@ def from_function(fn) -> SourceFunction:
         raise SourceUnavailableError(f"could not find the def of {fn.__qualname__} in its source")
     lines, text = _function_lines([ln.rstrip("\r\n") for ln in file_lines], node)
     defaults = tuple(fn.__defaults__ or ())
-    return SourceFunction(fn.__name__, filename, node, lines, _live_scope(fn), text, defaults=defaults)
+    return SourceFunction(fn.__name__, filename, node, lines, _live_scope(fn), text, defaults=defaults,
+                          kwdefaults=dict(fn.__kwdefaults__ or {}))
 
 
 

@@ -30,6 +30,6 @@ def coupling_ijvp(x1, x2, x1_1_dot, x2_1_dot):
     except _rt.NUMERIC_ERRORS:
         _rt.failed('example_functions.py')
     # every result finite? (x - x is 0.0 for finite x, nan for inf and nan)
-    if (x1_1 - x1_1) + (x2_1 - x2_1) + (x1_dot - x1_dot) + (x2_dot - x2_dot) != 0.0:
+    if _rt.not_real((x1_1 - x1_1) + (x2_1 - x2_1) + (x1_dot - x1_dot) + (x2_dot - x2_dot)):
         _rt.not_finite('example_functions.py')
     return (x1_1, x2_1), (x1_dot, x2_dot)

@@ -54,6 +54,6 @@ def ex1_ijvp(r0, r1, r2, r0_2_dot, r1_2_dot, r2_2_dot):
     except _rt.NUMERIC_ERRORS:
         _rt.failed('example_functions.py')
     # every result finite? (x - x is 0.0 for finite x, nan for inf and nan)
-    if (r0_2 - r0_2) + (r1_2 - r1_2) + (r2_2 - r2_2) + (r0_dot - r0_dot) + (r1_dot - r1_dot) + (r2_dot - r2_dot) != 0.0:
+    if _rt.not_real((r0_2 - r0_2) + (r1_2 - r1_2) + (r2_2 - r2_2) + (r0_dot - r0_dot) + (r1_dot - r1_dot) + (r2_dot - r2_dot)):
         _rt.not_finite('example_functions.py')
     return (r0_2, r1_2, r2_2), (r0_dot, r1_dot, r2_dot)

@@ -29,7 +29,7 @@ def ex1_ivjp(r0, r1, r2):
     except _rt.NUMERIC_ERRORS:
         _rt.failed('example_functions.py')
     # every result finite? (x - x is 0.0 for finite x, nan for inf and nan)
-    if (r0_2 - r0_2) + (r1_2 - r1_2) + (r2_2 - r2_2) != 0.0:
+    if _rt.not_real((r0_2 - r0_2) + (r1_2 - r1_2) + (r2_2 - r2_2)):
         _rt.not_finite('example_functions.py')
     return (r0_2, r1_2, r2_2), _partial(ex1_ivjp_sweep, (r0, r1, r2, r1_1, t20_1, r1_2, r2_2))
 
@@ -73,6 +73,6 @@ def ex1_ivjp_sweep(_tape, r0_bar, r1_bar, r2_bar):
     except _rt.NUMERIC_ERRORS:
         _rt.failed('example_functions.py')
     # every result finite? (x - x is 0.0 for finite x, nan for inf and nan)
-    if (r0_2_bar - r0_2_bar) + (r1_2_bar - r1_2_bar) + (r2_2_bar - r2_2_bar) != 0.0:
+    if _rt.not_real((r0_2_bar - r0_2_bar) + (r1_2_bar - r1_2_bar) + (r2_2_bar - r2_2_bar)):
         _rt.not_finite('example_functions.py')
     return r0_2_bar, r1_2_bar, r2_2_bar
