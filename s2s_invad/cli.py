@@ -240,6 +240,9 @@ def output_path(args, path: str) -> str | None:
     """Where ``gen`` writes: a file name, or None for standard output."""
     if args.output == "-":
         return None
+    if args.output == "":
+        raise CommandError("-o: the file name is empty: give the module to write (-o model_derivs.py), "
+                           "or -o - for standard output")
     if args.output:
         return args.output
     if path == "-":

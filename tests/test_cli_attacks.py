@@ -110,3 +110,10 @@ def test_gen_backend_numba_with_numba_still_works(tmp_path, capsys):
     (tmp_path / "m.py").write_text("def f(x, y):\n    return x + y, x * y\n")
     code, out, _ = gen(capsys, tmp_path / "m.py", "--backend", "numba", "--modes", "jvp", "-o", "-")
     assert code == 0 and "_nbrt" in out
+
+
+def test_an_empty_output_name_is_refused(tmp_path, capsys):
+    (tmp_path / "one.py").write_text("def f(x):\n    return 2.0 * x\n")
+    code, _, err = gen(capsys, tmp_path / "one.py", "--modes", "jvp", "-o", "")
+    assert code != 0 and "the file name is empty" in err
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["one.py"]       # nothing written
