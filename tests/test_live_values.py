@@ -9,7 +9,8 @@
   variable exponent has no real derivative.
 - The same call gives the same answer whatever was called before (a 1-D array for a
   parameter the source never indexes is a batch of points, even after a call with a list).
-- ``math.log(x, base)`` and keyword-only defaults of helpers, as Python reads them.
+- ``math.log(x, base)``, keyword-only defaults of helpers and ``np.stack`` / ``np.hstack`` of
+  scalars, as Python and NumPy read them.
 """
 
 from __future__ import annotations
@@ -155,3 +156,18 @@ def logs(x, b):
     assert y[0] == pytest.approx(math.log10(x) + 1.5 * x) and y[1] == pytest.approx(math.log(x) / math.log(b))
     assert t[0] == pytest.approx(1 / (x * math.log(10.0)) + 1.5)
     assert t[1] == pytest.approx(1 / (x * math.log(b)) - math.log(x) / (b * math.log(b) ** 2))
+
+
+def test_stack_and_hstack_of_scalars(tmp_path):
+    f = load_function(tmp_path, "stacks", '''
+import numpy as np
+
+def stacks(x):
+    return np.stack([x[0] * x[1], x[0] + x[1]]) + np.hstack([x[1] * x[1], x[:1] * 2.0])
+''')
+    x = np.array([2.0, 3.0])
+    jacobian = np.array([[3.0, 2.0 + 6.0], [1.0 + 2.0, 1.0]])      # written out by hand
+    y, t = si.jvp(f, (x,), (np.array([1.0, 0.0]),))
+    assert y.tolist() == [6.0 + 9.0, 5.0 + 4.0] and t.tolist() == jacobian[:, 0].tolist()
+    _, u = si.ijvp(f, (x,), np.array([1.0, 0.0]))
+    assert np.allclose(u[0], np.linalg.solve(jacobian, [1.0, 0.0]))

@@ -509,7 +509,8 @@ def _structural(name, arrays=1):
         args = list(args)
         if arrays == "seq":
             seq = _sequence(ev, args[0], f"np.{name}")
-            args[0] = [to_array(ev, a) for a in seq]
+            # a scalar item (np.stack([x[0] * x[1], x[0] + x[1]])) is a 0-d array, as in NumPy
+            args[0] = [_zero_d(a) if isinstance(a, Scalar) or is_number(a) else to_array(ev, a) for a in seq]
         else:
             for i in range(min(arrays, len(args))):
                 args[i] = to_array(ev, args[i])
@@ -519,6 +520,13 @@ def _structural(name, arrays=1):
             raise ev.fail(ev.node, f"np.{name} failed: {exc}") from None
         return _unwrap(out)
     return impl
+
+
+def _zero_d(x) -> np.ndarray:
+    """A number or runtime scalar as a 0-d object array."""
+    out = np.empty((), dtype=object)
+    out[()] = x
+    return out
 
 
 def _unwrap(out):
