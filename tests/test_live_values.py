@@ -21,7 +21,7 @@ import numpy as np
 import pytest
 
 import s2s_invad as si
-from s2s_invad.errors import NonFiniteError
+from s2s_invad.errors import NonFiniteError, UnsupportedSyntaxError
 
 from modules import load_function
 
@@ -171,3 +171,19 @@ def stacks(x):
     assert y.tolist() == [6.0 + 9.0, 5.0 + 4.0] and t.tolist() == jacobian[:, 0].tolist()
     _, u = si.ijvp(f, (x,), np.array([1.0, 0.0]))
     assert np.allclose(u[0], np.linalg.solve(jacobian, [1.0, 0.0]))
+
+
+def test_a_rolled_loop_index_is_not_called_input_dependent(tmp_path):
+    f = load_function(tmp_path, "parity", '''
+import numpy as np
+
+def parity(z, steps):
+    for k in range(steps):
+        z = z + 0.1 * np.sin(z) * (k % 2)
+    return z
+''')
+    with pytest.raises(UnsupportedSyntaxError) as caught:
+        si.jvp(f, (np.array([0.1, 0.2]), 10), (np.ones(2),), wrt="z")
+    message = str(caught.value)
+    assert "index of a loop kept as a loop" in message and "depends on the inputs" not in message
+    assert "not differentiable" not in message and "line 6" in message

@@ -141,6 +141,7 @@ class Evaluator:
         self.unroll = unroll                # None (by trip count), True, False or {line: bool}
         self.notes: list = []               # loops.LoopNote per source loop met
         self.roll_failures: dict = {}       # id(for statement) -> why its body cannot roll
+        self.rolled_indices: set = set()     # ids of the index Values of loops kept as loops
         self.count_params: set[str] = set() # parameters used as runtime trip counts
         self.rolled_locals: dict[str, int] = {}   # name -> line of the rolled loop that set it
         self.defs: dict[int, Stmt] = {}     # id(Value) -> its statement (for params_of)
@@ -194,6 +195,12 @@ class Evaluator:
         hint = self.HINTS.get(what, "write it with + - * / ** and the supported functions")
         name = scalar.value.name if scalar.value.name else "an input-dependent value"
         subject = subject or f"{what} on a runtime value"
+        if id(scalar.value) in self.rolled_indices:       # passive: differentiability is not the point
+            subject = subject.replace(" (it is not differentiable)", "")
+            raise self.refuse(self.node, f"{subject} (`{name}` is the index of a loop kept as a loop, "
+                                         "known only at run time, because its trip count is a runtime "
+                                         "value): write the body with + - * / of the index, or make the "
+                                         "trip count a constant so that the loop can be unrolled")
         raise self.refuse(self.node, f"{subject} (`{name}` depends on the inputs, so the data flow "
                                      f"would change with them): {hint}")
 

@@ -238,6 +238,7 @@ def _attempt(ev, stmt, carried, entries) -> _Attempt:
             spans[name] = (len(carries), len(carries) + len(leaves))
             carries += leaves
         index = Value(ev.var_name(target), target, stmt.lineno)
+        ev.rolled_indices.add(id(index))
         env[target] = Scalar(index)
         ev.body = loop_body
         ev.where = outer_where + (("rolled", target, None),)
