@@ -31,17 +31,16 @@ def finite(*values) -> bool:
     try:
         return all(map(math.isfinite, values))
     except TypeError:                                   # arrays, or a complex number
-        return not any(isinstance(v, complex) or np.iscomplexobj(v) or not np.all(np.isfinite(v))
-                       for v in values)
+        return not any(np.iscomplexobj(v) or not np.all(np.isfinite(v)) for v in values)
 
 
 def not_real(total) -> bool:
     """The results check of code with ``**``: ``total`` (the sum of ``x - x`` over the
     results) is not 0 (a result is inf or nan) or is complex (Python's float power of a
     negative number to a fractional exponent)."""
-    if type(total) is float:
+    if isinstance(total, float):                        # a Python float or np.float64
         return total != 0.0
-    return isinstance(total, complex) or np.iscomplexobj(total) or bool(np.any(total != 0.0))
+    return np.iscomplexobj(total) or bool(np.any(total != 0.0))
 
 
 def vector(*elts) -> np.ndarray:

@@ -177,23 +177,35 @@ def _names_read(code: types.CodeType) -> set[str]:
     return names
 
 
+UNBOUND = object()       # a name bound to nothing in a closure or the globals
+
+
+def bindings(fn: types.FunctionType):
+    """``(name, cell, value)`` for each name ``fn``'s code mentions, in sorted order: ``cell``
+    is its closure cell (None for a global), ``value`` what it is bound to there, or
+    :data:`UNBOUND` (an empty cell; a builtin or nothing in the globals)."""
+    closure = dict(zip(fn.__code__.co_freevars, fn.__closure__ or ()))
+    for name in sorted(_names_read(fn.__code__)):
+        cell = closure.get(name)
+        if cell is None:
+            yield name, None, fn.__globals__.get(name, UNBOUND)
+            continue
+        try:
+            yield name, cell, cell.cell_contents
+        except ValueError:
+            yield name, cell, UNBOUND
+
+
 def _reads(fn: types.FunctionType, depth: int, seen: set) -> list:
     """What ``fn``'s closure, globals or builtins bind to each name its code mentions."""
-    closure = dict(zip(fn.__code__.co_freevars, fn.__closure__ or ()))
     table = []
-    for name in sorted(_names_read(fn.__code__)):
-        if name in closure:
-            try:
-                value = closure[name].cell_contents
-            except ValueError:
-                table.append([name, "empty cell"])
-                continue
-        elif name in fn.__globals__:
-            value = fn.__globals__[name]
+    for name, cell, value in bindings(fn):
+        if value is not UNBOUND:
+            table.append([name, _value(value, depth, seen)])
+        elif cell is not None:
+            table.append([name, "empty cell"])
         else:
             table.append([name, "builtin" if hasattr(builtins, name) else "unbound"])
-            continue
-        table.append([name, _value(value, depth, seen)])
     return table
 
 

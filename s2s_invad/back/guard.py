@@ -17,8 +17,8 @@ function it reaches through its names (helpers, recursively):
 When a guard fails the API drops everything it kept for the function and transforms again
 (from the disk cache when an entry with the new values is there). A check costs a dictionary
 look-up per name (about 0.5 us a call for a function of a few names) and a comparison per
-array (about 0.1 us for 64 numbers, 50-100 us for a 512 x 512 matrix); attributes of modules (``params.K``) are not
-followed (the disk cache does not follow them either).
+array (about 0.1 us for 64 numbers, 50-100 us for a 512 x 512 matrix). Attributes of
+modules (``params.K``) are not followed (the disk cache does not follow them either).
 """
 
 from __future__ import annotations
@@ -27,27 +27,24 @@ import types
 
 import numpy as np
 
-from .cache import _names_read
+from .cache import UNBOUND, bindings
 
-_UNBOUND = object()          # a name not in the closure or the globals (a builtin, or nothing)
 _DEPTH = 12                  # as the cache key: helpers nested deeper are not followed
 
 
-def _snapshot(value):
-    """A copy of a container or array for an equality test, or None for values compared by
-    identity only (numbers, functions, modules: rebinding them makes a new object)."""
-    if isinstance(value, np.ndarray):
-        return None if value.dtype.hasobject else (value.dtype, value.shape, value.tobytes())
-    if isinstance(value, (list, tuple, dict)):
-        try:
-            return _plain(value, 0)
-        except _Opaque:
-            return None
-    return None
-
-
 class _Opaque(Exception):
-    pass
+    """A value with no comparable copy (an object array)."""
+
+
+def _snapshot(value):
+    """A comparable copy of an array or container, or None for values compared by identity
+    only (numbers, functions, modules: rebinding them makes a new object)."""
+    if not isinstance(value, (np.ndarray, list, tuple, dict)):
+        return None
+    try:
+        return _plain(value, 0)
+    except _Opaque:
+        return None
 
 
 def _plain(value, depth):
@@ -74,7 +71,7 @@ class Guard:
     __slots__ = ("names", "cells", "functions", "data")
 
     def __init__(self, fn):
-        self.names: list = []        # (globals dict, name, value or _UNBOUND)
+        self.names: list = []        # (globals dict, name, value or UNBOUND)
         self.cells: list = []        # (closure cell, value)
         self.functions: list = []    # (function, code, defaults, kwdefaults)
         self.data: list = []         # (value, snapshot)
@@ -85,21 +82,13 @@ class Guard:
             return
         seen.add(id(fn))
         self.functions.append((fn, fn.__code__, fn.__defaults__, fn.__kwdefaults__))
-        closure = dict(zip(fn.__code__.co_freevars, fn.__closure__ or ()))
-        for name in sorted(_names_read(fn.__code__)):
-            if name in closure:
-                cell = closure[name]
-                try:
-                    value = cell.cell_contents
-                except ValueError:
-                    value = _UNBOUND
-                self.cells.append((cell, value))
-            else:
-                value = fn.__globals__.get(name, _UNBOUND)
+        for name, cell, value in bindings(fn):
+            if cell is None:
                 self.names.append((fn.__globals__, name, value))
-            if value is _UNBOUND:
-                continue
-            self._value(value, depth, seen)
+            else:
+                self.cells.append((cell, value))
+            if value is not UNBOUND:
+                self._value(value, depth, seen)
         for default in (fn.__defaults__ or ()) + tuple((fn.__kwdefaults__ or {}).values()):
             self._value(default, depth, seen)
 
@@ -112,14 +101,14 @@ class Guard:
 
     def holds(self) -> bool:
         for namespace, name, value in self.names:
-            if namespace.get(name, _UNBOUND) is not value:
+            if namespace.get(name, UNBOUND) is not value:
                 return False
         for cell, value in self.cells:
             try:
                 if cell.cell_contents is not value:
                     return False
             except ValueError:
-                if value is not _UNBOUND:
+                if value is not UNBOUND:
                     return False
         for fn, code, defaults, kwdefaults in self.functions:
             if fn.__code__ is not code or fn.__defaults__ is not defaults or fn.__kwdefaults__ is not kwdefaults:
