@@ -36,6 +36,7 @@ count), False (keep every loop that can be kept), or ``{line: bool}`` per source
 from __future__ import annotations
 
 import functools
+import reprlib
 import types
 import weakref
 
@@ -410,8 +411,20 @@ def _as_tuple(value, what: str, expected: int, names) -> tuple:
     return tuple(value)
 
 
+def _not_masked(x, what: str) -> None:
+    """Refuse a NumPy masked array: the generated code would compute with the values under
+    its mask (and NumPy turns masked elements into nan on the way)."""
+    if isinstance(x, np.ma.MaskedArray):
+        raise ArgumentError(f"{what} is a NumPy masked array: the derivatives are computed from every "
+                            "element, masked ones included, so its masked elements would come back as "
+                            "nan; pass x.filled(value) to choose the values under the mask, or "
+                            "np.asarray(x) if the mask is meant to be ignored")
+
+
 def _number_or_array(x, what: str):
-    """``x`` checked: a real number or a real array (never bools, complex, strings, objects)."""
+    """``x`` checked: a real number or a real array (never bools, complex, strings, objects,
+    masked arrays)."""
+    _not_masked(x, what)
     if isinstance(x, (bool, np.bool_)):
         raise ArgumentError(f"{what} is a bool ({x!r}): pass a number (a float or an int)")
     if isinstance(x, (int, float, np.integer, np.floating)):
@@ -482,7 +495,10 @@ def _check_primals(prog, primals) -> tuple:
     out, pairs = [], []
     for param, x in zip(prog.signature, primals):
         what = f"argument '{param.name}' of {prog.name}"
-        x = _vector(x, param.length, what) if param.is_vector else _scalar(x, what)
+        if param.name in prog.counts and not param.is_vector:
+            x = _trip_count(x, what, prog.counts[param.name])
+        else:
+            x = _vector(x, param.length, what) if param.is_vector else _scalar(x, what)
         out.append(x)
         pairs.append((x, param.is_vector, param.name))
     _check_batches(prog, pairs, "the arguments")
@@ -493,6 +509,20 @@ def _primal_batch(prog, primals) -> tuple:
     """The batch shape of checked primals (() for one point)."""
     return _check_batches(prog, [(x, p.is_vector, p.name) for p, x in zip(prog.signature, primals)],
                           "the arguments")
+
+
+def _trip_count(x, what: str, site: str) -> int:
+    """An argument the source uses as a loop's trip count, as a Python int: an int, a NumPy
+    integer or a 0-d integer array (floats, bools and anything else refused)."""
+    _not_masked(x, what)
+    value = x[()] if type(x) is np.ndarray and x.ndim == 0 else x
+    if isinstance(value, (int, np.integer)) and not isinstance(value, (bool, np.bool_)):
+        return int(value)
+    got = (f"an array of shape {x.shape} and dtype {x.dtype}" if isinstance(x, np.ndarray)
+           else f"a {type(x).__name__} ({reprlib.repr(x)})")
+    raise ArgumentError(f"{what} is {got}, but the loop at {site} runs a number of times computed from "
+                        "it (its trip count), and a trip count must be an int: pass a Python int or a NumPy "
+                        "integer (int(n) of a whole number; every point of a batch shares it)")
 
 
 def _scalar(x, what):
@@ -549,9 +579,9 @@ _NUMBERS = frozenset({float, int})
 
 class _Fast:
     """A generated function called directly when every argument has exactly the kind of
-    the previous call: a Python float or int for a scalar, a 1-D float64 array of the
-    right length for a vector (no batches, no lists): a few type tests, not the general
-    checks."""
+    the previous call: a Python float or int for a scalar, a Python int for a trip count, a
+    1-D float64 array of the right length for a vector (no batches, no lists): a few type
+    tests, not the general checks."""
     __slots__ = ("fn", "guard", "params", "inputs_of", "outputs_of", "tuple_output")
 
     def __init__(self, fn, spec, record: _Record):
@@ -559,8 +589,8 @@ class _Fast:
         self.guard = record.guard
         # a vector parameter the source does not use as one (it came as a list) takes the
         # general path for an array, which reads a 1-D array there as a batch of points
-        self.params = tuple((p.length if p.name in record.vectors else _NEVER) if p.is_vector else None
-                            for p in spec.signature)
+        self.params = tuple((p.length if p.name in record.vectors else _NEVER) if p.is_vector else
+                            _COUNT if p.name in spec.counts else None for p in spec.signature)
         self.inputs_of = tuple(p.length if p.is_vector else None for p in spec.wrt_params)
         self.tuple_output = spec.tuple_output
         self.outputs_of = tuple(spec.out_spec) if spec.tuple_output else (spec.out_spec,)
@@ -581,11 +611,14 @@ class _Fast:
 
 _F64 = np.dtype(np.float64)
 _NEVER = -1                                    # a length no array has: never the fast path
+_COUNT = "count"                               # a trip count: a Python int only
 
 
 def _fits(x, length) -> bool:
     if length is None:
         return type(x) in _NUMBERS
+    if length is _COUNT:
+        return type(x) is int
     return type(x) is np.ndarray and x.shape == (length,) and x.dtype == _F64
 
 
@@ -593,7 +626,11 @@ def _all_fit(values: tuple, kinds: tuple) -> bool:
     if len(values) != len(kinds):
         return False
     if _NUMBERS.issuperset(map(type, values)):       # all numbers (the usual case), at C speed
-        return kinds.count(None) == len(kinds)
+        scalars = kinds.count(None)
+        if scalars == len(kinds):
+            return True
+        if scalars + kinds.count(_COUNT) != len(kinds):
+            return False                             # a number for a vector
     for x, length in zip(values, kinds):
         if not _fits(x, length):
             return False

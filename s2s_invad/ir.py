@@ -250,6 +250,7 @@ class Program:
     signature: list[Param] = field(default_factory=list)   # the source parameters
     out_names: tuple | None = None   # per top-level result, the source name returned (or None)
     loop_notes: list = field(default_factory=list)   # front.loops.LoopNote per source loop
+    counts: dict = field(default_factory=dict)   # parameter used as a runtime trip count -> file:line of its loop
 
     @property
     def tuple_output(self) -> bool:

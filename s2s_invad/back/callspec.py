@@ -2,7 +2,7 @@
 
 The API's wrappers (``jvp``, ``vjp``, ...) check and shape their arguments from the
 signature (each parameter's name, its length when it is a vector, whether it is
-differentiated), the shape of the result (:attr:`~s2s_invad.ir.Program.out_spec`) and the
+differentiated, which are runtime trip counts), the shape of the result (:attr:`~s2s_invad.ir.Program.out_spec`) and the
 modules the source calls. :class:`CallSpec` holds exactly that, built from the
 :class:`~s2s_invad.ir.Program` after the transform and stored as JSON next to the
 generated text in the cache, so a later process calls the cached code without parsing or
@@ -11,15 +11,15 @@ and types below and raises ``ValueError`` on anything else.
 
 The wrappers read a spec under the Program's attribute names (``spec.signature``,
 ``spec.wrt_params``, ``spec.out_spec``, ``spec.tuple_output``, ``spec.modules``,
-``spec.name``, ``spec.calls_math``). A wrapper that needs more of the Program adds a
+``spec.name``, ``spec.calls_math``, ``spec.counts``). A wrapper that needs more of the Program adds a
 field here (and bumps :data:`FORMAT`, which is part of every cache key).
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
-FORMAT = 3          # of the JSON below
+FORMAT = 4          # of the JSON below
 
 
 @dataclass(frozen=True)
@@ -65,6 +65,7 @@ class CallSpec:
     out_spec: object                 # None (a scalar), n (a 1-D array of n) or a tuple of specs
     modules: dict                    # module alias -> "math" | "numpy", those the source calls
     calls_math: bool = False         # a math function on runtime values: one point at a time
+    counts: dict = field(default_factory=dict)   # parameter used as a runtime trip count -> "file:line" of its loop
 
     @property
     def wrt_params(self) -> list[ParamSpec]:
@@ -83,13 +84,13 @@ class CallSpec:
         """The spec of ``program``'s generated ``mode`` function."""
         return cls(program.name, f"{program.name}_{mode}",
                    tuple(ParamSpec(p.name, p.length, p.differentiated) for p in program.signature),
-                   program.out_spec, dict(program.modules), program.calls_math)
+                   program.out_spec, dict(program.modules), program.calls_math, dict(program.counts))
 
     def to_json(self) -> dict:
         return {"format": FORMAT, "name": self.name, "entry": self.entry,
                 "signature": [[p.name, p.length, p.differentiated] for p in self.signature],
                 "out_spec": _spec_to_json(self.out_spec), "modules": dict(sorted(self.modules.items())),
-                "calls_math": self.calls_math}
+                "calls_math": self.calls_math, "counts": dict(self.counts)}
 
     @classmethod
     def from_json(cls, data) -> "CallSpec":
@@ -112,7 +113,12 @@ class CallSpec:
         calls_math = data.get("calls_math")
         if not isinstance(calls_math, bool):
             raise ValueError("call spec: calls_math must be true or false")
+        counts = data.get("counts")
+        names = {p[0] for p in signature}
+        if not (isinstance(counts, dict) and all(k in names and isinstance(v, str) for k, v in counts.items())):
+            raise ValueError("call spec: counts must map parameter names to 'file:line' strings")
         name, entry = data.get("name"), data.get("entry")
         if not (isinstance(name, str) and isinstance(entry, str) and entry.isidentifier()):
             raise ValueError("call spec: name and entry are missing or mistyped")
-        return cls(name, entry, tuple(ParamSpec(*p) for p in signature), out_spec, dict(modules), calls_math)
+        return cls(name, entry, tuple(ParamSpec(*p) for p in signature), out_spec, dict(modules), calls_math,
+                   dict(counts))

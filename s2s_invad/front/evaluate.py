@@ -142,7 +142,7 @@ class Evaluator:
         self.notes: list = []               # loops.LoopNote per source loop met
         self.roll_failures: dict = {}       # id(for statement) -> why its body cannot roll
         self.rolled_indices: set = set()     # ids of the index Values of loops kept as loops
-        self.count_params: set[str] = set() # parameters used as runtime trip counts
+        self.count_params: dict[str, str] = {}   # parameter used as a runtime trip count -> file:line of its loop
         self.rolled_locals: dict[str, int] = {}   # name -> line of the rolled loop that set it
         self.defs: dict[int, Stmt] = {}     # id(Value) -> its statement (for params_of)
         self.count = 0                      # statements emitted, all bodies together
@@ -482,7 +482,7 @@ class Evaluator:
             body=self.body, outputs=outputs, out_spec=spec, lines=self.lines, texts=self.texts,
             modules=dict(sorted(self.modules.items())), constants=constants, digest=digest,
             reserved=self.names | self.namer.used | self.namer.reserved, signature=signature,
-            out_names=out_names)
+            out_names=out_names, counts=dict(sorted(self.count_params.items())))
 
     def output(self, value, node):
         """(spec, leaves) of the returned value: a scalar, a 1-D list/array, or a tuple."""

@@ -186,7 +186,9 @@ def _roll(ev, stmt, start, count, step):
     for (entry, var), result in zip(attempt.carries, attempt.results):
         loop.carried.append(Carry(entry, var, result))
     ev.body.append(loop)
-    ev.count_params |= ev.params_of(count)
+    site = f"{ev.frames[-1].sf.filename}:{stmt.lineno}"
+    for name in sorted(ev.params_of(count)):          # the first loop each one counts
+        ev.count_params.setdefault(name, site)
     for name in carried:                               # after the loop: the carried values
         env[name] = attempt.templates[name]
     for name in assigned - set(carried):

@@ -1,0 +1,161 @@
+"""Defects left over from an attack round, each now a named error or a right answer.
+
+- A parameter used as the trip count of a loop kept as a loop takes an int, a NumPy integer
+  or a 0-d integer array, in every mode and on the fast path of repeated calls; a float, a
+  bool or an array of points is an ArgumentError naming the parameter and the loop's line.
+  Reference: the derivative of x <- x + sin(x), n times, written out (a product of
+  1 + cos(x_k)).
+- A NumPy masked array is refused wherever an argument, tangent or cotangent is taken (the
+  masked elements came back as nan).
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+
+import s2s_invad as si
+from s2s_invad.errors import ArgumentError
+
+COUNTED = '''
+import math
+def counted(x, n):
+    for i in range(n):
+        x = x + math.sin(x)
+    return x
+'''
+
+MODES = ("jvp", "vjp", "ijvp", "ivjp", "slogdet")
+
+
+def _counted_reference(x: float, n: int) -> tuple[float, float]:
+    """(f(x), f'(x)) of counted, by the chain rule: f' = product of 1 + cos(x_k)."""
+    d = 1.0
+    for _ in range(n):
+        d *= 1.0 + math.cos(x)
+        x = x + math.sin(x)
+    return x, d
+
+
+def _call(fn, mode: str, x, n):
+    """(y, the mode's one number) for the one differentiated parameter x."""
+    opts = {"wrt": "x", "unroll": False}
+    if mode == "jvp":
+        return si.jvp(fn, (x, n), (1.0,), **opts)
+    if mode == "vjp":
+        y, pullback = si.vjp(fn, x, n, **opts)
+        return y, pullback(1.0)[0]
+    if mode == "ijvp":
+        y, (x_dot,) = si.ijvp(fn, (x, n), 1.0, **opts)
+        return y, x_dot
+    if mode == "ivjp":
+        y, sweep = si.ivjp(fn, x, n, **opts)
+        return y, sweep(1.0)
+    y, (sign, logdet) = si.slogdet(fn, (x, n), **opts)
+    return y, sign * math.exp(logdet)
+
+
+def _expected(mode: str, d: float) -> float:
+    return 1.0 / d if mode in ("ijvp", "ivjp") else d
+
+
+@pytest.mark.parametrize("mode", MODES)
+@pytest.mark.parametrize("n", [3, np.int64(3), np.int32(3), np.array(3), np.array(3, dtype=np.uint8)],
+                         ids=["int", "int64", "int32", "0-d", "0-d uint8"])
+def test_a_trip_count_takes_ints_numpy_integers_and_0d_integer_arrays(mode, n):
+    fn = si.from_source(COUNTED, "counted")
+    y, d = _counted_reference(0.5, 3)
+    got_y, got = _call(fn, mode, 0.5, n)
+    assert got_y == pytest.approx(y, rel=1e-14)
+    assert got == pytest.approx(_expected(mode, d), rel=1e-12)
+
+
+@pytest.mark.parametrize("mode", MODES)
+@pytest.mark.parametrize("n", [3.0, np.float64(3.0), np.array(3.0), True, np.bool_(True), np.array([3, 4]), "3"],
+                         ids=["float", "float64", "0-d float", "bool", "np.bool_", "array of counts", "str"])
+def test_a_trip_count_that_is_not_an_int_is_refused_naming_the_parameter(mode, n):
+    fn = si.from_source(COUNTED, "counted")
+    _call(fn, mode, 0.5, 3)                           # compiled and on the fast path first
+    with pytest.raises(ArgumentError) as info:
+        _call(fn, mode, 0.5, n)
+    message = str(info.value)
+    assert "argument 'n' of counted" in message
+    assert "trip count must be an int" in message
+    assert ":4 " in message                           # the loop's line
+
+
+def test_a_trip_count_float_is_refused_on_the_first_call_and_for_a_computed_count():
+    fn = si.from_source('''
+import math
+def twice(x, n):
+    for i in range(2 * n + 1):
+        x = x + 0.5 * math.sin(x)
+    return x
+''', "twice")
+    with pytest.raises(ArgumentError, match=r"argument 'n' of twice is a float \(2\.0\).*:4 .*must be an int"):
+        si.ijvp(fn, (0.5, 2.0), 1.0, unroll=False)
+    with pytest.raises(ArgumentError, match="argument 'n' of twice"):
+        si.drift(fn, (0.5, 2.5), unroll=False)
+    with pytest.raises(ArgumentError, match="argument 'n' of twice"):
+        si.ijvp(fn, (0.5, 2.0), 1.0, memory="recompute", unroll=False)
+    # and the right answer for a NumPy integer: 5 steps of x <- x + sin(x) / 2
+    x, d = 0.5, 1.0
+    for _ in range(5):
+        d *= 1.0 + 0.5 * math.cos(x)
+        x = x + 0.5 * math.sin(x)
+    y, (x_dot,) = si.ijvp(fn, (0.5, np.int16(2)), 1.0, unroll=False)
+    assert (y, x_dot) == pytest.approx((x, 1.0 / d), rel=1e-12)
+
+
+MASKED = '''
+import numpy as np
+def pair(x, y):
+    return x * np.sin(y), y + x
+
+def vec(u):
+    return [u[0] * u[1], u[1] + 2.0 * u[0]]
+'''
+
+
+def _masked():
+    return np.ma.masked_array([1.0, 2.0], mask=[False, True])
+
+
+def _masked_calls():
+    pair, vec = si.from_source(MASKED, "pair"), si.from_source(MASKED, "vec")
+    one, u = np.ones(2), np.array([1.0, 3.0])
+    return {
+        "jvp primal": lambda: si.jvp(pair, (_masked(), 1.0), (1.0, 0.0)),
+        "jvp tangent": lambda: si.jvp(pair, (one, 1.0), (_masked(), 0.0)),
+        "vjp primal": lambda: si.vjp(pair, _masked(), 1.0),
+        "vjp cotangent": lambda: si.vjp(vec, u)[1](_masked()),
+        "ijvp primal": lambda: si.ijvp(vec, (_masked(),), one),
+        "ijvp y_dot": lambda: si.ijvp(vec, (u,), _masked()),
+        "ivjp primal": lambda: si.ivjp(pair, _masked(), 1.0),
+        "ivjp x_bar": lambda: si.ivjp(vec, u)[1](_masked()),
+        "slogdet": lambda: si.slogdet(vec, (_masked(),)),
+        "masked constant": lambda: si.jvp(pair, (np.ma.masked, 1.0), (1.0, 0.0)),
+        "list element": lambda: si.jvp(vec, ([np.ma.masked_array([1.0], mask=[True]), 3.0],),
+                                       (np.ones(2),)),
+    }
+
+
+@pytest.mark.parametrize("case", list(_masked_calls()))
+def test_a_masked_array_is_refused_in_every_mode(case):
+    call = _masked_calls()[case]
+    vec = si.from_source(MASKED, "vec")
+    si.jvp(vec, (np.array([1.0, 3.0]),), (np.ones(2),))   # the fast path exists for vec
+    with pytest.raises(ArgumentError) as info:
+        call()
+    message = str(info.value)
+    assert "masked array" in message and ".filled(value)" in message and "np.asarray" in message
+
+
+def test_a_masked_array_filled_gives_the_derivatives_of_its_values():
+    vec = si.from_source(MASKED, "vec")
+    u = _masked().filled(3.0)
+    y, (x_dot,) = si.ijvp(vec, (u,), np.array([1.0, 0.0]))
+    jac = np.array([[u[1], u[0]], [2.0, 1.0]])
+    np.testing.assert_allclose(x_dot, np.linalg.solve(jac, [1.0, 0.0]), rtol=1e-13)
