@@ -30,7 +30,7 @@ the fastest round is reported, since load on a shared machine only adds time):
 
 * s2s_invad through the API with ``backend="python"`` (Python floats in), ``"numba"`` and
   ``"c"`` (NumPy arrays in); a cell in brackets is a function the backend kept in Python
-  (over its size bound, or a loop for the C backend), whose time is the Python one's;
+  (over its size bound, or a construct it does not take), whose time is the Python one's;
 * JAX (jit, CPU, float64, one thread): the vector form written with jax.numpy
   (``lax.fori_loop`` for the RK4 steps, a gather for the sparse W of euler), ``jax.jvp``,
   ``jax.vjp``, ``jacfwd`` + dense solve for J^-1 v and J^-T w; not for chain, which has

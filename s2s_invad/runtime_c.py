@@ -37,6 +37,7 @@ from .errors import BackendError, BackendWarning
 from .files import write_atomic
 
 _F64 = np.dtype(np.float64)
+COUNT = ("count",)          # a tape element that is a trip count (back.c_backend.COUNT)
 FLAGS = ["-std=c11", "-fPIC", "-shared"]
 DEFAULT_OPT = "-O1"
 _compiler: list | None = None
@@ -180,10 +181,12 @@ class Entry:
     compiler = "c"
 
     def __init__(self, library: Library, symbol: str, python, inputs, n_in: int, outputs, n_out: int,
-                 sweep=None, statements: int = 0):
+                 sweep=None, statements: int = 0, room: bool = False, counts: tuple = ()):
         self.library, self.symbol, self.python = library, symbol, python
         self.inputs, self.n_in, self.outputs, self.n_out = inputs, n_in, outputs, n_out
         self.sweep, self.statements = sweep, statements
+        self.room = 0 if room else None     # doubles after the results for loop tapes (grown on demand)
+        self.counts = counts                # trip counts: an int or Python runs (range(3.0) raises there)
         self.scalars_only = all(size is None for _, size in inputs)
         self._fn = None
         self.calls = self.fallbacks = 0
@@ -205,6 +208,9 @@ class Entry:
     def pack(self, args) -> np.ndarray | None:
         if len(args) != len(self.inputs):
             return None
+        for i in self.counts:
+            if not isinstance(args[i], (int, np.integer)) or isinstance(args[i], bool):
+                return None
         if self.scalars_only:
             if not _PLAIN.issuperset(map(type, args)):  # all floats and ints: checked at C speed
                 for x in args:
@@ -227,15 +233,30 @@ class Entry:
         if fn is not None:
             packed = self.pack(args)
             if packed is not None:
-                out = np.empty(max(self.n_out, 1))
                 self.calls += 1
-                if self._call(fn, packed, out) == 0:
+                if self.room is None:
+                    out = np.empty(max(self.n_out, 1))
+                    done = self._call(fn, packed, out)
+                else:
+                    out, done = self._call_with_room(fn, packed)
+                if done == 0:
                     return self.unpack(self.outputs, out)
         self.fallbacks += 1
         return self.python(*self._python_arguments(args))
 
     def _call(self, fn, packed, out) -> int:
         return fn(ctypes.c_void_p(packed.ctypes.data), ctypes.c_void_p(out.ctypes.data))
+
+    def _call_with_room(self, fn, packed):
+        """Call with room for the loop tapes after the results; the C function returns 2
+        (the room it needs in ``out[0]``) when it is too small, and runs again with more."""
+        while True:
+            out = np.empty(self.n_out + self.room)
+            done = fn(ctypes.c_void_p(packed.ctypes.data), ctypes.c_void_p(out.ctypes.data),
+                      ctypes.c_long(self.room))
+            if done != 2:
+                return out, done
+            self.room = max(int(out[0]), 2 * self.room)
 
     def _python_arguments(self, args):
         return args
@@ -251,7 +272,8 @@ class Entry:
             if run is not None:                       # a tuple of scalars in consecutive slots
                 return tuple(out[run[0]:run[1]].tolist())
             return tuple(self.unpack(part, out) for part in spec[1])
-        return functools.partial(self.sweep, out[spec[1]:spec[1] + spec[2]])
+        end = None if self.room is not None else spec[1] + spec[2]     # loop tapes: the room too
+        return functools.partial(self.sweep, out[spec[1]:end])
 
 
 class Sweep(Entry):
@@ -278,9 +300,18 @@ class Sweep(Entry):
         tape, rest = args[0], args[1:]
         if isinstance(tape, np.ndarray):
             values, at = [], 0
+            room = sum(1 if s is None or s == COUNT else 2 if isinstance(s, tuple) else s for s in self.tape)
             for size in self.tape:
-                values.append(float(tape[at]) if size is None else tape[at:at + size].copy())
-                at += 1 if size is None else size
+                if size is None or size == COUNT:
+                    values.append(float(tape[at]) if size is None else int(tape[at]))
+                    at += 1
+                elif isinstance(size, tuple):          # ("loop", width): a list of rows, as Python records it
+                    first, count, width = room + int(tape[at]), int(tape[at + 1]), size[1]
+                    values.append(list(map(tuple, tape[first:first + count * width].reshape(count, width).tolist())))
+                    at += 2
+                else:
+                    values.append(tape[at:at + size].copy())
+                    at += size
             tape = tuple(values)
         return (tape,) + tuple(rest)
 

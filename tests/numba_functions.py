@@ -70,3 +70,38 @@ def chain(x, y):
     x = x + 0.5 * math.tanh(y)
     y = y + 0.5 * math.tanh(x)
     return x, y
+
+
+def drift(z, steps, a):
+    """The loop index read as a value, a runtime trip count (a C backend loop with a tape)."""
+    for i in range(steps):
+        x, y = z
+        z = np.array([x + DT * np.sin(y + 0.01 * i), y - DT * a * np.tanh(x)])
+    return z
+
+
+def two_stages(z, n, m):
+    """Two loops kept as loops one after the other: two tapes in one room."""
+    for _ in range(n):
+        x, y = z
+        z = np.array([x + DT * np.sin(y), y + DT * np.exp(-x * x)])
+    for _ in range(m):
+        x, y = z
+        z = np.array([x * (1 + DT * y), y - DT * x])
+    return z
+
+
+def nested(z, steps, inner):
+    """A loop kept as a loop inside another: the inner tape is one per outer iteration."""
+    for _ in range(steps):
+        for _ in range(inner):
+            x, y = z
+            z = np.array([x + DT * np.cos(y), y + DT * math.atan(x)])
+    return z
+
+
+def cubes(x, steps):
+    """x -> x**3 repeated: the pivot 3 x**2 of each step is 0 at x = 0."""
+    for _ in range(steps):
+        x = x * x * x + 0.0 * x
+    return x

@@ -1,11 +1,13 @@
-"""backend="c" (issue 14, part 3, the alternative it asks to measure): functions without
-loops kept as loops compiled by the system C compiler.
+"""backend="c" (issue 14, part 3, the alternative it asks to measure): generated functions,
+loops kept as loops included, compiled by the system C compiler.
 
 The same checks as tests/test_numba.py where they apply (every mode against the oracle and
 the Python backend; the named errors with their line at singular and non-finite points), and
-what is particular to it: loops kept as loops and batches run as Python, visibly and with the
-same results; the library is built once and a second process loads it. Skipped where no C
-compiler is on PATH, except the test of what happens then.
+what is particular to it: loops kept as loops run compiled, their tapes in a room the entry
+point grows on demand, and a sweep that falls back to Python gets the tape as Python records
+it; batches run as Python, visibly and with the same results; the library is built once and
+a second process loads it. Skipped where no C compiler is on PATH, except the test of what
+happens then.
 """
 
 import json
@@ -21,17 +23,17 @@ import s2s_invad as si
 from s2s_invad.back import c_backend
 
 import backend_checks as bc
+import checks
 import numba_functions as nf
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
 needs_cc = pytest.mark.skipif(not any(shutil.which(c) for c in ("cc", "gcc", "clang")),
                               reason="no C compiler on PATH")
-FLAT = [name for name in bc.CASES if name != "rolled loop"]
 
 
 @needs_cc
-@pytest.mark.parametrize("name", FLAT)
+@pytest.mark.parametrize("name", list(bc.CASES))
 def test_every_mode_against_the_oracle_compiled(name):
     bc.check_case(name, "c")
 
@@ -66,11 +68,79 @@ def test_batches_run_as_python_with_the_same_results_and_errors():
     assert e.calls >= 1 and e.fallbacks >= 1           # the point compiled, the batch Python
 
 
-def test_loops_kept_as_loops_stay_python_and_say_so():
-    text = si.source(nf.rotate, "ijvp", wrt="z", shapes={"z": 2}, backend="c")
-    assert "# rotate_ijvp: Python (a loop kept as a loop" in text and "Library(" not in text
-    report = si.explain(nf.rotate, wrt="z", shapes={"z": 2}, backend="c")
-    assert "backend c" in report and "jvp: rotate_jvp: Python (a loop kept as a loop" in report
+Z2 = np.array([0.4, -0.3])
+LOOPS = {
+    "index as a value, 30 steps": (nf.drift, (Z2, 30, 0.8)),
+    "no iteration": (nf.drift, (Z2, 0, 0.8)),
+    "two loops, two tapes": (nf.two_stages, (Z2, 5, 9)),
+}
+
+
+@needs_cc
+@pytest.mark.parametrize("name", list(LOOPS))
+def test_loops_kept_as_loops_run_compiled_in_every_mode(name):
+    f, primals = LOOPS[name]
+    checks.check_structured(bc.Backend("c"), f, primals, wrt="z")
+    assert bc.ran_compiled(f, "c"), bc.describe(f)
+    for mode in ("jvp", "vjp", "ijvp", "ivjp"):
+        bc.same_outcome(lambda b: _call(mode, f, primals, b), "c")
+
+
+def _call(mode, f, primals, backend):
+    w = np.array([0.3, -0.7])
+    if mode == "jvp":
+        return si.jvp(f, primals, (w,), wrt="z", backend=backend)
+    if mode == "ijvp":
+        return si.ijvp(f, primals, w, wrt="z", backend=backend)
+    y, back = getattr(si, mode)(f, *primals, wrt="z", backend=backend)
+    return y, back(w)
+
+
+@needs_cc
+def test_the_room_for_loop_tapes_grows_with_the_trip_count():
+    """The first call sizes the room for 3 steps; 400 steps need more: the C function says
+    so and runs again; the numbers stay the Python backend's."""
+    for steps in (3, 400, 50):
+        for mode in ("vjp", "ijvp"):
+            bc.same_outcome(lambda b: _call(mode, nf.two_stages, (Z2, steps, 9), b), "c")
+    assert bc.ran_compiled(nf.two_stages, "c"), bc.describe(nf.two_stages)
+    (e,) = [e for e in bc.entries(nf.two_stages, "c") if e.__name__ == "two_stages_vjp"]
+    assert e.room >= 400 * 2                          # 400 rows of two values at least
+
+
+@needs_cc
+def test_a_sweep_falling_back_to_python_reads_the_loop_tape_as_python_records_it():
+    """The C forward wrote the tape; a batch of cotangents runs the Python sweep on it."""
+    W = np.array([[0.3, 1.0, -2.0], [0.7, 2.0, 0.5]])
+    for mode in ("vjp", "ivjp"):
+        want = getattr(si, mode)(nf.drift, Z2, 40, 0.8, wrt="z")[1](W)
+        got = getattr(si, mode)(nf.drift, Z2, 40, 0.8, wrt="z", backend="c")[1](W)
+        assert np.allclose(got, want, rtol=1e-14, atol=0)
+    sweeps = [e for e in bc.entries(nf.drift, "c") if e.__name__ in ("drift_vjp_bwd", "drift_ivjp_sweep")]
+    assert sweeps and all(e.fallbacks >= 1 for e in sweeps)
+
+
+@needs_cc
+def test_a_singular_step_inside_a_compiled_loop_raises_the_named_error_at_its_line():
+    got = bc.same_outcome(lambda b: si.ijvp(nf.cubes, (0.0, 4), 1.0, backend=b), "c")
+    assert got[0] == "SingularJacobianError" and "numba_functions.py:" in got[1], got
+    bc.same_outcome(lambda b: si.ijvp(nf.cubes, (0.9, 4), 1.0, backend=b), "c")
+    (e,) = [e for e in bc.entries(nf.cubes, "c") if e.__name__ == "cubes_ijvp"]
+    assert e.calls >= 2 and e.fallbacks >= 1
+
+
+@needs_cc
+def test_a_float_trip_count_runs_python_which_refuses_it_as_python_does():
+    got = bc.same_outcome(lambda b: si.jvp(nf.drift, (Z2, 3.5, 0.8), (np.ones(2),), wrt="z", backend=b), "c")
+    assert got[0] != "ok"
+
+
+def test_nested_loop_tapes_stay_python_and_say_so():
+    text = si.source(nf.nested, "ijvp", wrt="z", shapes={"z": 2}, backend="c")
+    assert "# nested_ijvp: Python (the tape of a loop nested in a loop kept as a loop)" in text
+    report = si.explain(nf.nested, wrt="z", shapes={"z": 2}, backend="c")
+    assert "jvp: nested_jvp: compiled by the C compiler" in report
+    assert "vjp: nested_vjp: Python (the tape of a loop nested" in report
 
 
 def test_the_size_bound_keeps_big_functions_in_python(monkeypatch):

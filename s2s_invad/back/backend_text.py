@@ -118,6 +118,39 @@ class ModuleInfo:
                 and isinstance(ctx.func.value, ast.Name) and ctx.func.value.id in self.numpy)
 
 
+def is_tape_allocation(value) -> bool:
+    """``[None] * count``: the list a rolled loop records its iterations in."""
+    return (isinstance(value, ast.BinOp) and isinstance(value.op, ast.Mult) and isinstance(value.left, ast.List)
+            and len(value.left.elts) == 1 and isinstance(value.left.elts[0], ast.Constant)
+            and value.left.elts[0].value is None)
+
+
+def count_names(fn: ast.FunctionDef) -> set[str]:
+    """The names that are trip counts (ints in Python): those that reach a ``range(...)``
+    or a tape's ``[None] * count``, through assignments."""
+    ints: set[str] = set()
+    defs: dict[str, list] = {}
+    for node in ast.walk(fn):
+        if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id == "range":
+            for arg in node.args:
+                ints |= {n.id for n in ast.walk(arg) if isinstance(n, ast.Name)}
+        elif isinstance(node, ast.Assign):
+            if is_tape_allocation(node.value):
+                ints |= {n.id for n in ast.walk(node.value.right) if isinstance(n, ast.Name)}
+            for target in node.targets:
+                if isinstance(target, ast.Name):
+                    defs.setdefault(target.id, []).append(node.value)
+    todo = list(ints)
+    while todo:
+        name = todo.pop()
+        for value in defs.get(name, ()):
+            for n in ast.walk(value):
+                if isinstance(n, ast.Name) and n.id not in ints:
+                    ints.add(n.id)
+                    todo.append(n.id)
+    return ints
+
+
 def count_statements(stmts) -> int:
     """Statements, recursively (a loop's body once): the size the bounds are about."""
     total = 0

@@ -5,9 +5,8 @@ it, which compiles its functions with the system C compiler (gcc, clang: ``cc``)
 shared library loaded with ctypes. It exists because numba compiles straight-line code at
 about 80 statements a second, so a flat function of 10,000 statements (Bratu at n = 512,
 inverse modes) takes minutes, while a C compiler takes a few seconds at -O1 for code that
-runs as fast (benchmarks/results/backends.md). It takes what numba is slowest at: functions
-without loops kept as loops, on one point at a time (floats and 1-D vectors); loops kept as
-loops and batches stay with numba (``backend="numba"``) or Python.
+runs as fast (benchmarks/results/backends.md). It takes one point at a time (floats and 1-D
+vectors); batches stay with numba (``backend="numba"``) or Python.
 
 **The translation** is statement by statement, each Python assignment one C assignment of
 a ``double`` (names prefixed ``v_``, so no user name can clash with C or libm), ``math`` and
@@ -18,6 +17,16 @@ function returns them; the entry point (:class:`s2s_invad.runtime_c.Entry`) pack
 unpacks. A vjp or ivjp writes its tape after its results, and its sweep reads it from there.
 Dense lumps (k > 3) are solved by Gaussian elimination with partial pivoting written here.
 
+**Loops kept as loops** become C ``for`` loops over a ``long`` counter (the loop variable, a
+double like every value, takes its value each iteration; a bound that is not a whole number
+returns 1, as Python's ``range`` raises). A loop's tape (``[None] * count``, one row
+``tape[k] = (a, b, c)`` per iteration) is laid out in the *room*, the caller's buffer after
+the results: the function takes its size ``cap`` and returns 2, with the size it needs in
+``out[0]``, when it is too small; the entry point calls again with more and keeps the larger
+room for later calls. A vjp or ivjp returns, in its tape, where each loop tape's rows start in
+the room and how many there are; its sweep reads them there, and a sweep that falls back to
+Python gets them back as the list of rows the Python code records (trip counts as ints).
+
 **Error paths**, as for numba (:mod:`s2s_invad.back.numba_backend`): the C function returns 1
 wherever the Python one would call an error helper, when an input is not finite, and when a
 floating-point exception flag (invalid, division by zero, overflow) is set at its end
@@ -25,7 +34,8 @@ floating-point exception flag (invalid, division by zero, overflow) is set at it
 its entry point then runs the Python function on the same arguments.
 
 **What stays Python**, said in the section's comments and by ``si.explain(f, backend="c")``:
-functions with loops kept as loops; memory="recompute" sweeps; lumps solved by SuperLU at
+a loop tape inside a loop kept as a loop (its tape is one list per outer iteration);
+memory="recompute" sweeps; lumps solved by SuperLU at
 run time; functions over :data:`ENV` statements (default :data:`DEFAULT_MAX`); and a vjp or
 ivjp whose sweep stays Python, or the other way round. A call with a batch (arrays where a
 float or a 1-D vector is expected) runs the Python function.
@@ -39,21 +49,24 @@ import math
 from dataclasses import dataclass, field
 
 from ..errors import BackendError
-from .backend_text import (Choice, ModuleInfo, Refused, compiled_checks, count_statements, env_bound, pair_sweeps,
-                           seconds_text, sweeps_of)
+from .backend_text import (Choice, ModuleInfo, Refused, compiled_checks, count_statements, env_bound,
+                           count_names, is_tape_allocation as _is_tape_allocation, pair_sweeps, seconds_text,
+                           sweeps_of)
 
 ENV = "S2S_INVAD_C_MAX_STATEMENTS"
 DEFAULT_MAX = 60_000
 SECONDS_PER_STATEMENT = 0.0006     # gcc -O1 here, near 10,000 statements
 
-LOOP = "a loop kept as a loop (backend c compiles functions without one; backend numba compiles loops)"
+COUNT = ("count",)     # a tape element that is a trip count: an int for the Python sweep
 ERROR_HELPERS = {"zero_pivot", "singular_lump", "singular_block", "log_pivot", "not_finite", "failed"}
 
 _C_FUNCTIONS = {name: name for name in ("sin", "cos", "tan", "exp", "log", "log1p", "expm1", "sqrt", "tanh",
-                                        "sinh", "cosh", "asin", "acos", "atan", "atanh", "asinh", "copysign")}
+                                        "sinh", "cosh", "asin", "acos", "atan", "atanh", "asinh", "copysign",
+                                        "hypot")}
 _C_FUNCTIONS.update(arcsin="asin", arccos="acos", arctan="atan", arctanh="atanh", arcsinh="asinh")
 _CONSTANTS = {"pi": math.pi, "e": math.e, "tau": math.tau, "inf": math.inf, "nan": math.nan}
 _BINARY = {ast.Add: "+", ast.Sub: "-", ast.Mult: "*", ast.Div: "/"}
+_LOGICAL = {ast.BitAnd: "&&", ast.BitOr: "||"}
 _COMPARE = {ast.Lt: "<", ast.LtE: "<=", ast.Gt: ">", ast.GtE: ">=", ast.Eq: "==", ast.NotEq: "!="}
 
 PRELUDE = r"""#include <math.h>
@@ -178,6 +191,8 @@ class _Translated:
     n_out: int = 0
     sweep: str | None = None                        # the sweep a vjp/ivjp returns
     tape: list = field(default_factory=list)        # (size or None) per tape element, for the sweep
+    room: bool = False                              # lays out loop tapes after its results
+    counts: tuple = ()                              # positions of the parameters that are trip counts
 
 
 class _CFunction:
@@ -193,6 +208,12 @@ class _CFunction:
         self.scalars: set[str] = set()                  # parameters and tape values read as doubles
         self.temps = 0
         self.result = None
+        self.widths: dict[str, int] = {}                # a loop tape -> the values it records per iteration
+        self.rows: dict[str, str] = {}                  # a loop tape -> the C pointer to its first row
+        self.counters: dict[str, str] = {}              # a loop variable -> its C counter (a long)
+        self.loops = 0
+        self.allocated: list[str] = []                  # loop tapes this function lays out in the room
+        self.counts: set[str] = set()                   # names that are trip counts (ints in Python)
 
     # -- expressions --------------------------------------------------------------
     def expr(self, node) -> str:
@@ -225,6 +246,8 @@ class _CFunction:
                 return f"pow({left}, {right})"
             if type(node.op) in _BINARY:
                 return f"({left} {_BINARY[type(node.op)]} {right})"
+            if type(node.op) in _LOGICAL:             # the checks' np.isfinite(d) & (d != 0.0)
+                return f"({left} {_LOGICAL[type(node.op)]} {right})"
             raise Refused(f"the operator {type(node.op).__name__}")
         if isinstance(node, ast.UnaryOp):
             operand = self.expr(node.operand)
@@ -328,11 +351,76 @@ class _CFunction:
                 self.emit("} else {", depth)
                 self.block(node.orelse, depth + 1, True)
             return self.emit("}", depth)
+        if isinstance(node, ast.For):
+            return self.loop(node, depth, conditional)
         if isinstance(node, ast.Return):
             return self.returned(node.value, depth)
         if isinstance(node, (ast.Pass, ast.Delete)):
             return None
         raise Refused(f"a {type(node).__name__} statement")
+
+    # -- loops kept as loops ---------------------------------------------------------------
+    def loop(self, node: ast.For, depth: int, conditional: bool) -> None:
+        """``for i in range(...)`` as a C ``for`` over a long counter; the loop variable (a
+        double, as every value here) takes the counter's value at the top of each iteration.
+        A bound that is not a whole number returns 1 (Python's range raises TypeError)."""
+        it = node.iter
+        if node.orelse or not isinstance(node.target, ast.Name) or not (
+                isinstance(it, ast.Call) and isinstance(it.func, ast.Name) and it.func.id == "range"
+                and not it.keywords and 1 <= len(it.args) <= 3):
+            raise Refused("a for loop that is not over a range")
+        step = _int_constant(it.args[2]) if len(it.args) == 3 else 1
+        if not step:
+            raise Refused("a range whose step is not a nonzero integer constant")
+        bounds = [ast.Constant(0)] + it.args[:1] if len(it.args) == 1 else it.args[:2]
+        texts = []
+        for bound in bounds:
+            text = self.expr(bound)
+            if _int_constant(bound) is None:
+                self.emit(f"if ({text} != floor({text})) return 1;", depth)
+            texts.append(text)
+        self.loops += 1
+        k, end = f"s2s_k{self.loops}", f"s2s_e{self.loops}"
+        self.emit(f"for (long {k} = (long){texts[0]}, {end} = (long){texts[1]}; {k} {'<' if step > 0 else '>'} "
+                  f"{end}; {k} += {step}) {{", depth)
+        name = node.target.id
+        self.emit(f"{self.store(name)} = (double){k};", depth + 1)
+        self.counters[name] = k
+        self.block(node.body, depth + 1, conditional)
+        del self.counters[name]
+        self.emit("}", depth)
+
+    def allocate(self, name: str, count, depth: int) -> None:
+        """``tape = [None] * count``: ``count`` rows of the tape's width in the room (the
+        caller's buffer after the results, ``cap`` doubles); 2 with the room needed in
+        ``out[0]`` when it is too small (the entry point then calls again with more)."""
+        if self.counters:
+            raise Refused("the tape of a loop nested in a loop kept as a loop")
+        if self.tape_sizes is not None:
+            raise Refused("a loop tape in a sweep")
+        if name not in self.widths:
+            raise Refused(f"a loop tape that is never filled ({name})")
+        width, suffix = self.widths[name], c_name(name)
+        self.emit("{", depth)
+        self.emit(f"long s2s_c = (long)({self.expr(count)});", depth + 1)
+        self.emit("if (s2s_c < 0) s2s_c = 0;", depth + 1)
+        self.emit(f"if (s2s_used + s2s_c * {width} > cap) {{ out[0] = (double)(s2s_used + s2s_c * {width}); "
+                  "return 2; }", depth + 1)
+        self.emit(f"s2s_off_{suffix} = s2s_used; s2s_cnt_{suffix} = s2s_c; s2s_used += s2s_c * {width};", depth + 1)
+        self.emit("}", depth)
+        self.rows[name] = f"(s2s_room + s2s_off_{suffix})"
+        self.allocated.append(name)
+
+    def row(self, subscript: ast.Subscript, width: int) -> list[str]:
+        """The C lvalues of ``tape[k]``'s ``width`` values, ``k`` the counter of a loop."""
+        tape, index = subscript.value, subscript.slice
+        if not (isinstance(tape, ast.Name) and tape.id in self.rows and isinstance(index, ast.Name)
+                and index.id in self.counters):
+            raise Refused("a subscript other than a loop tape's row")
+        if self.widths[tape.id] != width:
+            raise Refused(f"a row of {width} values from a loop tape of rows of {self.widths[tape.id]}")
+        k = self.counters[index.id]
+        return [f"{self.rows[tape.id]}[{k} * {width} + {i}]" for i in range(width)]
 
     def store(self, name: str) -> str:
         if name in self.vectors:
@@ -348,6 +436,19 @@ class _CFunction:
         helper = self.m.runtime_call(value)
         names = ([e.id for e in target.elts] if isinstance(target, ast.Tuple)
                  and all(isinstance(e, ast.Name) for e in target.elts) else None)
+        if isinstance(target, ast.Name) and _is_tape_allocation(value):
+            return self.allocate(target.id, value.right, depth)
+        if isinstance(target, ast.Subscript):                    # tape[k] = (a, b, c): one row
+            values = value.elts if isinstance(value, ast.Tuple) else [value]
+            for slot, elt in zip(self.row(target, len(values)), values):
+                self.emit(f"{slot} = {self.expr(elt)};", depth)
+            return None
+        if isinstance(target, ast.Name) and isinstance(value, ast.Subscript) and isinstance(value.value, ast.Name) \
+                and value.value.id == "_tape" and self.tape_sizes is not None:
+            at = _int_constant(value.slice)                       # x = _tape[0]: a tape of one element
+            if at is None or len(self.tape_sizes) != 1 or at != 0:
+                raise Refused("a subscript of the tape other than _tape[0] of a tape of one value")
+            return self.unpack_tape([target.id], depth)
         if isinstance(target, ast.Name) and helper is None:
             return self.emit(f"{self.store(target.id)} = {self.expr(value)};", depth)
         if names is None:
@@ -394,6 +495,10 @@ class _CFunction:
             for i, name in enumerate(names):
                 self.emit(f"{self.store(name)} = {base}[{i}];", depth)
             return None
+        if isinstance(value, ast.Subscript):                     # a, b, c = tape[k]: one row
+            for name, slot in zip(names, self.row(value, len(names))):
+                self.emit(f"{self.store(name)} = {slot};", depth)
+            return None
         if isinstance(value, ast.Tuple) and len(value.elts) == len(names):
             self.emit("{", depth)
             for i, elt in enumerate(value.elts):
@@ -406,11 +511,15 @@ class _CFunction:
     def unpack_tape(self, names, depth: int) -> None:
         if len(names) != len(self.tape_sizes):
             raise Refused("a tape of another shape than its function writes")
-        offset = 0
+        offset, fixed = 0, sum(_slots(size) for size in self.tape_sizes)
         for name, size in zip(names, self.tape_sizes):
-            if size is None:
+            if size is None or size == COUNT:
                 self.emit(f"{self.store(name)} = tape[{offset}];", depth)
                 offset += 1
+            elif isinstance(size, tuple):                  # ("loop", width): its offset, its count
+                self.rows[name] = f"(tape + {fixed} + (long)tape[{offset}])"
+                self.widths[name] = size[1]
+                offset += 2
             else:
                 self.vectors[name] = (f"(tape + {offset})", size)
                 offset += size
@@ -433,23 +542,64 @@ class _CFunction:
                     raise Refused("a result built with partial that is not (sweep, tape)")
                 start, sizes = len(writes), []
                 for elt in node.args[1].elts:
-                    if isinstance(elt, ast.Name) and elt.id in self.vectors:
+                    if isinstance(elt, ast.Name) and elt.id in self.allocated:
+                        suffix = c_name(elt.id)
+                        writes.extend([f"(double)s2s_off_{suffix}", f"(double)s2s_cnt_{suffix}"])
+                        sizes.append(("loop", self.widths[elt.id]))
+                    elif isinstance(elt, ast.Name) and elt.id in self.vectors:
                         base, length = self.vectors[elt.id]
                         writes.extend(f"{base}[{i}]" for i in range(length))
                         sizes.append(length)
                     else:
                         writes.append(self.expr(elt))
-                        sizes.append(None)
+                        sizes.append(COUNT if isinstance(elt, ast.Name) and elt.id in self.counts else None)
                 self.result = (node.args[0].id, sizes)
                 return ("p", start, len(writes) - start)
             writes.append(self.expr(node))
             return ("s", len(writes) - 1)
         self.outputs = slots(value)
+        if self.allocated and self.result is not None and not _ends_with_tape(self.outputs, len(writes)):
+            raise Refused("a tape of loops that is not the last part of the result")
         for i, text in enumerate(writes):
             self.emit(f"out[{i}] = {text};", depth)
         self.n_out = len(writes)
         self.emit("if (fetestexcept(S2S_FE)) return 1;", depth)
         self.emit("return 0;", depth)
+
+
+def _int_constant(node) -> int | None:
+    """The value of an integer literal (``3``, ``-1``), else None."""
+    if isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.USub):
+        inner = _int_constant(node.operand)
+        return None if inner is None else -inner
+    if isinstance(node, ast.Constant) and type(node.value) is int:
+        return node.value
+    return None
+
+
+def _slots(size) -> int:
+    """Doubles a tape element takes in the result: a float or a trip count 1, a vector its
+    length, a loop's tape 2 (where its rows start in the room, how many there are)."""
+    return 1 if size is None or size == COUNT else 2 if isinstance(size, tuple) else size
+
+
+def _ends_with_tape(outputs, n_out: int) -> bool:
+    """The tape (``("p", first, length)``) is the last thing written: its sweep gets the
+    result from there to the end, the room included."""
+    last = outputs
+    while last[0] == "t" and last[1]:
+        last = last[1][-1]
+    return last[0] == "p" and last[1] + last[2] == n_out
+
+
+def _widths(fn: ast.FunctionDef) -> dict[str, int]:
+    """Per loop tape the function fills (``tape[k] = (a, b, c)``), its row's width."""
+    found = {}
+    for node in ast.walk(fn):
+        if isinstance(node, ast.Assign) and len(node.targets) == 1 and isinstance(node.targets[0], ast.Subscript) \
+                and isinstance(node.targets[0].value, ast.Name):
+            found[node.targets[0].value.id] = len(node.value.elts) if isinstance(node.value, ast.Tuple) else 1
+    return found
 
 
 def _bound() -> str:
@@ -474,9 +624,10 @@ def _translate(fn: ast.FunctionDef, module: ModuleInfo, constants: dict, symbol:
     try:
         if fn.args.vararg or fn.args.kwarg or fn.args.kwonlyargs or fn.args.defaults or fn.decorator_list:
             raise Refused("a signature with defaults, *args or decorators")
-        if any(isinstance(node, (ast.For, ast.While)) for node in ast.walk(fn)):
-            raise Refused(LOOP)
+        if any(isinstance(node, ast.While) for node in ast.walk(fn)):
+            raise Refused("a while loop")
         c = _CFunction(module, constants, tape_sizes)
+        c.widths, c.counts = _widths(fn), count_names(fn)
         rest = params[1:] if tape_sizes is not None else params
         vectors = _vector_params(fn, rest)
         inputs, offset = [], 0
@@ -492,13 +643,21 @@ def _translate(fn: ast.FunctionDef, module: ModuleInfo, constants: dict, symbol:
         c.block(fn.body, 1, False)
         if c.outputs is None:
             raise Refused("no return statement")
+        if c.allocated and not c.n_out:
+            raise Refused("loop tapes in a function without results")
     except Refused as why:
         return _Translated(fn.name, None, str(why), statements)
     head = ([f"int {symbol}(const double *tape, const double *in, double *out) {{"] if tape_sizes is not None
+            else [f"int {symbol}(const double *in, double *out, long cap) {{"] if c.allocated
             else [f"int {symbol}(const double *in, double *out) {{"])
     declared = sorted(c.locals | c.scalars)
     for i in range(0, len(declared), 8):
         head.append("    double " + ", ".join(c_name(n) for n in declared[i:i + 8]) + ";")
+    if c.allocated:                          # the room: loop tapes, after the results
+        head.append(f"    double *s2s_room = out + {c.n_out};")
+        head.append("    long s2s_used = 0;")
+        for name in c.allocated:
+            head.append(f"    long s2s_off_{c_name(name)} = 0, s2s_cnt_{c_name(name)} = 0;")
     head.append("    feclearexcept(S2S_FE);")
     if offset:
         head.append(f"    if (!s2s_finite(in, {offset})) return 1;")
@@ -507,7 +666,7 @@ def _translate(fn: ast.FunctionDef, module: ModuleInfo, constants: dict, symbol:
             head.append(f"    {c_name(p)} = in[{at}];")
     sweep, tape = c.result if c.result else (None, [])
     return _Translated(fn.name, head + c.lines + ["}"], "", statements, inputs, offset, c.outputs, c.n_out,
-                       sweep, tape)
+                       sweep, tape, bool(c.allocated), tuple(i for i, p in enumerate(rest) if p in c.counts))
 
 
 def _constants(tree: ast.Module) -> dict:
@@ -588,8 +747,9 @@ def c_section(text: str, bound: int | None = None) -> tuple[str, list[Choice]]:
     for t in compiled:
         if t.name not in sweeps:
             sweep = f", sweep={sweep_entry[t.sweep]}" if t.sweep else ""
+            room = (", room=True" if t.room else "") + (f", counts={t.counts!r}" if t.counts else "")
             out.append(f"{t.name} = {crt}.Entry({library}, {symbols[t.name]!r}, {t.name}, {tuple(t.inputs)!r}, "
-                       f"{t.n_in}, {t.outputs!r}, {t.n_out}{sweep}, statements={t.statements})")
+                       f"{t.n_in}, {t.outputs!r}, {t.n_out}{sweep}{room}, statements={t.statements})")
     return "\n".join(out) + "\n", choices
 
 

@@ -49,8 +49,9 @@ from dataclasses import dataclass
 from .. import _astlib as A
 from ..errors import BackendError
 from ..primitives import HELPERS, PRIMITIVES
-from .backend_text import (Choice, ModuleInfo, Refused, compiled_checks, count_statements, env_bound, pair_sweeps,
-                           seconds_text, sweeps_of)
+from .backend_text import (Choice, ModuleInfo, Refused, compiled_checks, count_statements, env_bound,
+                           count_names, is_tape_allocation as _is_tape_allocation, pair_sweeps, seconds_text,
+                           sweeps_of)
 
 ENV = "S2S_INVAD_NUMBA_MAX_STATEMENTS"
 DEFAULT_MAX = 1500
@@ -315,36 +316,9 @@ class _Converter:
         raise Refused("a call of a computed function")
 
 
-def _is_tape_allocation(value) -> bool:
-    """``[None] * count``: the list a rolled loop records its iterations in."""
-    return (isinstance(value, ast.BinOp) and isinstance(value.op, ast.Mult) and isinstance(value.left, ast.List)
-            and len(value.left.elts) == 1 and isinstance(value.left.elts[0], ast.Constant)
-            and value.left.elts[0].value is None)
-
-
 def _counts(fn: ast.FunctionDef) -> tuple[int, ...]:
-    """Positions of the parameters that are trip counts (they must stay ints): the names
-    that reach a ``range(...)`` or a tape's ``[None] * count``, through assignments."""
-    ints: set[str] = set()
-    defs: dict[str, list] = {}
-    for node in ast.walk(fn):
-        if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id == "range":
-            for arg in node.args:
-                ints |= {n.id for n in ast.walk(arg) if isinstance(n, ast.Name)}
-        elif isinstance(node, ast.Assign):
-            if _is_tape_allocation(node.value):
-                ints |= {n.id for n in ast.walk(node.value.right) if isinstance(n, ast.Name)}
-            for target in node.targets:
-                if isinstance(target, ast.Name):
-                    defs.setdefault(target.id, []).append(node.value)
-    todo = list(ints)
-    while todo:
-        name = todo.pop()
-        for value in defs.get(name, ()):
-            for n in ast.walk(value):
-                if isinstance(n, ast.Name) and n.id not in ints:
-                    ints.add(n.id)
-                    todo.append(n.id)
+    """Positions of the parameters that are trip counts (they must stay ints)."""
+    ints = count_names(fn)
     return tuple(i for i, a in enumerate(fn.args.args) if a.arg in ints)
 
 
