@@ -98,7 +98,8 @@ PRIMITIVES: dict[str, Primitive] = dict([
 
 # Functions that only appear inside derivative rules.
 HELPERS = {"sign": {"numpy": "sign"}, "atanh": {"math": "atanh", "numpy": "arctanh"},
-           "asinh": {"math": "asinh", "numpy": "arcsinh"}}
+           "asinh": {"math": "asinh", "numpy": "arcsinh"},
+           "hypot": {"math": "hypot", "numpy": "hypot"}}      # slogdet's log|1 + x**2| (back/logabs.py)
 
 
 def lookup_function(module_kind: str, attr: str) -> str | None:

@@ -7,6 +7,10 @@
   1 + cos(x_k)).
 - A NumPy masked array is refused wherever an argument, tangent or cotangent is taken (the
   masked elements came back as nan).
+- slogdet at a zero pivot raises SingularJacobianError citing the line, as ijvp does (math
+  code raised NonFiniteError from math.log(0)); an infinite pivot stays NonFiniteError.
+  log|d atan(x)| = -log(1 + x**2) stays finite where x**2 overflows. References: closed
+  forms of log|det J| written out, and NumPy's slogdet of a central-difference Jacobian.
 """
 
 from __future__ import annotations
@@ -17,7 +21,7 @@ import numpy as np
 import pytest
 
 import s2s_invad as si
-from s2s_invad.errors import ArgumentError
+from s2s_invad.errors import ArgumentError, BackendError, NonFiniteError, SingularJacobianError
 
 COUNTED = '''
 import math
@@ -159,3 +163,89 @@ def test_a_masked_array_filled_gives_the_derivatives_of_its_values():
     y, (x_dot,) = si.ijvp(vec, (u,), np.array([1.0, 0.0]))
     jac = np.array([[u[1], u[0]], [2.0, 1.0]])
     np.testing.assert_allclose(x_dot, np.linalg.solve(jac, [1.0, 0.0]), rtol=1e-13)
+
+
+SINGULAR = '''
+import math
+import numpy as np
+
+def cosh1(x):
+    return math.cosh(x)
+
+def cube(x):
+    return x ** 3
+
+def pair(x, y):
+    a = x ** 3
+    b = math.atan(y) + math.cosh(x)
+    return a, b
+
+def npair(x, y):
+    a = x ** 3
+    b = np.arctan(y) + np.cosh(x)
+    return a, b
+
+def root(x):
+    return math.sqrt(x)
+
+def arctan1(x):
+    return math.atan(x)
+'''
+
+
+@pytest.mark.parametrize("name, point, line", [("cosh1", (0.0,), 6), ("cube", (0.0,), 9), ("pair", (0.0, 1.0), 12),
+                                               ("npair", (0.0, 1.0), 17), ("npair", (np.array([1.0, 0.0]), 1.0), 17)])
+def test_slogdet_at_a_zero_pivot_raises_singular_jacobian_like_ijvp(name, point, line):
+    fn = si.from_source(SINGULAR, name)
+    y_dot = tuple(np.ones_like(p) for p in point) if len(point) > 1 else np.ones_like(point[0])
+    with pytest.raises(SingularJacobianError) as inverse:
+        si.ijvp(fn, point, y_dot)
+    with pytest.raises(SingularJacobianError) as logdet:
+        si.slogdet(fn, point)
+    assert logdet.value.lineno == inverse.value.lineno == line
+    assert f":{line}: zero pivot" in str(logdet.value)
+
+
+def test_slogdet_at_an_infinite_pivot_stays_non_finite():
+    with pytest.raises(NonFiniteError, match=r":22: log\|d out / d x\| = inf"):
+        si.slogdet(si.from_source(SINGULAR, "root"), (0.0,))
+
+
+def _log_one_plus_square(x: float) -> float:
+    """log(1 + x**2) without overflow (x**2 overflows beyond 1.3e154)."""
+    x = abs(x)
+    return math.log1p(x * x) if x < 1.0 else 2.0 * math.log(x) + math.log1p((1.0 / x) ** 2)
+
+
+@pytest.mark.parametrize("x", [0.0, 1e-9, 0.5, -3.0, 1e5, 1e154, -1e160, 1e200, 1e300])
+def test_slogdet_of_atan_stays_finite_where_x_squared_overflows(x):
+    y, (sign, logdet) = si.slogdet(si.from_source(SINGULAR, "arctan1"), (x,))
+    assert y == math.atan(x) and sign == 1.0
+    assert logdet == pytest.approx(-_log_one_plus_square(x), rel=1e-14, abs=1e-15)
+
+
+def _fd_slogdet(f, point, h=1e-6):
+    point = np.array(point, dtype=float)
+    cols = []
+    for j in range(len(point)):
+        e = np.zeros_like(point)
+        e[j] = h
+        cols.append((np.array(f(*(point + e))) - np.array(f(*(point - e)))) / (2 * h))
+    return np.linalg.slogdet(np.array(cols).T)
+
+
+@pytest.mark.parametrize("backend", ["python", "c", "numba"])
+def test_slogdet_of_a_two_variable_function_with_atan_against_its_determinant(backend):
+    fn = si.from_source(SINGULAR, "pair")
+    try:
+        y, (sign, logdet) = si.slogdet(fn, (0.7, 0.3), backend=backend)
+    except BackendError:
+        pytest.skip(f"backend {backend} cannot run here")
+    fd_sign, fd_logdet = _fd_slogdet(fn, (0.7, 0.3))
+    assert sign == fd_sign and logdet == pytest.approx(fd_logdet, abs=1e-8)
+    # det J = 3 x**2 / (1 + y**2): finite on the log scale at y = 1e160, where 1 + y**2 is inf
+    _, (sign, logdet) = si.slogdet(fn, (0.7, 1e160), backend=backend)
+    assert sign == 1.0
+    assert logdet == pytest.approx(math.log(3 * 0.49) - _log_one_plus_square(1e160), rel=1e-14)
+    with pytest.raises(SingularJacobianError, match=":12: zero pivot"):
+        si.slogdet(fn, (0.0, 0.3), backend=backend)

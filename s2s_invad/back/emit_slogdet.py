@@ -17,7 +17,7 @@ from .emit_common import UNROLL_MAX_K, Emitter, Writer, _det
 from ..analysis.lumps import Lump
 from ..analysis.graph import _bind_ns
 from ..analysis.regions import Rolled, Straight, Regions
-from ..sym import ONE, ZERO, Fn, Num
+from ..sym import ONE, ZERO, Fn, Num, Op, Ref, Sym
 from . import emit_loops as L
 from .logabs import definitions, sign_log
 
@@ -65,12 +65,55 @@ def pivot_log(em: Emitter, w: Writer, lump: Lump, jac, defs, sign: str, logdet: 
         folded.sign *= 1.0 if part_sign.value >= 0 else -1.0
         return
     part_sign, part_log = (_bind_ns(e, em.numpy) if em.numpy else e for e in (part_sign, part_log))
+    if not em.numpy:
+        part_sign, part_log = _zero_logs(em, w, part_sign, part_log, f"d{new.name}_d{old.name}")
     part_log = em.bind(w, em.namer.fresh(f"log_d{new.name}_d{old.name}"), part_log)
     em.check_finite(w, part_log, "log_pivot", em.site(lump) + [A.const_str(f"d {new.name} / d {old.name}")])
     if part_sign != ONE:
         w.stmt(A.accumulate(sign, "mul", em.expr(part_sign)))
     if part_log != ZERO:
         w.stmt(A.accumulate(logdet, "add", em.expr(part_log)))
+
+
+def _zero_logs(em: Emitter, w: Writer, part_sign: Sym, part_log: Sym, label: str) -> tuple[Sym, Sym]:
+    """Math code: each ``log|e|`` of ``part_log`` bound as ``math.log(abs(e)) if e else -math.inf``
+    (``e`` bound first unless it is a name), and ``e`` read from there by ``part_sign`` too.
+
+    math.log raises at 0 where NumPy's log gives -inf: a pivot with a factor that is zero here
+    (sinh(x) of cosh(x) at 0, x**2 of x**3) was a domain error, a NonFiniteError. As -inf,
+    log|pivot| = -inf is a zero pivot (log_pivot raises SingularJacobianError, as the inverse
+    modes do) and a zero divisor gives +inf (an infinite pivot, NonFiniteError)."""
+    leaves: dict[Sym, None] = {}
+    stack = [part_log]
+    while stack:
+        e = stack.pop()
+        if isinstance(e, Fn) and e.fn == "log" and isinstance(e.args[0], Fn) and e.args[0].fn == "abs":
+            leaves.setdefault(e.args[0].args[0])
+        elif isinstance(e, (Op, Fn)):
+            stack.extend(reversed(e.args))
+    if not leaves:
+        return part_sign, part_log
+    inf = A.to_source(em.math_attribute("inf"))
+    factors, logs = {}, {}
+    for leaf in leaves:
+        factor = em.bind(w, em.namer.fresh(f"pivot_{label}"), leaf)
+        log_abs = Fn("log", (Fn("abs", (factor,)),))
+        name = em.namer.fresh(f"log_pivot_{label}")
+        w.statement(f"{name} = {em.text(log_abs)[0]} if {em.text(factor)[0]} else -{inf}")
+        em.bound.append(name)
+        factors[leaf], logs[Fn("log", (Fn("abs", (leaf,)),))] = factor, Ref(name)
+    return _replaced(part_sign, factors), _replaced(part_log, logs)
+
+
+def _replaced(e: Sym, table: dict) -> Sym:
+    """``e`` with each subexpression that is a key of ``table`` replaced by its value."""
+    if e in table:
+        return table[e]
+    if isinstance(e, Op):
+        return Op(e.op, tuple(_replaced(a, table) for a in e.args))
+    if isinstance(e, Fn):
+        return Fn(e.fn, tuple(_replaced(a, table) for a in e.args), e.ns)
+    return e
 
 
 def _constant_pivot(em: Emitter, lump: Lump, defs, folded: Folded) -> bool:

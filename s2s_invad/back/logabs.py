@@ -7,6 +7,8 @@ through the expression as the mathematics allows::
 
     log|a * b| = log|a| + log|b|      log|a / b| = log|a| - log|b|      log|-a| = log|a|
     log|a ** c| = c log|a|            log|exp(h)| = h                   log|sqrt(h)| = log|h| / 2
+    log|c + a ** 2| = 2 log hypot(sqrt(c), a)    (c > 0: d atan(x) = 1 / (1 + x**2), whose
+                                                  x**2 overflows beyond |x| = 1.3e154)
 
 and the sign alongside (sign(exp(h)) = 1, sign(a ** c) = 1 for even c...). A name whose
 value is defined by one of these (``t = math.exp(x)``) is looked through, a few levels
@@ -45,9 +47,25 @@ def sign_log(e: Sym, defs: dict[str, Sym], depth: int = DEPTH) -> tuple[Sym, Sym
         return ONE, 0.5 * sign_log(e.args[0], defs, depth)[1]
     if isinstance(e, Fn) and e.fn == "abs":
         return ONE, sign_log(e.args[0], defs, depth)[1]
+    if isinstance(e, Op) and e.op == "add":
+        square = _constant_plus_square(e)
+        if square is not None:
+            c, a = square
+            return ONE, 2 * Fn("log", (Fn("hypot", (Num(math.sqrt(c)), a)),))
     if isinstance(e, Ref) and e.name in defs and depth > 0:
         return sign_log(defs[e.name], defs, depth - 1)
     return Fn("sign", (e,)), Fn("log", (Fn("abs", (e,)),))
+
+
+def _constant_plus_square(e: Op) -> tuple[float, Sym] | None:
+    """(c, a) when ``e`` is ``c + a ** 2`` (or ``a * a``, either order) with a number c > 0."""
+    for c, square in (e.args, e.args[::-1]):
+        if not (is_num(c) and c.value > 0 and isinstance(square, Op)):
+            continue
+        a, b = square.args if square.op in ("pow", "mul") else (None, None)
+        if (square.op == "pow" and is_num(b, 2)) or (square.op == "mul" and a == b and a is not None):
+            return c.value, a
+    return None
 
 
 def definitions(statements) -> dict[str, Sym]:
