@@ -11,6 +11,9 @@
   code raised NonFiniteError from math.log(0)); an infinite pivot stays NonFiniteError.
   log|d atan(x)| = -log(1 + x**2) stays finite where x**2 overflows. References: closed
   forms of log|det J| written out, and NumPy's slogdet of a central-difference Jacobian.
+- ``async def`` and generators (``yield``, ``yield from``) are UnsupportedSyntaxError at
+  their line, through the API (live functions, from a file or from text) and the CLI; they
+  said "could not find the def" and "an expression statement has no effect".
 """
 
 from __future__ import annotations
@@ -21,7 +24,11 @@ import numpy as np
 import pytest
 
 import s2s_invad as si
-from s2s_invad.errors import ArgumentError, BackendError, NonFiniteError, SingularJacobianError
+from s2s_invad import cli
+from s2s_invad.errors import (ArgumentError, BackendError, NonFiniteError, SingularJacobianError,
+                              UnsupportedSyntaxError)
+
+from modules import load_function
 
 COUNTED = '''
 import math
@@ -249,3 +256,65 @@ def test_slogdet_of_a_two_variable_function_with_atan_against_its_determinant(ba
     assert logdet == pytest.approx(math.log(3 * 0.49) - _log_one_plus_square(1e160), rel=1e-14)
     with pytest.raises(SingularJacobianError, match=":12: zero pivot"):
         si.slogdet(fn, (0.0, 0.3), backend=backend)
+
+
+ASYNC = """\
+import math
+
+async def coro(x):
+    return math.sin(x)
+"""
+
+GENERATORS = {
+    "yield_stmt": ("import math\n\ndef yield_stmt(x):\n    y = math.sin(x)\n    yield y\n    return y\n",
+                   5, "'yield' makes the function a generator"),
+    "yield_value": ("def yield_value(x):\n    y = yield x\n    return y\n", 2,
+                    "'yield' makes the function a generator"),
+    "yield_from": ("def yield_from(x):\n    yield from [x]\n    return x\n", 2,
+                   "'yield from' makes the function a generator"),
+}
+
+
+def _assert_refused(info, filename: str, line: int, words: str) -> None:
+    error = info.value
+    assert error.lineno == line and str(error.filename).endswith(filename)
+    assert words in error.msg and "not supported" in error.msg
+    assert "return the values" in error.msg or "plain def" in error.msg
+
+
+@pytest.mark.parametrize("how", ["file", "text"])
+def test_an_async_def_is_refused_at_its_line(tmp_path, how):
+    fn = load_function(tmp_path, "coro", ASYNC) if how == "file" else si.from_source(ASYNC, "coro")
+    with pytest.raises(UnsupportedSyntaxError) as info:
+        si.jvp(fn, (1.0,), (1.0,))
+    _assert_refused(info, "coro.py" if how == "file" else ">", 3, "async def coro: async functions")
+
+
+def test_an_async_helper_is_refused_at_its_line():
+    fn = si.from_source("import math\nasync def helper(x):\n    return x\ndef f(x):\n    return helper(x)\n", "f")
+    with pytest.raises(UnsupportedSyntaxError) as info:
+        si.jvp(fn, (1.0,), (1.0,))
+    _assert_refused(info, ">", 2, "async def helper: async functions")
+
+
+@pytest.mark.parametrize("name", list(GENERATORS))
+@pytest.mark.parametrize("how", ["file", "text"])
+def test_a_generator_is_refused_at_its_yield(tmp_path, how, name):
+    text, line, words = GENERATORS[name]
+    fn = load_function(tmp_path, name, text) if how == "file" else si.from_source(text, name)
+    with pytest.raises(UnsupportedSyntaxError) as info:
+        si.vjp(fn, 1.0)
+    _assert_refused(info, f"{name}.py" if how == "file" else ">", line, words)
+    assert "has no effect" not in info.value.msg
+
+
+def test_the_cli_refuses_async_defs_and_generators_at_their_lines(tmp_path, capsys):
+    path = tmp_path / "mixed.py"
+    path.write_text(ASYNC + "\n" + GENERATORS["yield_stmt"][0].replace("import math\n\n", ""))
+    assert cli.main(["gen", f"{path}:coro", "-o", "-", "--no-progress"]) != 0
+    err = capsys.readouterr().err
+    assert f"{path}:3:1: error: async def coro: async functions are not supported" in err
+    assert "has no top-level function" not in err
+    assert cli.main(["gen", f"{path}:yield_stmt", "-o", "-", "--no-progress"]) != 0
+    err = capsys.readouterr().err
+    assert f"{path}:8:5: error: Yield expression: 'yield' makes the function a generator" in err

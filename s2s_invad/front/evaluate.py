@@ -1387,7 +1387,7 @@ def module_names(tree, filename: str, file_lines: list[str], functions: dict) ->
                                                  "does not read")
                     else:
                         table[bound] = classify(bound, getattr(module, alias.name))
-            elif isinstance(stmt, gast.FunctionDef):
+            elif isinstance(stmt, (gast.FunctionDef, gast.AsyncFunctionDef)):
                 table[stmt.name] = ("helper", functions.get(stmt.name))
             elif isinstance(stmt, gast.ClassDef):
                 table[stmt.name] = ("other", "a class")

@@ -31,7 +31,8 @@ OTHER_NODES = {"keyword", "comprehension", "arguments", "arg", "Load", "Store", 
 ADVICE = {
     "FunctionDef": "nested functions are not supported: define the helper at module level "
                    "(it is inlined where it is called)",
-    "AsyncFunctionDef": "async functions are not supported",
+    "AsyncFunctionDef": "async functions are not supported: write a plain def that computes the values "
+                        "(no await, async for or async with)",
     "ClassDef": "classes are not supported inside the function",
     "Lambda": "lambdas are not supported: define a helper function at module level",
     "Global": "'global' is not supported: read module constants without declaring them",
@@ -52,9 +53,11 @@ ADVICE = {
     "NamedExpr": "the walrus operator is not supported: use a separate assignment",
     "JoinedStr": "f-strings are not supported: the function computes numbers only",
     "FormattedValue": "f-strings are not supported",
-    "Await": "await is not supported",
-    "Yield": "generators are not supported: return the values",
-    "YieldFrom": "generators are not supported: return the values",
+    "Await": "await is not supported: s2s_invad differentiates plain functions of numbers",
+    "Yield": "'yield' makes the function a generator, and generators are not supported: return the "
+             "values instead (collect them in a list or a tuple and return that)",
+    "YieldFrom": "'yield from' makes the function a generator, and generators are not supported: "
+                 "return the values instead (collect them in a list or a tuple and return that)",
     "Match": "'match' is not supported: use if/elif on transform-time values",
 }
 
@@ -94,6 +97,8 @@ def fence(sf: SourceFunction, helper: bool = False) -> SourceFunction:
     if sf.fenced:
         return sf
     fn = sf.node
+    if isinstance(fn, gast.AsyncFunctionDef):
+        raise refuse(sf, fn, f"async def {fn.name}: " + ADVICE["AsyncFunctionDef"])
     args = fn.args
     if args.vararg or args.kwarg:
         bad = args.vararg or args.kwarg
@@ -171,6 +176,9 @@ def _statement(sf: SourceFunction, stmt) -> None:
         value = stmt.value
         if isinstance(value, gast.Constant) and isinstance(value.value, str):
             return                                        # a docstring or string comment
+        if isinstance(value, (gast.Yield, gast.YieldFrom, gast.Await)):      # not a statement without effect
+            kind = type(value).__name__
+            raise refuse(sf, value, f"{kind} expression: " + ADVICE[kind])
         if not isinstance(value, gast.Call):
             raise refuse(sf, stmt, "an expression statement has no effect: assign its value to "
                                    "a name (only calls such as F.append(x) may stand alone)")

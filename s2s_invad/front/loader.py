@@ -259,7 +259,7 @@ def from_function(fn) -> SourceFunction:
         else:
             node = A.parse("\n" * (start - 1) + textwrap.dedent(text)).body[0]
         file_lines = [""] * (start - 1) + raw_lines
-    if not isinstance(node, gast.FunctionDef):
+    if not isinstance(node, (gast.FunctionDef, gast.AsyncFunctionDef)):       # async: the fence says why not
         raise SourceUnavailableError(f"could not find the def of {fn.__qualname__} in its source")
     lines, text = _function_lines([ln.rstrip("\r\n") for ln in file_lines], node)
     defaults = tuple(fn.__defaults__ or ())
@@ -286,7 +286,7 @@ def from_file(filename: str, text: str) -> list[SourceFunction]:
     scope = Scope(resolve)
     result = []
     for node in tree.body:
-        if isinstance(node, gast.FunctionDef):
+        if isinstance(node, (gast.FunctionDef, gast.AsyncFunctionDef)):      # async: the fence says why not
             lines, body_text = _function_lines(file_lines, node)
             sf = SourceFunction(node.name, filename, node, lines, scope, body_text)
             functions[node.name] = sf
