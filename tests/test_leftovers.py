@@ -14,6 +14,10 @@
 - ``async def`` and generators (``yield``, ``yield from``) are UnsupportedSyntaxError at
   their line, through the API (live functions, from a file or from text) and the CLI; they
   said "could not find the def" and "an expression statement has no effect".
+- A loop with a runtime trip count that keeps the inverse modes from existing is refused
+  with advice that works (a wrapper with a constant count, then unroll=True), not
+  "unroll=True", which cannot unroll it; the wrapper the message names is checked against
+  the chain rule written out.
 """
 
 from __future__ import annotations
@@ -25,8 +29,8 @@ import pytest
 
 import s2s_invad as si
 from s2s_invad import cli
-from s2s_invad.errors import (ArgumentError, BackendError, NonFiniteError, SingularJacobianError,
-                              UnsupportedSyntaxError)
+from s2s_invad.errors import (ArgumentError, BackendError, NonFiniteError, NotInvertibleError,
+                              SingularJacobianError, UnsupportedSyntaxError)
 
 from modules import load_function
 
@@ -318,3 +322,69 @@ def test_the_cli_refuses_async_defs_and_generators_at_their_lines(tmp_path, caps
     assert cli.main(["gen", f"{path}:yield_stmt", "-o", "-", "--no-progress"]) != 0
     err = capsys.readouterr().err
     assert f"{path}:8:5: error: Yield expression: 'yield' makes the function a generator" in err
+
+
+MULTISTEP = """\
+import math
+
+def multistep(x, n):
+    xp = x
+    for i in range(n):
+        xn = 2 * x - xp + 0.1 * math.sin(x)
+        xp = x
+        x = xn
+    return x
+
+def before(x, n):
+    y = 2.0 * x
+    for i in range(n):
+        y = y + math.sin(y)
+    return x + y
+
+def fixed(x):
+    xp = x
+    for i in range(300):
+        xn = 2 * x - xp + 0.1 * math.sin(x)
+        xp = x
+        x = xn
+    return x
+
+def wrapped(x):
+    return multistep(x, 100)
+"""
+
+
+@pytest.mark.parametrize("name, line, loop", [("multistep", 5, 5), ("before", 12, 13)])
+@pytest.mark.parametrize("unroll", [None, True])
+def test_a_runtime_trip_count_is_not_told_to_unroll(name, line, loop, unroll):
+    fn = si.from_source(MULTISTEP, name)
+    with pytest.raises(NotInvertibleError) as info:
+        si.ijvp(fn, (0.5, 20), 1.0, wrt="x", unroll=unroll)
+    message = str(info.value)
+    assert info.value.lineno == line
+    assert f"the loop at line {loop} cannot be unrolled: its trip count `n` is known only at run time" in message
+    assert f"`def g(x): return {name}(x, 100)`" in message
+    assert "unroll=True unrolls the loop instead" not in message
+
+
+def test_a_transform_time_trip_count_keeps_the_unroll_advice():
+    with pytest.raises(NotInvertibleError, match="unroll=True unrolls the loop instead"):
+        si.ijvp(si.from_source(MULTISTEP, "fixed"), (0.5,), 1.0)
+
+
+def test_the_advised_wrapper_unrolls_and_inverts():
+    x, xp, d, dp = 0.5, 0.5, 1.0, 1.0                  # values and d/dx of x_k and x_{k-1}
+    for _ in range(100):
+        x, xp, d, dp = 2 * x - xp + 0.1 * math.sin(x), x, (2 + 0.1 * math.cos(x)) * d - dp, d
+    y, (x_dot,) = si.ijvp(si.from_source(MULTISTEP, "wrapped"), (0.5,), 1.0, unroll=True)
+    assert y == pytest.approx(x, rel=1e-12)
+    assert x_dot == pytest.approx(1.0 / d, rel=1e-9)
+
+
+def test_a_non_square_function_with_a_runtime_loop_still_says_m_is_not_n():
+    fn = si.from_source("import math\ndef f(x, y, n):\n    for i in range(n):\n        x = x + math.sin(y)\n"
+                        "    z = x * y\n    return z\n", "f")
+    with pytest.raises(NotInvertibleError, match="maps 2 differentiated input"):
+        si.ijvp(fn, (0.5, 1.0, 3), 1.0)
+    y, z_dot = si.jvp(fn, (0.5, 1.0, 3), (1.0, 0.0))
+    assert (y, z_dot) == pytest.approx(((0.5 + 3 * math.sin(1.0)) * 1.0, 1.0), rel=1e-14)

@@ -129,7 +129,8 @@ def analyse_regions(program: Program, items, inputs: list[Value], outputs: list[
         regions.parts.append(region)
         if regions.problem is None:
             if len(live[i + 1]) != n and not isinstance(run, Loop):
-                regions.problem = _width_problem(program, run, len(live[i + 1]), n)
+                after = runs[i + 1] if i + 1 < len(runs) else None
+                regions.problem = _width_problem(program, run, len(live[i + 1]), n, after)
             elif problem is not None:
                 regions.problem = problem
     return regions
@@ -207,7 +208,9 @@ def _rolled(program, loop: Loop, live_out, n: int, schedule) -> Rolled:
     return Rolled(loop, body, carried, invariants)
 
 
-def _width_problem(program, run, width: int, n: int) -> NotInvertibleError:
+def _width_problem(program, run, width: int, n: int, next_loop: Loop | None = None) -> NotInvertibleError:
+    """The live width is not n at the end of ``run`` (a loop, or the straight run before
+    ``next_loop``)."""
     line = run.line if isinstance(run, Loop) else (run[-1].line if run else program.def_line)
     if isinstance(run, Loop):
         what = (f"the loop at line {run.line} keeps {width} active values alive across its iterations "
@@ -216,5 +219,20 @@ def _width_problem(program, run, width: int, n: int) -> NotInvertibleError:
     else:
         what = f"{width} active values are live here, not n = {n}"
     return NotInvertibleError(f"{program.filename}:{line}: {what}; the inverse modes need the live width "
-                              f"to be n between loop iterations (jvp and vjp still work; unroll=True "
-                              "unrolls the loop instead)", line)
+                              f"to be n between loop iterations (jvp and vjp still work; "
+                              f"{_unroll_advice(program, run if isinstance(run, Loop) else next_loop)})", line)
+
+
+def _unroll_advice(program, loop: Loop | None) -> str:
+    """How to unroll ``loop``: unroll=True, unless its trip count is a runtime value."""
+    if loop is None or not isinstance(loop.count, Value):
+        return "unroll=True unrolls the loop instead"
+    count = next((note.count for note in program.loop_notes if note.line == loop.line), loop.count.name)
+    names = [p.name for p in program.signature]
+    fixed = [name for name in names if name not in program.counts]
+    call = ", ".join("100" if name in program.counts else name for name in names)
+    return (f"the loop at line {loop.line} cannot be unrolled: its trip count `{count}` is known only at run "
+            "time, and unroll=True unrolls transform-time trip counts only. To unroll it, give it a "
+            f"transform-time trip count and pass unroll=True: differentiate a wrapper such as `def "
+            f"g({', '.join(fixed)}): return {program.name}({call})` ({program.name} is inlined with the "
+            "constant 100), or read the count from a module constant")
