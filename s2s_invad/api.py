@@ -235,11 +235,17 @@ def _prepare(f, wrt, primals, opts, shapes=None):
     batched = _batched(primals)
     while True:
         # A 1-D array for a parameter not known as a vector is a batch of points, unless the
-        # call passes a vector parameter unbatched (1-D): then, as NumPy would in the user's
-        # own function, it is a vector where the body combines it elementwise with one.
-        unbatched = not batched and any(name in lengths and _ndim(x) == 1 for name, x in zip(names, primals))
+        # call is one point: no argument has two axes and (a) the call passes a vector
+        # parameter unbatched (1-D), or (b) the body combines the array elementwise with a
+        # vector or reduces it (np.sum, np.stack...). Then, as NumPy would in the user's own
+        # function, it is a vector of its length.
         arrays = frozenset(n for n, x in zip(names, primals)
-                           if unbatched and n not in lengths and isinstance(x, np.ndarray) and x.ndim == 1)
+                           if not batched and n not in lengths and isinstance(x, np.ndarray) and x.ndim == 1)
+        if arrays and any(name in lengths and _ndim(x) == 1 for name, x in zip(names, primals)):
+            for n in arrays:
+                record.vectors.add(n)
+                lengths[n] = primals[names.index(n)].shape[0]
+            continue
         try:
             analysis = _analysis(f, key, opts, lengths, frozenset(names) - set(lengths), arrays)
             break
@@ -498,6 +504,8 @@ def _check_primals(prog, primals) -> tuple:
         if param.name in prog.counts and not param.is_vector:
             x = _trip_count(x, what, prog.counts[param.name])
         else:
+            if param.name in prog.products and isinstance(x, np.ndarray) and x.ndim >= 2:
+                _matrix_argument(x, what, param.name, prog.products[param.name])
             x = _vector(x, param.length, what) if param.is_vector else _scalar(x, what)
         out.append(x)
         pairs.append((x, param.is_vector, param.name))
@@ -509,6 +517,19 @@ def _primal_batch(prog, primals) -> tuple:
     """The batch shape of checked primals (() for one point)."""
     return _check_batches(prog, [(x, p.is_vector, p.name) for p, x in zip(prog.signature, primals)],
                           "the arguments")
+
+
+def _matrix_argument(x, what: str, name: str, site: str) -> None:
+    """A 2-D array for a parameter the body multiplies whole (``A @ x`` at ``site``): the
+    API reads it as a batch of vectors (a column per point), which would make ``A @ x`` a dot
+    product per point, not the matrix product the user's own function computes."""
+    raise ArgumentError(
+        f"{what} is an array of shape {x.shape}, and the source multiplies '{name}' whole at {site} "
+        f"(@ or np.dot): s2s_invad reads an array with two axes as a batch of vectors (a column per "
+        f"point), which would make that a dot product per point, not the matrix product of your "
+        f"function. Matrix parameters are not supported: make '{name}' a module constant or capture "
+        f"it in a closure (def make(A): def f(x): ... A @ x ...; return f), where it is a value known "
+        f"at transform time")
 
 
 def _trip_count(x, what: str, site: str) -> int:

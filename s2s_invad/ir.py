@@ -251,6 +251,7 @@ class Program:
     out_names: tuple | None = None   # per top-level result, the source name returned (or None)
     loop_notes: list = field(default_factory=list)   # front.loops.LoopNote per source loop
     counts: dict = field(default_factory=dict)   # parameter used as a runtime trip count -> file:line of its loop
+    products: dict = field(default_factory=dict)  # vector parameter used whole in @ or np.dot -> file:line
 
     @property
     def tuple_output(self) -> bool:

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-FORMAT = 4          # of the JSON below
+FORMAT = 5          # of the JSON below
 
 
 @dataclass(frozen=True)
@@ -66,6 +66,7 @@ class CallSpec:
     modules: dict                    # module alias -> "math" | "numpy", those the source calls
     calls_math: bool = False         # a math function on runtime values: one point at a time
     counts: dict = field(default_factory=dict)   # parameter used as a runtime trip count -> "file:line" of its loop
+    products: dict = field(default_factory=dict)  # vector parameter used whole in @ or np.dot -> "file:line"
 
     @property
     def wrt_params(self) -> list[ParamSpec]:
@@ -84,13 +85,14 @@ class CallSpec:
         """The spec of ``program``'s generated ``mode`` function."""
         return cls(program.name, f"{program.name}_{mode}",
                    tuple(ParamSpec(p.name, p.length, p.differentiated) for p in program.signature),
-                   program.out_spec, dict(program.modules), program.calls_math, dict(program.counts))
+                   program.out_spec, dict(program.modules), program.calls_math, dict(program.counts),
+                   dict(program.products))
 
     def to_json(self) -> dict:
         return {"format": FORMAT, "name": self.name, "entry": self.entry,
                 "signature": [[p.name, p.length, p.differentiated] for p in self.signature],
                 "out_spec": _spec_to_json(self.out_spec), "modules": dict(sorted(self.modules.items())),
-                "calls_math": self.calls_math, "counts": dict(self.counts)}
+                "calls_math": self.calls_math, "counts": dict(self.counts), "products": dict(self.products)}
 
     @classmethod
     def from_json(cls, data) -> "CallSpec":
@@ -113,12 +115,13 @@ class CallSpec:
         calls_math = data.get("calls_math")
         if not isinstance(calls_math, bool):
             raise ValueError("call spec: calls_math must be true or false")
-        counts = data.get("counts")
         names = {p[0] for p in signature}
-        if not (isinstance(counts, dict) and all(k in names and isinstance(v, str) for k, v in counts.items())):
-            raise ValueError("call spec: counts must map parameter names to 'file:line' strings")
+        counts, products = data.get("counts"), data.get("products")
+        for what, sites in (("counts", counts), ("products", products)):
+            if not (isinstance(sites, dict) and all(k in names and isinstance(v, str) for k, v in sites.items())):
+                raise ValueError(f"call spec: {what} must map parameter names to 'file:line' strings")
         name, entry = data.get("name"), data.get("entry")
         if not (isinstance(name, str) and isinstance(entry, str) and entry.isidentifier()):
             raise ValueError("call spec: name and entry are missing or mistyped")
         return cls(name, entry, tuple(ParamSpec(*p) for p in signature), out_spec, dict(modules), calls_math,
-                   dict(counts))
+                   dict(counts), dict(products))

@@ -143,6 +143,8 @@ class Evaluator:
         self.roll_failures: dict = {}       # id(for statement) -> why its body cannot roll
         self.rolled_indices: set = set()     # ids of the index Values of loops kept as loops
         self.count_params: dict[str, str] = {}   # parameter used as a runtime trip count -> file:line of its loop
+        self.param_arrays: dict[int, str] = {}   # id(the array a vector parameter is bound to) -> its name
+        self.products: dict[str, str] = {}       # vector parameter used whole in @ or np.dot -> file:line
         self.rolled_locals: dict[str, int] = {}   # name -> line of the rolled loop that set it
         self.defs: dict[int, Stmt] = {}     # id(Value) -> its statement (for params_of)
         self.count = 0                      # statements emitted, all bodies together
@@ -203,6 +205,15 @@ class Evaluator:
                                          "trip count a constant so that the loop can be unrolled")
         raise self.refuse(self.node, f"{subject} (`{name}` depends on the inputs, so the data flow "
                                      f"would change with them): {hint}")
+
+    def product_of(self, *operands) -> None:
+        """Note the vector parameters used whole where a 2-D array would not be a batch of
+        vectors in NumPy: the left of ``A @ x`` (a matrix there; on the right, ``W @ U`` is
+        W times each column, as for a batch), either side of np.inner, np.outer, np.vdot."""
+        for a in operands:
+            name = self.param_arrays.get(id(a))
+            if name is not None:
+                self.products.setdefault(name, f"{self.sf.filename}:{getattr(self.node, 'lineno', self.line)}")
 
     def vector_use(self, value, what: str):
         """``value`` is used as a sequence (``what``: "a for loop over it", "indexing"...):
@@ -436,6 +447,7 @@ class Evaluator:
                 values = [Value(self.namer.fresh(f"{name}_{i}"), f"{name}[{i}]", node.lineno)
                           for i in range(length)]
                 env[name] = _object_array([Scalar(v) for v in values])
+                self.param_arrays[id(env[name])] = name
             signature.append(Param(name, values, length, name in wrt))
         self.signature = signature
         self.frames.append(_Frame(sf, env, fn.name))
@@ -482,7 +494,8 @@ class Evaluator:
             body=self.body, outputs=outputs, out_spec=spec, lines=self.lines, texts=self.texts,
             modules=dict(sorted(self.modules.items())), constants=constants, digest=digest,
             reserved=self.names | self.namer.used | self.namer.reserved, signature=signature,
-            out_names=out_names, counts=dict(sorted(self.count_params.items())))
+            out_names=out_names, counts=dict(sorted(self.count_params.items())),
+            products=dict(sorted(self.products.items())))
 
     def output(self, value, node):
         """(spec, leaves) of the returned value: a scalar, a 1-D list/array, or a tuple."""
@@ -844,6 +857,7 @@ class Evaluator:
             for side in (left, right):
                 if isinstance(side, Scalar):
                     self.vector_use(side, "operator @")
+            self.product_of(left)
         for a, b in ((left, right), (right, left)):
             if isinstance(a, Scalar) and isinstance(b, (list, tuple, str)):
                 raise self.fail(node, f"operator {_SYMBOL.get(op, '?')} on "

@@ -500,6 +500,9 @@ def _np_eye(ev, alias, args, kwargs):
     return np.eye(n).astype(object)
 
 
+_PRODUCTS = {"dot": 1, "matmul": 1, "inner": 2, "vdot": 2, "outer": 2}   # operands a batch cannot be (Evaluator.product_of)
+
+
 def _structural(name, arrays=1):
     """numpy ``name`` applied to object arrays (NumPy moves elements and, for reductions and
     products, combines them through their own operators)."""
@@ -507,6 +510,11 @@ def _structural(name, arrays=1):
 
     def impl(ev, alias, args, kwargs):
         args = list(args)
+        for a in (_sequence(ev, args[0], f"np.{name}") if arrays == "seq" and args else args):
+            if isinstance(a, Scalar) and a.param in ev.arrays:    # an array argument: reduced or moved
+                ev.vector_use(a, f"np.{name}")                    # as a vector by NumPy, so a vector
+        if name in _PRODUCTS:
+            ev.product_of(*args[:_PRODUCTS[name]])
         if arrays == "seq":
             seq = _sequence(ev, args[0], f"np.{name}")
             # a scalar item (np.stack([x[0] * x[1], x[0] + x[1]])) is a 0-d array, as in NumPy

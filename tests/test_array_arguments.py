@@ -1,0 +1,114 @@
+"""NumPy arrays as arguments mean what they mean in the user's own function.
+
+The API reads a 1-D array for a parameter the source never indexes as a batch of points,
+the convenient reading for functions written on scalars. Where NumPy, running the user's
+function on that array, would treat it as one vector (the body combines it elementwise
+with a vector, reduces it, or stacks it; or the same call passes another vector parameter
+unbatched) it is a vector. And a 2-D array where the source multiplies the parameter as a
+matrix (``A @ x``) is refused, not read as a batch of vectors. Every number here is
+checked against NumPy running the function itself and the oracle's complex-step Jacobian.
+"""
+
+import numpy as np
+import pytest
+
+import s2s_invad as si
+from s2s_invad.errors import ArgumentError
+
+import checks
+import oracle
+
+W = np.array([2.0, 1.0, 0.5])
+LOGS = np.array([0.1, -0.2, 0.3])
+BIAS = np.array([0.5, 0.0, -0.5])
+P = np.array([[0.0, 1.0, 0.0], [0.0, 0.0, 1.0], [1.0, 0.0, 0.0]])
+M = np.array([[1.0, 0.5], [0.2, 1.0]])
+X = np.array([0.3, 0.5, 0.7])
+
+
+def weighted(x):
+    return np.sum(W * x)
+
+
+def stacked(x):
+    return np.hstack([x, x ** 2]).sum()
+
+
+def ramp(x):
+    return x * np.linspace(0.0, 1.0, 3) + np.full(3, 2.0) * x ** 2
+
+
+def twoargs(a, b):
+    return a, b * np.exp(np.sum(W * a))
+
+
+def actnorm(x):
+    y = x * np.exp(LOGS) + BIAS
+    return P @ np.tanh(y) + 0.1 * y
+
+
+def elementwise(x, y):
+    return x * y, x + np.sin(y)
+
+
+def layer(x, A):
+    return np.tanh(A @ x) + x
+
+
+def mixes(u):
+    return np.tanh(M @ u) + u
+
+
+@pytest.mark.parametrize("f", [weighted, stacked, ramp], ids=lambda f: f.__name__)
+def test_a_reduced_or_combined_array_is_one_vector(f):
+    y, y_dot = si.jvp(f, (X,), (np.array([1.0, -2.0, 0.5]),))
+    assert np.allclose(y, f(X), rtol=1e-15, atol=0)
+    J = oracle.dense_jacobian(f, (X,))
+    assert np.allclose(np.ravel(y_dot), J @ [1.0, -2.0, 0.5], rtol=1e-13, atol=1e-15)
+    _, back = si.vjp(f, X)
+    w = np.ones(J.shape[0]) if J.shape[0] > 1 else 1.0
+    (x_bar,) = back(w)
+    assert np.allclose(x_bar, np.ravel(J.T @ np.atleast_1d(w)), rtol=1e-13, atol=1e-15)
+
+
+@pytest.mark.parametrize("f,primals", [(twoargs, (X, np.array([1.0, 2.0, 3.0]))), (actnorm, (X,))],
+                         ids=["twoargs", "actnorm"])
+def test_every_mode_when_arrays_are_vectors(f, primals):
+    checks.check_structured(si, f, primals)
+
+
+def test_elementwise_functions_still_take_batches_of_points():
+    xs, ys = np.array([0.1, 0.2, 0.3, 0.4]), np.array([1.0, -1.0, 0.5, 2.0])
+    (p, q), (p_dot, q_dot) = si.jvp(elementwise, (xs, ys), (np.ones(4), np.zeros(4)))
+    assert np.allclose(p, xs * ys) and np.allclose(q, xs + np.sin(ys))
+    assert np.allclose(p_dot, ys) and np.allclose(q_dot, 1.0)
+    one = si.jvp(elementwise, (0.2, -1.0), (1.0, 0.0))
+    assert np.allclose([one[0][0], one[1][0]], [p[1], p_dot[1]])
+
+
+def test_a_matrix_argument_multiplied_as_a_matrix_is_refused_with_what_to_do():
+    x = np.array([0.3, 0.6])
+    with pytest.raises(ArgumentError) as info:
+        si.ijvp(layer, (x, M), np.ones(2), wrt="x")
+    text = str(info.value)
+    assert "'A'" in text and "shape (2, 2)" in text and "test_array_arguments.py:" in text and "closure" in text
+    si.jvp(layer, (x, np.array([1.0, 2.0])), (np.ones(2),), wrt="x")     # A a vector: a dot product
+    with pytest.raises(ArgumentError):          # and after that call too
+        si.jvp(layer, (x, M), (np.ones(2),), wrt="x")
+
+    def make(A):
+        def bound(x):
+            return np.tanh(A @ x) + x
+        return bound
+    _, (x_dot,) = si.ijvp(make(M), (x,), np.ones(2))
+    J = np.eye(2) + (1 - np.tanh(M @ x) ** 2)[:, None] * M
+    assert np.allclose(x_dot, np.linalg.solve(J, np.ones(2)), rtol=1e-14)
+
+
+def test_a_batch_of_vectors_on_the_right_of_a_matrix_stays_a_batch():
+    U = np.array([[0.3, 0.1, 0.2], [0.6, -0.2, 0.4]])
+    y, y_dot = si.jvp(mixes, (U,), (np.ones((2, 3)),))
+    assert np.allclose(y, mixes(U), rtol=1e-15)
+    for b in range(3):
+        J = oracle.dense_jacobian(mixes, (U[:, b],))
+        assert np.allclose(y_dot[:, b], J @ np.ones(2), rtol=1e-13)
