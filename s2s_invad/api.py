@@ -363,7 +363,8 @@ def _compiled(f, wrt, mode, primals, memory="store", schedule=True, unroll=None,
     batched = tuple(n for n, x in zip(names, primals)       # arrays for scalar parameters
                     if n not in lengths and isinstance(x, np.ndarray) and x.ndim >= 1)
     bound = _PASSES[backend].max_statements() if backend != "python" else None
-    mkey = (mode, key, (memory, checkpoints), opts, (backend, bound), tuple(sorted(lengths.items())), batched)
+    tuning = (bound, c_backend.optimize_max_statements()) if backend == "c" else bound   # what shapes its text
+    mkey = (mode, key, (memory, checkpoints), opts, (backend, tuning), tuple(sorted(lengths.items())), batched)
     if mkey not in record.compiled:
         arrays = tuple((n, np.ndim(x), np.shape(x)[0]) for n, x in zip(names, primals)
                        if n not in lengths and isinstance(x, np.ndarray) and x.ndim >= 1)
@@ -380,6 +381,8 @@ def _compiled(f, wrt, mode, primals, memory="store", schedule=True, unroll=None,
                    "lengths": sorted(lengths.items()), "arrays": arrays}
         if backend != "python":                      # other keys as before: python entries stay valid
             options.update(backend=backend, max_statements=bound)
+            if backend == "c":
+                options.update(optimize_max_statements=tuning[1])
         spec, namespace = cache.fetch(g, options, make)
         # learn which parameters the source uses as vectors (so that an array for one is a
         # vector next time), but not from lists: a list is a vector whatever the source does

@@ -154,6 +154,24 @@ def test_the_size_bound_keeps_big_functions_in_python(monkeypatch):
 
 
 @needs_cc
+def test_functions_over_the_optimisation_bound_compile_unoptimised_and_agree(monkeypatch):
+    """Over S2S_INVAD_C_OPTIMIZE_MAX_STATEMENTS a function is compiled as at -O0 (the
+    optimiser's time grows faster than the size); its numbers are the Python backend's."""
+    monkeypatch.setenv(c_backend.OPTIMIZE_ENV, "5")
+    text = si.source(nf.drift, "ijvp", wrt="z", shapes={"z": 2}, backend="c")
+    assert "S2S_UNOPTIMIZED int s2s_" in text and "compiled by the C compiler, unoptimised" in text
+    f = si.from_source("def thrice(x, n):\n    for _ in range(n):\n        x = x * x * x - 0.75 * x\n"
+                       "    return x\n", "thrice")
+    for x in (0.7, 0.5):              # d/dx (x**3 - 0.75 x) = 0 at x = 0.5
+        got = bc.same_outcome(lambda b: si.ijvp(f, (x, 3), 1.0, backend=b), "c")
+    assert got[0] == "SingularJacobianError"
+    (e,) = [e for e in bc.entries(f, "c") if e.__name__ == "thrice_ijvp"]
+    assert e.calls == 2 and e.fallbacks == 1 and "S2S_UNOPTIMIZED int" in e.library.source
+    monkeypatch.setenv(c_backend.OPTIMIZE_ENV, "100000")
+    assert "S2S_UNOPTIMIZED int" not in si.source(nf.drift, "ijvp", wrt="z", shapes={"z": 2}, backend="c")
+
+
+@needs_cc
 def test_cli_writes_a_module_that_runs_compiled(tmp_path):
     bc.check_cli(tmp_path, "c", "equasive_jvp = _crt.Entry(")
 

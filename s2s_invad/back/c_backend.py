@@ -36,9 +36,12 @@ its entry point then runs the Python function on the same arguments.
 **What stays Python**, said in the section's comments and by ``si.explain(f, backend="c")``:
 a loop tape inside a loop kept as a loop (its tape is one list per outer iteration);
 memory="recompute" sweeps; lumps solved by SuperLU at
-run time; functions over :data:`ENV` statements (default :data:`DEFAULT_MAX`); and a vjp or
+run time; functions over :data:`ENV` statements (default :data:`DEFAULT_MAX`: gcc -O0 compiles
+about 7,000 a second here); and a vjp or
 ivjp whose sweep stays Python, or the other way round. A call with a batch (arrays where a
-float or a 1-D vector is expected) runs the Python function.
+float or a 1-D vector is expected) runs the Python function. Functions over
+:data:`OPTIMIZE_ENV` statements (default :data:`DEFAULT_OPTIMIZE_MAX`) are compiled without
+optimisation, since the optimiser's time grows faster than their size.
 """
 
 from __future__ import annotations
@@ -54,8 +57,11 @@ from .backend_text import (Choice, ModuleInfo, Refused, compiled_checks, count_s
                            sweeps_of)
 
 ENV = "S2S_INVAD_C_MAX_STATEMENTS"
-DEFAULT_MAX = 60_000
+DEFAULT_MAX = 150_000
 SECONDS_PER_STATEMENT = 0.0006     # gcc -O1 here, near 10,000 statements
+OPTIMIZE_ENV = "S2S_INVAD_C_OPTIMIZE_MAX_STATEMENTS"
+DEFAULT_OPTIMIZE_MAX = 8_000       # larger functions are compiled without optimisation (see c_section)
+SECONDS_UNOPTIMIZED = 0.00015      # gcc -O0 here, 50,000 statements in 7.5 s
 
 COUNT = ("count",)     # a tape element that is a trip count: an int for the Python sweep
 ERROR_HELPERS = {"zero_pivot", "singular_lump", "singular_block", "log_pivot", "not_finite", "failed"}
@@ -71,6 +77,15 @@ _COMPARE = {ast.Lt: "<", ast.LtE: "<=", ast.Gt: ">", ast.GtE: ">=", ast.Eq: "=="
 
 PRELUDE = r"""#include <math.h>
 #include <fenv.h>
+
+/* a function too large to optimise in reasonable time: compiled as at -O0 */
+#if defined(__clang__)
+#define S2S_UNOPTIMIZED __attribute__((optnone))
+#elif defined(__GNUC__)
+#define S2S_UNOPTIMIZED __attribute__((optimize("O0")))
+#else
+#define S2S_UNOPTIMIZED
+#endif
 
 #define S2S_FE (FE_INVALID | FE_DIVBYZERO | FE_OVERFLOW)
 
@@ -152,6 +167,11 @@ static int s2s_lu_ok(const double *m, int nm, const double *x, int nx, double bo
     return s2s_finite(x, nx);
 }
 """
+
+
+def optimize_max_statements() -> int:
+    """Functions with more statements than this are compiled without optimisation."""
+    return env_bound(OPTIMIZE_ENV, DEFAULT_OPTIMIZE_MAX)
 
 
 def max_statements() -> int:
@@ -725,8 +745,19 @@ def c_section(text: str, bound: int | None = None) -> tuple[str, list[Choice]]:
                                       f"take about {seconds_text(t.statements * SECONDS_PER_STATEMENT)}")
     pair_sweeps(done, {t.name: t.sweep for t in done.values() if t.sweep})
     ordered = [done[fn.name] for fn in functions]
-    choices = [Choice(t.name, t.node is not None, t.statements, t.reason, "the C compiler",
-                      t.statements * SECONDS_PER_STATEMENT) for t in ordered]
+    # The C compiler's optimising passes (register allocation above all) take time that grows
+    # faster than a function's size: gcc -O1 took 15 s for the 12,500 lines of Bratu n = 1,024's
+    # ijvp here and 840 s for the 50,000 of n = 4,096, against 1 s and 7.5 s at -O0, whose code
+    # ran that ijvp 1.6x slower (n = 512). So functions over the bound are compiled unoptimised.
+    fast = optimize_max_statements()
+    for t in ordered:
+        if t.node is not None and t.statements > fast:
+            t.node[0] = "S2S_UNOPTIMIZED " + t.node[0]
+    choices = [Choice(t.name, t.node is not None, t.statements, t.reason,
+                      "the C compiler" if t.statements <= fast else
+                      f"the C compiler, unoptimised (over {fast:,} statements, {OPTIMIZE_ENV})",
+                      t.statements * (SECONDS_PER_STATEMENT if t.statements <= fast else SECONDS_UNOPTIMIZED))
+               for t in ordered]
     out = [HEADER] + [f"# {choice.describe()}" for choice in choices]
     compiled = [t for t in ordered if t.node is not None]
     if not compiled:
@@ -763,5 +794,6 @@ def explain_choices(text: str, bound: int | None = None) -> list[str]:
     return [choice.describe() for choice in c_section(text, bound)[1]]
 
 
-__all__ = ["c_section", "with_c", "explain_choices", "max_statements", "require", "ENV", "DEFAULT_MAX",
+__all__ = ["c_section", "with_c", "explain_choices", "max_statements", "optimize_max_statements", "require", "ENV",
+           "DEFAULT_MAX", "OPTIMIZE_ENV", "DEFAULT_OPTIMIZE_MAX",
            "BackendError"]
