@@ -38,6 +38,7 @@ from .files import write_atomic
 
 _F64 = np.dtype(np.float64)
 COUNT = ("count",)          # a tape element that is a trip count (back.c_backend.COUNT)
+ROOM_MAX = 2 ** 31          # doubles of loop tapes (16 GB) beyond which the Python function runs
 FLAGS = ["-std=c11", "-fPIC", "-shared"]
 DEFAULT_OPT = "-O1"
 _compiler: list | None = None
@@ -256,6 +257,8 @@ class Entry:
                       ctypes.c_long(self.room))
             if done != 2:
                 return out, done
+            if out[0] > ROOM_MAX:                # Python then runs (and meets the same size)
+                return out, 1
             self.room = max(int(out[0]), 2 * self.room)
 
     def _python_arguments(self, args):

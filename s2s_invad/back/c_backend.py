@@ -19,7 +19,7 @@ Dense lumps (k > 3) are solved by Gaussian elimination with partial pivoting wri
 
 **Loops kept as loops** become C ``for`` loops over a ``long`` counter (the loop variable, a
 double like every value, takes its value each iteration; a bound that is not a whole number
-returns 1, as Python's ``range`` raises). A loop's tape (``[None] * count``, one row
+returns 1, as Python's ``range`` raises; so does one beyond 2**52). A loop's tape (``[None] * count``, one row
 ``tape[k] = (a, b, c)`` per iteration) is laid out in the *room*, the caller's buffer after
 the results: the function takes its size ``cap`` and returns 2, with the size it needs in
 ``out[0]``, when it is too small; the entry point calls again with more and keeps the larger
@@ -396,8 +396,8 @@ class _CFunction:
         texts = []
         for bound in bounds:
             text = self.expr(bound)
-            if _int_constant(bound) is None:
-                self.emit(f"if ({text} != floor({text})) return 1;", depth)
+            if _int_constant(bound) is None:         # NaN, a fraction, or past a long's exact doubles
+                self.emit(f"if ({text} != floor({text}) || fabs({text}) > 4503599627370496.0) return 1;", depth)
             texts.append(text)
         self.loops += 1
         k, end = f"s2s_k{self.loops}", f"s2s_e{self.loops}"
