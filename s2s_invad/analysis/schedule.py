@@ -496,25 +496,34 @@ class _Dag:
             it leaves alive (fewest readers left first), until the width is back at n.
             Returns (k, trees up to that cut) or None; ``touched`` gets the values read."""
             g, killed, left = gap, killed_old, {}
-            plan, taken, made = [], set(), []
+            plan, taken, made = [], set(), set()
+            alive: list[tuple[int, int]] = []          # (readers left, value) of made values, lazily
             while batch:
                 for t in batch:
                     plan.append(t)
                     taken.add(t)
                     for u in ext[t]:
-                        left[u] = left.get(u, rem[u]) - 1
-                        if left[u] == 0 and not out[u]:
-                            g -= 1
-                            killed += born[u] < lump
-                    made.append(value_of[t])
+                        n_left = left[u] = left.get(u, rem[u]) - 1
+                        if n_left == 0:
+                            if not out[u]:
+                                g -= 1
+                                killed += born[u] < lump
+                        elif u in made and not out[u]:
+                            heapq.heappush(alive, (n_left, u))
+                    w = value_of[t]
+                    made.add(w)
+                    n_left = left.get(w, rem[w])
+                    if n_left and not out[w]:
+                        heapq.heappush(alive, (n_left, w))
                     g += 1
                     if g <= 0:
                         touched.update(left)
                         return (killed, plan) if g == 0 else None
-                alive = [(left.get(w, rem[w]), w) for w in made if left.get(w, rem[w]) and not out[w]]
+                while alive and left.get(alive[0][1], rem[alive[0][1]]) != alive[0][0]:
+                    heapq.heappop(alive)                 # stale: fewer readers left now, or none
                 if not alive or len(plan) >= LOOKAHEAD_TREES:
                     break
-                batch = killing_set(min(alive)[1], taken)
+                batch = killing_set(alive[0][1], taken)
                 if batch is not None and len(plan) + len(batch) > LOOKAHEAD_TREES:
                     break
             touched.update(left)
