@@ -186,3 +186,17 @@ def test_arithmetic_rules_are_exact(expr, partials, make):
         for k, tangent in enumerate(((1.0, 0.0), (0.0, 1.0))):
             _, (d, _) = si.jvp(f, (x, y), tangent)
             assert d == want[k]
+
+
+def test_a_pivot_that_is_an_exp_is_not_tested_but_its_underflow_still_raises(tmp_path):
+    """``x * exp(y)``: the pivot exp(y) needs no test in scalar code (it is positive); where it
+    underflows to 0 (J is not singular, but J^-1 overflows) the division raises, reported as
+    NonFiniteError at the line; elsewhere the inverse modes agree with the closed form."""
+    f = load_function(tmp_path, "scaled", "import math\n\n\ndef scaled(x, y):\n"
+                                          "    x = x * math.exp(y)\n    return x, y\n")
+    assert "zero_pivot" not in si.source(f, "ijvp") and "zero_pivot" not in si.source(f, "ivjp")
+    (x1, y1), (dx, dy) = si.ijvp(f, (2.0, 0.5), (1.0, 1.0))
+    assert (dx, dy) == pytest.approx(((1.0 - 2.0 * math.exp(0.5)) / math.exp(0.5), 1.0), rel=1e-15)
+    for call in (lambda: si.ijvp(f, (2.0, -800.0), (1.0, 0.0)), lambda: si.ivjp(f, 2.0, -800.0)[1]((1.0, 0.0))):
+        with pytest.raises(si.NonFiniteError, match=r"scaled\.py:5:"):
+            call()

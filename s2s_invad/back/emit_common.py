@@ -163,6 +163,7 @@ class Emitter:
         self.reuse: str | None = "all"
         self._primal_exprs: dict[int, tuple] = {}
         self._reused: dict[tuple, dict] = {}      # (id(graph), reuse) -> id(stmt) -> partials
+        self._exp_names: dict[int, set] = {}      # id(graph) -> names of its exp statements' values
 
     # names -------------------------------------------------------------------------
     def derived(self, value: Value | str, suffix: str) -> str:
@@ -614,8 +615,30 @@ class Emitter:
         new, old = lump.new[0], lump.killed[0]
         row = jac[new]
         a = self.bind(w, self.partial_name(new, old), row.get(old, ZERO))
-        self.check_nonzero(w, a, "zero_pivot", self.site(lump) + [A.const_str(f"d {new.name} / d {old.name}")])
+        if not self.positive_by_construction(a):
+            self.check_nonzero(w, a, "zero_pivot", self.site(lump) + [A.const_str(f"d {new.name} / d {old.name}")])
         return a, {r: row[r] for r in lump.read if r in row}
+
+    def positive_by_construction(self, a: Sym) -> bool:
+        """In scalar (math) code, a pivot that is the value of an ``exp`` (or a nonzero
+        constant times one) needs no test: it is 0 only where exp underflowed (a division by
+        it then raises ZeroDivisionError, reported at its line as not finite, which is what
+        happened: J is not singular there) and never inf (math.exp raises OverflowError in
+        the primal first)."""
+        if self.numpy is not None:
+            return False
+        if type(a) is Op and a.op == "mul" and len(a.args) == 2:
+            const = [x for x in a.args if is_num(x)]
+            if len(const) != 1 or not (const[0].value != 0 and math.isfinite(const[0].value)):
+                return False
+            a = a.args[1] if const[0] is a.args[0] else a.args[0]
+        if type(a) is not Ref:
+            return False
+        table = self._exp_names.get(id(self.graph))
+        if table is None:
+            table = self._exp_names[id(self.graph)] = {
+                s.target.name for s in self.graph.order if s.op == "exp"}
+        return a.name in table
 
     def matrices(self, w: Writer, lump: Lump, jac):
         """For k >= 2: bound entries of A (new x killed) and B (new x read)."""

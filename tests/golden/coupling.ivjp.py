@@ -33,9 +33,6 @@ def coupling_ivjp_sweep(_tape, x1_bar, x2_bar):
     try:
         x1, x2, t39_1, t39_2, x2_1, t40_1 = _tape
         # line 39: x2 = x2 * math.exp(math.tanh(x1)) + math.sin(x1)
-        if not (0.0 < abs(t39_2) < math.inf):
-            _rt.zero_pivot('example_functions.py', 39,
-                'x2 = x2 * math.exp(math.tanh(x1)) + math.sin(x1)', 'd x2_1 / d x2', t39_2)
         x2_1_bar = x2_bar / t39_2
         x1_bar = x1_bar - (x2 * (t39_2 * (math.exp(-(2 * abs(x1))) * (1 + abs(t39_1)) ** 2)) + math.cos(x1)) * x2_1_bar
         # line 40: x1 = x1 + math.tanh(x2)

@@ -25,8 +25,6 @@ def ex1_ijvp(r0, r1, r2, r0_2_dot, r1_2_dot, r2_2_dot):
         r2_2 = math.exp(r2_1)
         # inverse sweep, last lump to first
         # line 23: r2 = math.exp(r2)
-        if not (0.0 < abs(r2_2) < math.inf):
-            _rt.zero_pivot('example_functions.py', 23, 'r2 = math.exp(r2)', 'd r2_2 / d r2_1', r2_2)
         r2_1_dot = r2_2_dot / r2_2
         # line 22: r0 = r0 - r1**2
         r0_1_dot = r0_2_dot + 2 * r1_2 * r1_2_dot
@@ -36,8 +34,6 @@ def ex1_ijvp(r0, r1, r2, r0_2_dot, r1_2_dot, r2_2_dot):
             _rt.zero_pivot('example_functions.py', 21, 'r1 = r2 / r1', 'd r1_2 / d r1_1', dr1_2_dr1_1)
         r1_1_dot = (r1_2_dot - r2_1_dot / r1_1) / dr1_2_dr1_1
         # line 20: r2 = r2 * math.exp(r0)
-        if not (0.0 < abs(t20_1) < math.inf):
-            _rt.zero_pivot('example_functions.py', 20, 'r2 = r2 * math.exp(r0)', 'd r2_1 / d r2', t20_1)
         r2_dot = (r2_1_dot - r2 * t20_1 * r0_1_dot) / t20_1
         # line 19: r1 = math.sin(r1) + r2
         dt19_1_dr1 = math.cos(r1)

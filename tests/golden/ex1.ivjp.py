@@ -51,8 +51,6 @@ def ex1_ivjp_sweep(_tape, r0_bar, r1_bar, r2_bar):
         r1_1_bar = r1_bar / dt19_1_dr1
         r2_bar = r2_bar - r1_1_bar
         # line 20: r2 = r2 * math.exp(r0)
-        if not (0.0 < abs(t20_1) < math.inf):
-            _rt.zero_pivot('example_functions.py', 20, 'r2 = r2 * math.exp(r0)', 'd r2_1 / d r2', t20_1)
         r2_1_bar = r2_bar / t20_1
         r0_1_bar = r0_1_bar - r2 * t20_1 * r2_1_bar
         # line 21: r1 = r2 / r1
@@ -65,8 +63,6 @@ def ex1_ivjp_sweep(_tape, r0_bar, r1_bar, r2_bar):
         r0_2_bar = r0_1_bar
         r1_2_bar = r1_2_bar + 2 * r1_2 * r0_2_bar
         # line 23: r2 = math.exp(r2)
-        if not (0.0 < abs(r2_2) < math.inf):
-            _rt.zero_pivot('example_functions.py', 23, 'r2 = math.exp(r2)', 'd r2_2 / d r2_1', r2_2)
         r2_2_bar = r2_1_bar / r2_2
     except _rt.S2SError:
         raise

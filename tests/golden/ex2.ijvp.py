@@ -23,8 +23,6 @@ def ex2_ijvp(r0, r1, r2, r0_2_dot, r1_1_dot, r2_1_dot):
         r2_1 = r2 * t33_1
         # inverse sweep, last lump to first
         # line 33: r2 = r2 * math.exp(r1)
-        if not (0.0 < abs(t33_1) < math.inf):
-            _rt.zero_pivot('example_functions.py', 33, 'r2 = r2 * math.exp(r1)', 'd r2_1 / d r2', t33_1)
         r2_dot = (r2_1_dot - r2 * t33_1 * r1_1_dot) / t33_1
         # lines 31-32: lump with k = 2 (W = r1, t; R = -)
         #   31: r0 = r1 + t

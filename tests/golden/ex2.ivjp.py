@@ -56,8 +56,6 @@ def ex2_ivjp_sweep(_tape, r0_bar, r1_bar, r2_bar):
         r0_2_bar = (r1_bar * dr1_1_dt - t_bar) / det
         r1_1_bar = (t_bar - r1_bar) / det
         # line 33: r2 = r2 * math.exp(r1)
-        if not (0.0 < abs(t33_1) < math.inf):
-            _rt.zero_pivot('example_functions.py', 33, 'r2 = r2 * math.exp(r1)', 'd r2_1 / d r2', t33_1)
         r2_1_bar = r2_bar / t33_1
         r1_1_bar = r1_1_bar - r2 * t33_1 * r2_1_bar
     except _rt.S2SError:

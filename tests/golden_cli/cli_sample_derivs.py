@@ -110,8 +110,6 @@ def ex2_ijvp(r0, r1, r2, r0_2_dot, r1_1_dot, r2_1_dot):
         r2_1 = r2 * t18_1
         # inverse sweep, last lump to first
         # line 18: r2 = r2 * math.exp(r1)
-        if not (0.0 < abs(t18_1) < math.inf):
-            _rt.zero_pivot('cli_sample.py', 18, 'r2 = r2 * math.exp(r1)', 'd r2_1 / d r2', t18_1)
         r2_dot = (r2_1_dot - r2 * t18_1 * r1_1_dot) / t18_1
         # lines 16-17: lump with k = 2 (W = r1, t; R = -)
         #   16: r0 = r1 + t
@@ -188,8 +186,6 @@ def ex2_ivjp_sweep(_tape, r0_bar, r1_bar, r2_bar):
         r0_2_bar = (r1_bar * dr1_1_dt_1 - t_bar) / det_1
         r1_1_bar = (t_bar - r1_bar) / det_1
         # line 18: r2 = r2 * math.exp(r1)
-        if not (0.0 < abs(t18_1) < math.inf):
-            _rt.zero_pivot('cli_sample.py', 18, 'r2 = r2 * math.exp(r1)', 'd r2_1 / d r2', t18_1)
         r2_1_bar = r2_bar / t18_1
         r1_1_bar = r1_1_bar - r2 * t18_1 * r2_1_bar
     except _rt.S2SError:
