@@ -15,6 +15,8 @@ import math
 
 import numpy as np
 
+from .runtime_lu import _dtype       # float32 batches stay float32
+
 
 @dataclass(frozen=True)
 class Patch:
@@ -38,7 +40,7 @@ def keep(kept: dict, key: int, ok, value) -> None:
         kept[key] = value
         return
     bad = np.flatnonzero(~ok)
-    full = np.broadcast_to(np.asarray(value, dtype=float), ok.shape)
+    full = np.broadcast_to(np.asarray(value, dtype=_dtype([value])), ok.shape)
     kept[key] = Patch(ok.shape, bad, full.reshape(-1)[bad].copy())
 
 
@@ -46,9 +48,10 @@ def patch(rebuilt, record):
     """``rebuilt`` with the kept elements of ``record`` (the value itself, or a Patch) put back."""
     if not isinstance(record, Patch):
         return record
-    out = np.array(np.broadcast_to(rebuilt, record.shape), dtype=float)
+    out = np.array(np.broadcast_to(rebuilt, record.shape), dtype=_dtype([rebuilt, record.values]))
     out.reshape(-1)[record.index] = record.values
     return out
+
 
 
 def bounded(ok, growth, limit: float):
