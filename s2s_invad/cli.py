@@ -32,7 +32,7 @@ from .front import loader
 from .report import dot
 from ._version import VERSION
 from .errors import BackendError, NotInvertibleError, S2SError, UnsupportedSyntaxError
-from .front.evaluate import ShapeProbe
+from .front.evaluate import MAX_LENGTH, ShapeProbe
 from .files import MARKER, is_generated, write_atomic
 from .report.explain import explain
 from .pipeline import Analysis, analyse
@@ -113,12 +113,16 @@ def find_function(path: str, functions, name: str) -> loader.SourceFunction:
 
 
 def parse_shape(text: str) -> tuple[str, int]:
-    """``"u=512"`` -> ("u", 512)."""
+    """``"u=512"`` -> ("u", 512); LEN at most MAX_LENGTH."""
     name, sep, length = text.partition("=")
-    name = name.strip()
-    if not sep or not name.isidentifier() or not length.strip().isdigit():
+    name, length = name.strip(), length.strip()
+    if not sep or not name.isidentifier() or not length.isascii() or not length.isdigit():
         raise argparse.ArgumentTypeError(f"expected NAME=LEN with LEN a non-negative integer (e.g. "
                                          f"--shape u=512), got {text!r}")
+    if len(length) > 12 or int(length) > MAX_LENGTH:
+        raise argparse.ArgumentTypeError(f"--shape {name}={length}: a vector parameter may have at most "
+                                         f"{MAX_LENGTH:,} elements (each is one scalar of the program); "
+                                         "give its true length")
     return name, int(length)
 
 
@@ -150,6 +154,23 @@ def analysis_of(sf: loader.SourceFunction, scheduled: bool = True, shapes: dict 
                            probe=frozenset(params) - set(lengths), unroll=unroll)
     except ShapeProbe as probe:
         raise CommandError(str(probe.error(f"give its length with --shape {probe.param}=LEN"))) from None
+    except UnsupportedSyntaxError as exc:
+        if lengths and _transforms_without_shapes(sf, chosen, scheduled, params, unroll):
+            given = " ".join(f"--shape {k}={v}" for k, v in lengths.items())
+            raise CommandError(f"{given}: {sf.name} uses {', '.join(repr(k) for k in lengths)} as "
+                               f"{'a scalar' if len(lengths) == 1 else 'scalars'} (it transforms without "
+                               f"--shape), and as a vector it fails at {exc.filename}:{exc.lineno}: "
+                               f"{exc.msg}; leave --shape out for it") from None
+        raise
+
+
+def _transforms_without_shapes(sf, wrt, scheduled, params, unroll) -> bool:
+    """True when ``sf`` transforms with every parameter a scalar (no --shape is needed)."""
+    try:
+        analyse(sf, wrt, schedule=scheduled, shapes={}, probe=frozenset(params), unroll=unroll)
+    except (ShapeProbe, UnsupportedSyntaxError, S2SError):
+        return False
+    return True
 
 
 def check_shapes(functions, shapes: dict | None) -> None:

@@ -56,7 +56,7 @@ def uses_subscript(x, y):
 
 
 def uses_method(x, y):
-    z = x.conjugate()  # ERR: method
+    z = x.hex()  # ERR: method
     return z, y
 
 

@@ -32,7 +32,7 @@ UNSUPPORTED = {
     "ifexp": (ec.uses_ternary, ("conditional", "ternary", "if")),
     "comprehension": (ec.uses_comprehension, ("comprehension",)),
     "subscript": (ec.uses_subscript, ("subscript", "index", "[")),
-    "method": (ec.uses_method, ("method", "conjugate", "attribute")),
+    "method": (ec.uses_method, ("method", "hex", "attribute")),
     "unknown_math": (ec.uses_unknown_math, ("erf",)),
     "unknown_numpy": (ec.uses_unknown_numpy, ("floor",)),
     "unknown_function": (ec.uses_unknown_function, ("hash",)),

@@ -47,6 +47,7 @@ gast = A.gast
 
 MAX_STATEMENTS = 5_000_000    # statements an unrolled program may have
 MAX_WHILE = 1_000_000         # iterations of one transform-time while loop
+MAX_LENGTH = MAX_STATEMENTS   # elements of one vector parameter (shapes=, --shape)
 
 _BINOPS = {gast.Add: operator.add, gast.Sub: operator.sub, gast.Mult: operator.mul,
            gast.Div: operator.truediv, gast.Pow: operator.pow, gast.FloorDiv: operator.floordiv,
@@ -443,6 +444,11 @@ class Evaluator:
                 if not isinstance(length, int) or isinstance(length, bool) or length < 0:
                     raise ShapeError(f"the length of '{name}' must be a non-negative int, got {length!r}",
                                      name, fn.lineno)
+                if length > MAX_LENGTH:
+                    raise ShapeError(f"{sf.filename}:{fn.lineno}: the length of '{name}' of {fn.name} is "
+                                     f"{length:,}, more than the {MAX_LENGTH:,} elements a vector "
+                                     "parameter may have (each is one scalar of the program): give its "
+                                     "true length, or a smaller problem size", name, fn.lineno)
                 self.versions.add(name)
                 values = [Value(self.namer.fresh(f"{name}_{i}"), f"{name}[{i}]", node.lineno)
                           for i in range(length)]
@@ -753,8 +759,9 @@ class Evaluator:
                                       "(a = W.copy())")
             if _holds_runtime(value):
                 raise self.fail(node, f"cannot store a runtime value in a NumPy array of dtype "
-                                      f"{base.dtype}: create it with np.zeros(n) or np.array([...]) in "
-                                      "the function, or use a list")
+                                      f"{base.dtype} (NumPy would convert it to {base.dtype}): create it "
+                                      "with np.zeros(n) or np.array([...]) in the function, without "
+                                      "dtype= or with dtype=float, or use a list")
         try:
             base[index] = value
         except IndexError:
@@ -988,7 +995,10 @@ class Evaluator:
             raise self.fail(node, f"cannot index {_kind(base)}")
         try:
             return base[index]
-        except IndexError:
+        except IndexError as exc:
+            if isinstance(base, np.ndarray) and (base.ndim != 1 or "out of bounds" not in str(exc)):
+                raise self.fail(node, f"cannot index an array of shape {base.shape} with "
+                                      f"[{_index_text(index)}]: {exc}") from None
             n = len(base) if hasattr(base, "__len__") else "?"
             raise self.fail(node, f"index {_index_text(index)} is out of range for a sequence of "
                                   f"length {n}") from None
@@ -1006,9 +1016,9 @@ class Evaluator:
         if isinstance(value, tuple):
             for v in value:
                 self.check_index(v, node)
-        else:
-            self.check_index(value, node)
-        return value
+            return tuple(library.index_array(self, v) for v in value)
+        self.check_index(value, node)
+        return library.index_array(self, value)
 
     def check_index(self, value, node):
         if isinstance(value, Scalar):
@@ -1306,6 +1316,8 @@ def _index_text(index) -> str:
             (f":{index.step}" if index.step is not None else "")
     if isinstance(index, tuple):
         return ", ".join(_index_text(i) for i in index)
+    if isinstance(index, np.ndarray):
+        return repr(index.tolist())
     return repr(index)
 
 

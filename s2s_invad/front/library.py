@@ -11,13 +11,22 @@ Three families (the README lists them under "The input language"):
   ``round``, ``math.floor``..., ``np.arange``, ``np.linspace``; a runtime value where a
   count, an index or a comparison is needed is refused;
 * structure: ``list``, ``tuple``, ``sum``, ``float``, ``np.array``, ``np.zeros``,
-  ``np.ones``, ``np.full``, ``np.concatenate``, ``np.stack``, ``np.sum``, ``np.dot``,
-  ``np.matmul``, ``np.outer``, ``np.roll``, ``np.flip``... and list and array methods
-  (``append``, ``copy``, ``sum``, ``dot``, ``reshape``...). Arrays made here are NumPy
-  *object* arrays, so their elements may be runtime scalars (``F = np.zeros(n)`` then
-  ``F[i] = ...`` works), and NumPy's own loops do the arithmetic through the elements'
-  operators (a constant zero times anything folds to zero, so ``W @ u`` with a banded ``W``
-  keeps its band).
+  ``np.ones``, ``np.full``, ``np.eye``, ``np.concatenate``, ``np.stack``, ``np.sum``,
+  ``np.dot``, ``np.vdot``, ``np.matmul``, ``np.outer``, ``np.roll``, ``np.flip``,
+  ``np.reshape``... and list and array methods (``append``, ``copy``, ``sum``, ``dot``,
+  ``reshape``...). Arrays made here are NumPy *object* arrays, so their elements may be
+  runtime scalars (``F = np.zeros(n)`` then ``F[i] = ...`` works), and NumPy's own loops do
+  the arithmetic through the elements' operators (a constant zero times anything folds to
+  zero, so ``W @ u`` with a banded ``W`` keeps its band).
+
+Arguments are bound as NumPy binds them (positionally or by keyword: ``np.eye(4, k=-1)``,
+``x.reshape(2, 3, order="F")``); a keyword this module does not implement is refused, never
+ignored. ``dtype=`` takes float (``float``, ``np.float64``, ``"float64"``: object arrays as
+without it) and, for arrays of transform-time numbers, ``np.float32`` and ``int`` (real
+NumPy arrays of that dtype, so their values are NumPy's; a runtime value in one is refused,
+since NumPy would convert it). ``order=`` is 'C' or 'F'; 'A' and 'K', which follow memory
+layout, only where layout cannot matter. Values are real: ``np.conj``, ``.real``, ``.conj()``
+of one are the value itself, ``np.imag`` and ``.imag`` zero.
 """
 
 from __future__ import annotations
@@ -28,8 +37,11 @@ import operator
 
 import numpy as np
 
+from .. import _astlib as A
 from ..primitives import PRIMITIVES
 from .values import NamedFloat, Scalar, is_number
+
+gast = A.gast
 
 # math/numpy spelling -> canonical primitive
 _PRIMS = {"math": {}, "numpy": {}}
@@ -52,15 +64,17 @@ _NUMPY_OTHER = {"array", "asarray", "zeros", "ones", "empty", "full", "zeros_lik
                 "transpose", "outer", "sum", "prod", "dot", "matmul", "vdot", "inner", "mean",
                 "cumsum", "diff", "square", "negative", "log10", "log2", "hypot", "power", "add",
                 "subtract", "multiply", "divide", "true_divide", "ndim", "shape", "size", "append",
-                "floor", "ceil", "isfinite"}
+                "floor", "ceil", "isfinite", "conj", "conjugate", "real", "imag", "float64",
+                "float32", "int64", "int32"}
 _BUILTINS = {"range", "len", "enumerate", "zip", "reversed", "min", "max", "abs", "sum", "list",
              "tuple", "float", "int", "round", "pow", "sorted", "any", "all", "divmod", "bool",
              "isinstance", "print"}
 
 _LIST_METHODS = {"append", "extend", "insert", "pop", "copy", "reverse", "index", "count"}
 _ARRAY_METHODS = {"copy", "sum", "prod", "mean", "dot", "reshape", "ravel", "flatten", "tolist",
-                  "astype", "fill", "transpose", "cumsum"}
-_ARRAY_ATTRS = {"shape", "size", "ndim", "T"}
+                  "astype", "fill", "transpose", "cumsum", "conj", "conjugate"}
+_ARRAY_ATTRS = {"shape", "size", "ndim", "T", "real", "imag"}
+_REAL_ATTRS = {"real", "imag", "conj", "conjugate"}      # of a real number: itself, 0, itself
 
 
 def known_names(module_kind: str) -> set[str]:
@@ -114,11 +128,15 @@ def attribute(ev, base, attr: str):
         raise ev.refuse(ev.node, f"{base.alias}.{attr} is not supported: the {base.kind} functions "
                                  f"s2s_invad knows are {', '.join(sorted(known_names(base.kind)))}")
     if isinstance(base, Scalar):
+        if attr in _REAL_ATTRS:                    # a real number: x.real is x, x.conj() is x
+            return base if attr == "real" else 0.0 if attr == "imag" else Bound(base, attr)
         if attr in _ARRAY_ATTRS or attr in _ARRAY_METHODS:
             ev.vector_use(base, f".{attr}")
         raise ev.refuse(ev.node, f"attribute .{attr} of a runtime scalar: call math.<fn> or np.<fn> "
                                  "on the value instead")
     if isinstance(base, np.ndarray):
+        if attr == "real" or attr == "imag":
+            return _np_real(ev, None, [base], {}) if attr == "real" else _np_imag(ev, None, [base], {})
         if attr in _ARRAY_ATTRS:
             return getattr(base, attr)
         if attr in _ARRAY_METHODS:
@@ -127,8 +145,8 @@ def attribute(ev, base, attr: str):
         return Bound(base, attr)
     elif isinstance(base, tuple) and attr in ("index", "count"):
         return Bound(base, attr)
-    elif isinstance(base, (int, float)) and attr in ("real", "imag"):
-        return getattr(base, attr)
+    elif is_number(base) and attr in _REAL_ATTRS:
+        return (base if attr == "real" else 0 * base) if attr in ("real", "imag") else Bound(base, attr)
     from .evaluate import _kind
     raise ev.refuse(ev.node, f"attribute .{attr} of {_kind(base)} is not supported")
 
@@ -211,6 +229,29 @@ def to_array(ev, value) -> np.ndarray:
             from .evaluate import _kind
             raise ev.fail(ev.node, f"an array element is {_kind(item)}: arrays hold numbers")
     return arr
+
+
+def index_array(ev, value):
+    """An index as NumPy reads it: an array of numbers made here (an object array, e.g.
+    ``np.array([2, 0, 1])``) as the int array (or bool mask) NumPy would have; an array
+    holding runtime values is refused."""
+    if not (isinstance(value, np.ndarray) and value.dtype == object):
+        return value
+    items = list(value.flat)
+    for item in items:
+        if isinstance(item, Scalar):
+            ev.refuse_runtime("an index or count", item, "an index array holds a runtime value")
+    if not items:
+        raise ev.fail(ev.node, "an empty index array: NumPy makes np.array([]) an array of floats, "
+                               "which cannot index; write np.array([], dtype=int)")
+    if all(isinstance(i, (bool, np.bool_)) for i in items):
+        return value.astype(bool)
+    if all(isinstance(i, (int, np.integer)) and not isinstance(i, (bool, np.bool_)) for i in items):
+        return value.astype(np.intp)
+    from .evaluate import _kind
+    odd = next(i for i in items if not isinstance(i, (int, np.integer)) or isinstance(i, (bool, np.bool_)))
+    raise ev.fail(ev.node, f"an index array must hold ints (or only bools, a mask), but it holds "
+                           f"{_kind(odd)}: write the indices as ints")
 
 
 def _sequence(ev, value, what):
@@ -404,100 +445,311 @@ def _math_log(ev, alias, args, kwargs):
 
 # numpy ----------------------------------------------------------------------------------------
 
-_FLOAT_DTYPES = (None, float, "float", "float64", "f8", np.float64, np.float32, "float32")
+def _arguments(ev, name, args, kwargs, params, required=1, keywords=()):
+    """``args`` and ``kwargs`` bound to ``params`` as NumPy binds them (positionally or by
+    keyword; ``keywords`` are keyword-only): name -> value. A keyword outside them is
+    refused, naming those that are supported."""
+    if len(args) > len(params):
+        raise ev.fail(ev.node, f"{name}() takes at most {len(params)} positional argument(s) "
+                               f"({', '.join(params)}), got {len(args)}")
+    bound = dict(zip(params, args))
+    for key, value in kwargs.items():
+        if key not in params and key not in keywords:
+            raise ev.refuse(ev.node, f"keyword argument '{key}' of {name}() is not supported: it "
+                                     f"takes {', '.join(params + tuple(keywords))}")
+        if key in bound:
+            raise ev.fail(ev.node, f"{name}() got multiple values for argument '{key}'")
+        bound[key] = value
+    missing = [p for p in params[:required] if p not in bound]
+    if missing:
+        raise ev.fail(ev.node, f"{name}() missing required argument '{missing[0]}'")
+    return bound
 
 
-def _dtype(ev, kwargs, name):
-    dtype = kwargs.pop("dtype", None)
-    if dtype in (int, "int", np.int64, "int64"):
-        return int
-    if dtype not in _FLOAT_DTYPES:
-        raise ev.refuse(ev.node, f"dtype={dtype!r} in np.{name} is not supported: arrays hold floats")
+def _written(ev, keyword: str, position: int | None = None) -> str | None:
+    """The source text of the call's argument ``keyword`` (or its positional argument
+    ``position``), for messages."""
+    node = ev.node
+    if not isinstance(node, gast.Call):
+        return None
+    for kw in node.keywords:
+        if kw.arg == keyword:
+            return ev.text_of(kw.value)
+    if position is not None and position < len(node.args) \
+            and not any(isinstance(a, gast.Starred) for a in node.args[:position + 1]):
+        return ev.text_of(node.args[position])
     return None
 
 
+_DTYPES = {"float64": np.float64, "float32": np.float32, "int64": np.int64, "int32": np.int32}
+
+
+def _dtype(ev, value, name, position=None):
+    """The dtype ``value`` asks of ``name``: None (not given), np.float64 (``float``,
+    ``np.float64``, ``"float64"``...), np.float32, np.int64 (``int``) or np.int32. Any other is
+    refused, quoting the call as written."""
+    from .evaluate import Known
+    if value is None:
+        return None
+    dtype = None
+    if isinstance(value, Known):
+        if value.kind == "builtins":
+            dtype = {"float": np.float64, "int": np.int64}.get(value.attr)
+        elif value.kind == "numpy":
+            dtype = _DTYPES.get(value.attr)
+    elif isinstance(value, str):
+        try:
+            dtype = _DTYPES.get(np.dtype(value).name)
+        except TypeError:
+            dtype = None
+    if dtype is None:
+        written = _written(ev, "dtype", position) or (repr(value) if isinstance(value, str) else "...")
+        raise ev.refuse(ev.node, f"dtype={written} in {name}() is not supported: the function's arrays "
+                                 "hold real numbers; write dtype=float (or leave it out), or "
+                                 "dtype=np.float32 or dtype=int for an array of constants")
+    return dtype
+
+
+def _typed(ev, arr: np.ndarray, dtype, name: str, position: int | None = None) -> np.ndarray:
+    """The object array ``arr`` as NumPy's ``name(..., dtype=dtype)`` holds it: None keeps it;
+    np.float64 makes its numbers floats; np.float32 and the int dtypes give a NumPy array of
+    that dtype (NumPy's own rounding), which holds transform-time numbers only (a runtime
+    value stored in it later is refused)."""
+    if dtype is None:
+        return arr
+    if dtype is np.float64:
+        return _map(lambda e: e if isinstance(e, float) or not is_number(e) else float(e), arr)
+    for item in arr.flat:
+        if isinstance(item, Scalar):
+            what = np.dtype(dtype).name
+            raise ev.refuse(ev.node, f"{name}() with dtype={_written(ev, 'dtype', position) or what} of a "
+                                     f"runtime value: NumPy would convert it to {what}, but the generated "
+                                     "code computes in float64; leave dtype out (or write dtype=float)")
+    try:
+        return np.array([0 if e is None else e for e in arr.flat], dtype=dtype).reshape(arr.shape)
+    except ev_errors() as exc:
+        raise ev.fail(ev.node, f"{name}() failed: {exc}") from None
+
+
+def _layout(ev, value, name, allowed=("C", "F")):
+    """A memory layout argument (``order=``) that does not change the values made."""
+    if value is not None and not (isinstance(value, str) and value in allowed):
+        raise ev.fail(ev.node, f"order={_written(ev, 'order') or repr(value)} in {name}(): write one of "
+                               f"{', '.join(repr(a) for a in allowed)}")
+
+
 def _np_array(ev, alias, args, kwargs):
-    kwargs = dict(kwargs)
-    dtype = _dtype(ev, kwargs, "array")
-    kwargs.pop("copy", None)
-    _no_keywords(ev, "np.array", kwargs)
-    (x,) = _exactly(ev, "np.array", args, 1)
-    arr = to_array(ev, x)
-    if arr is x:
-        arr = arr.copy()
-    if dtype is int:
-        return np.array(arr.tolist(), dtype=int)
-    return arr
+    a = _arguments(ev, "np.array", args, kwargs, ("object", "dtype"), keywords=("copy", "order", "ndmin"))
+    dtype = _dtype(ev, a.get("dtype"), "np.array", 1)
+    _layout(ev, a.get("order"), "np.array", ("K", "A", "C", "F"))
+    x = a["object"]
+    out = _typed(ev, to_array(ev, x), dtype, "np.array", 1)
+    if out is x and a.get("copy", True) is True:       # copy=None or False: x itself, as NumPy
+        out = out.copy()
+    ndmin = _count(ev, a.get("ndmin", 0), "ndmin of np.array")
+    if out.ndim < ndmin:
+        out = out.reshape((1,) * (ndmin - out.ndim) + out.shape)
+    return out
 
 
 def _np_asarray(ev, alias, args, kwargs):
-    kwargs = dict(kwargs)
-    _dtype(ev, kwargs, "asarray")
-    _no_keywords(ev, "np.asarray", kwargs)
-    (x,) = _exactly(ev, "np.asarray", args, 1)
-    return to_array(ev, x)
+    a = _arguments(ev, "np.asarray", args, kwargs, ("a", "dtype", "order"), keywords=("copy",))
+    dtype = _dtype(ev, a.get("dtype"), "np.asarray", 1)
+    _layout(ev, a.get("order"), "np.asarray", (None, "K", "A", "C", "F"))
+    arr = to_array(ev, a["a"])
+    if dtype is np.float64 and all(isinstance(e, (Scalar, float, np.floating)) for e in arr.flat):
+        return arr                                     # floats already: the same array
+    out = _typed(ev, arr, dtype, "np.asarray", 1)
+    if a.get("copy") is True and out is a["a"]:
+        out = out.copy()
+    return out
 
 
-def _filled(fill):
+def _filled(fill, name):
     def impl(ev, alias, args, kwargs):
-        kwargs = dict(kwargs)
-        dtype = _dtype(ev, kwargs, "zeros")
-        _no_keywords(ev, "np.zeros", kwargs)
-        (shape,) = _exactly(ev, "np.zeros", args, 1)
-        shape = _shape(ev, shape)
-        if dtype is int:
-            return np.full(shape, 0 if fill is None else int(fill), dtype=int)
-        return np.full(shape, fill, dtype=object)
+        params = ("shape", "fill_value", "dtype", "order") if fill == "value" else ("shape", "dtype", "order")
+        a = _arguments(ev, f"np.{name}", args, kwargs, params, required=2 if fill == "value" else 1)
+        dtype = _dtype(ev, a.get("dtype"), f"np.{name}", params.index("dtype"))
+        _layout(ev, a.get("order"), f"np.{name}")
+        value = a["fill_value"] if fill == "value" else fill
+        if isinstance(value, (list, tuple, np.ndarray)):
+            value = to_array(ev, value)
+        try:
+            arr = np.full(_shape(ev, a["shape"]), value, dtype=object)
+        except ev_errors() as exc:
+            raise ev.fail(ev.node, f"np.{name} failed: {exc}") from None
+        return _typed(ev, arr, dtype, f"np.{name}", params.index("dtype"))
     return impl
 
 
-def _np_full(ev, alias, args, kwargs):
-    kwargs = dict(kwargs)
-    _dtype(ev, kwargs, "full")
-    _no_keywords(ev, "np.full", kwargs)
-    shape, value = _exactly(ev, "np.full", args, 2)
-    return np.full(_shape(ev, shape), value, dtype=object)
-
-
-def _like(fill):
+def _like(fill, name):
     def impl(ev, alias, args, kwargs):
-        kwargs = dict(kwargs)
-        _dtype(ev, kwargs, "zeros_like")
-        _no_keywords(ev, "np.zeros_like", kwargs)
-        x = args[0]
-        arr = to_array(ev, x)
-        value = fill if fill != "value" else args[1]
-        return np.full(arr.shape, value, dtype=object)
+        params = ("a", "fill_value", "dtype", "order") if fill == "value" else ("a", "dtype", "order")
+        a = _arguments(ev, f"np.{name}", args, kwargs, params, required=2 if fill == "value" else 1,
+                       keywords=("shape",))
+        dtype = _dtype(ev, a.get("dtype"), f"np.{name}", params.index("dtype"))
+        _layout(ev, a.get("order"), f"np.{name}", ("K", "A", "C", "F"))
+        shape = _shape(ev, a["shape"]) if a.get("shape") is not None else to_array(ev, a["a"]).shape
+        value = a["fill_value"] if fill == "value" else fill
+        return _typed(ev, np.full(shape, value, dtype=object), dtype, f"np.{name}")
     return impl
 
 
 def _np_arange(ev, alias, args, kwargs):
     kwargs = dict(kwargs)
-    dtype = _dtype(ev, kwargs, "arange")
-    for a in args:
+    dtype = _dtype(ev, kwargs.pop("dtype", None), "np.arange")
+    for a in list(args) + list(kwargs.values()):
         if isinstance(a, Scalar):
-            ev.refuse_runtime("an index or count", a)
+            ev.refuse_runtime("an index or count", a, "a bound of np.arange depends on a runtime value")
     try:
-        out = np.arange(*args, **kwargs)
+        out = np.arange(*args, **kwargs, dtype=dtype)
     except ev_errors() as exc:
         raise ev.fail(ev.node, f"np.arange failed: {exc}") from None
-    return out.astype(int) if dtype is int else out
+    return out
 
 
 def _np_linspace(ev, alias, args, kwargs):
+    kwargs = dict(kwargs)
+    dtype = _dtype(ev, kwargs.pop("dtype", None), "np.linspace", 5)
+    if len(args) > 5:
+        dtype = _dtype(ev, args[5], "np.linspace", 5)
+        args = args[:5]
     for a in list(args) + list(kwargs.values()):
         if isinstance(a, Scalar):
             raise ev.refuse(ev.node, "np.linspace of runtime values is not supported: its bounds "
                                      "must be transform-time values")
     try:
-        return np.linspace(*args, **kwargs).astype(object)
+        out = np.linspace(*args, **kwargs, dtype=dtype)
     except ev_errors() as exc:
         raise ev.fail(ev.node, f"np.linspace failed: {exc}") from None
+    if isinstance(out, tuple):                          # retstep=True: (samples, step)
+        return (out[0].astype(object) if out[0].dtype == np.float64 else out[0]), out[1]
+    return out.astype(object) if out.dtype == np.float64 else out
 
 
 def _np_eye(ev, alias, args, kwargs):
-    n = _count(ev, args[0], "the size of np.eye")
-    return np.eye(n).astype(object)
+    a = _arguments(ev, "np.eye", args, kwargs, ("N", "M", "k", "dtype", "order"))
+    n = _count(ev, a["N"], "N of np.eye (its number of rows)")
+    m = None if a.get("M") is None else _count(ev, a["M"], "M of np.eye (its number of columns)")
+    k = _count(ev, a.get("k", 0), "k of np.eye (the offset of its diagonal)")
+    dtype = _dtype(ev, a.get("dtype"), "np.eye", 3)
+    _layout(ev, a.get("order"), "np.eye")
+    try:
+        out = np.eye(n, m, k)
+    except ev_errors() as exc:
+        raise ev.fail(ev.node, f"np.eye failed: {exc}") from None
+    return _typed(ev, out.astype(object), dtype, "np.eye")
+
+
+def _np_identity(ev, alias, args, kwargs):
+    a = _arguments(ev, "np.identity", args, kwargs, ("n", "dtype"))
+    n = _count(ev, a["n"], "the size of np.identity")
+    try:
+        out = np.identity(n)
+    except ev_errors() as exc:
+        raise ev.fail(ev.node, f"np.identity failed: {exc}") from None
+    return _typed(ev, out.astype(object), _dtype(ev, a.get("dtype"), "np.identity", 1), "np.identity")
+
+
+def _np_scalar_type(name):
+    """``np.float64(x)``, ``np.float32(0.1)``, ``np.int64(3)``: a NumPy number of a
+    transform-time value; np.float64 of a runtime value is that value (it computes in float64)."""
+    dtype = _DTYPES[name]
+
+    def impl(ev, alias, args, kwargs):
+        _no_keywords(ev, f"{alias}.{name}", kwargs)
+        (x,) = _exactly(ev, f"{alias}.{name}", args, 1)
+        if isinstance(x, Scalar):
+            if dtype is np.float64:
+                return x
+            raise ev.refuse(ev.node, f"{alias}.{name}() of a runtime value: it rounds the value to {name}, "
+                                     "but the generated code computes in float64; leave the conversion "
+                                     "out (or write float(...))")
+        if isinstance(x, (list, tuple, np.ndarray)):
+            return _typed(ev, to_array(ev, x), dtype, f"{alias}.{name}")
+        try:
+            return dtype(x)
+        except ev_errors() as exc:
+            raise ev.fail(ev.node, f"{alias}.{name}() failed: {exc}") from None
+    return impl
+
+
+def _order(ev, arr: np.ndarray, order, name: str, position=None, reshape: bool = False) -> str:
+    """``order`` of ``name`` as 'C' or 'F'. 'A' and 'K' follow the memory layout of the
+    array, which is that of the user's arrays only where it cannot matter: a 1-D array
+    (read in its own order by each), or results that are the same read either way."""
+    if order is None:
+        order = "C"
+    if isinstance(order, str) and order in ("C", "F"):
+        return order
+    written = _written(ev, "order", position) or (repr(order) if isinstance(order, str) else "...")
+    if order == "K" and reshape:
+        raise ev.fail(ev.node, f"order='K' is not permitted for {name}: write order='C' or order='F'")
+    if isinstance(order, str) and order in ("A", "K"):
+        if arr.ndim <= 1 or sum(n > 1 for n in arr.shape) <= 1:
+            return "C"
+        raise ev.refuse(ev.node, f"order={written} in {name} reads the array in its memory layout, "
+                                 "which the generated code does not keep: write order='C' (rows first) "
+                                 "or order='F' (columns first)")
+    raise ev.fail(ev.node, f"order={written} in {name}: write 'C', 'F', 'A' or 'K'")
+
+
+def _reshape(ev, arr, shape, order, name, position=None):
+    shape = _shape(ev, shape)
+    order = _order(ev, arr, order, name, position, reshape=True)
+    try:
+        return arr.reshape(shape, order=order)
+    except ev_errors() as exc:
+        raise ev.fail(ev.node, f"{name} failed: {exc}") from None
+
+
+def _np_reshape(ev, alias, args, kwargs):
+    a = _arguments(ev, "np.reshape", args, kwargs, ("a", "shape", "order"), required=2, keywords=("copy",))
+    if a.get("copy") is not None:
+        raise ev.refuse(ev.node, "copy= of np.reshape is not supported: leave it out, or copy with .copy()")
+    return _reshape(ev, to_array(ev, a["a"]), a["shape"], a.get("order"), "np.reshape", 2)
+
+
+def _np_ravel(ev, alias, args, kwargs):
+    a = _arguments(ev, "np.ravel", args, kwargs, ("a", "order"))
+    arr = to_array(ev, a["a"])
+    return arr.ravel(order=_order(ev, arr, a.get("order"), "np.ravel", 1))
+
+
+def _np_vdot(ev, alias, args, kwargs):
+    """np.vdot: the dot product of the two arrays flattened (real, so nothing to conjugate)."""
+    _no_keywords(ev, "np.vdot", kwargs)
+    args = _exactly(ev, "np.vdot", args, 2)
+    ev.product_of(*args)
+    a, b = (to_array(ev, v).ravel() for v in args)
+    if a.size != b.size:
+        raise ev.fail(ev.node, f"np.vdot of arrays of {a.size} and {b.size} elements: it needs the "
+                               "same number in each")
+    return _unwrap(np.dot(a, b)) if a.size else 0.0
+
+
+def _np_real(ev, alias, args, kwargs):
+    """np.real and np.conj of a real value: the value itself (np.real returns a real array
+    itself, np.conj a copy)."""
+    (x,) = _exactly(ev, "np.real", args, 1)
+    if isinstance(x, Scalar) or is_number(x):
+        return x
+    return to_array(ev, x)
+
+
+def _np_conj(ev, alias, args, kwargs):
+    _no_keywords(ev, "np.conj", kwargs)
+    (x,) = _exactly(ev, "np.conj", args, 1)
+    if isinstance(x, Scalar) or is_number(x):
+        return x
+    return to_array(ev, x).copy()
+
+
+def _np_imag(ev, alias, args, kwargs):
+    (x,) = _exactly(ev, "np.imag", args, 1)
+    if isinstance(x, Scalar) or is_number(x):
+        return 0.0
+    return np.full(to_array(ev, x).shape, 0.0, dtype=object)
 
 
 _PRODUCTS = {"dot": 1, "matmul": 1, "inner": 2, "vdot": 2, "outer": 2}   # operands a batch cannot be (Evaluator.product_of)
@@ -522,6 +774,7 @@ def _structural(name, arrays=1):
         else:
             for i in range(min(arrays, len(args))):
                 args[i] = to_array(ev, args[i])
+        kwargs = _float_dtype(ev, kwargs, f"np.{name}")
         try:
             out = fn(*args, **kwargs)
         except ev_errors() as exc:
@@ -575,21 +828,32 @@ def _np_copy(ev, alias, args, kwargs):
     return to_array(ev, x).copy()
 
 
+def _measured(ev, x, what):
+    """The array ``x`` for np.shape, np.size and np.ndim; None for a scalar. A parameter the
+    call gives an array for is a vector there, as in NumPy (its length is asked for)."""
+    if isinstance(x, Scalar):
+        if x.param is not None and x.param in ev.arrays:
+            ev.vector_use(x, what)
+        return None
+    return to_array(ev, x)
+
+
 def _np_shape(ev, alias, args, kwargs):
     (x,) = _exactly(ev, "np.shape", args, 1)
-    if isinstance(x, Scalar):
-        return ()
-    return to_array(ev, x).shape
+    arr = _measured(ev, x, "np.shape")
+    return () if arr is None else arr.shape
 
 
 def _np_size(ev, alias, args, kwargs):
     (x,) = _exactly(ev, "np.size", args, 1)
-    return 1 if isinstance(x, Scalar) else to_array(ev, x).size
+    arr = _measured(ev, x, "np.size")
+    return 1 if arr is None else arr.size
 
 
 def _np_ndim(ev, alias, args, kwargs):
     (x,) = _exactly(ev, "np.ndim", args, 1)
-    return 0 if isinstance(x, Scalar) else to_array(ev, x).ndim
+    arr = _measured(ev, x, "np.ndim")
+    return 0 if arr is None else arr.ndim
 
 
 def _np_tt(name):
@@ -600,6 +864,8 @@ def _np_tt(name):
             if isinstance(a, Scalar) or (isinstance(a, np.ndarray) and a.dtype == object
                                          and any(isinstance(e, Scalar) for e in a.flat)):
                 raise ev.refuse(ev.node, f"np.{name} of a runtime value is not supported")
+        # numbers made here are in object arrays: as NumPy's own (np.isfinite has no object loop)
+        args = [np.array(a.tolist()) if isinstance(a, np.ndarray) and a.dtype == object else a for a in args]
         try:
             return _unwrap(fn(*args, **kwargs))
         except ev_errors() as exc:
@@ -610,15 +876,26 @@ def _np_tt(name):
 # methods -----------------------------------------------------------------------------------
 
 def _method(ev, obj, name, args, kwargs):
+    if name in ("conj", "conjugate") and not isinstance(obj, np.ndarray):
+        _exactly(ev, f".{name}", args, 0)
+        return obj                                          # a real number is its own conjugate
     if isinstance(obj, np.ndarray):
         if name == "copy":
             return obj.astype(object) if obj.dtype != object else obj.copy()
         if name == "astype":
-            return obj.astype(object) if obj.dtype != object else obj.copy()
+            a = _arguments(ev, ".astype", args, kwargs, ("dtype", "order", "casting", "subok", "copy"))
+            dtype = _dtype(ev, a["dtype"], ".astype", 0)
+            arr = obj.astype(object) if obj.dtype != object else obj.copy()
+            return _typed(ev, arr, dtype, ".astype", 0)
         if name in ("tolist",):
             return obj.tolist()
-        if name in ("flatten",):
-            return obj.ravel().copy()
+        if name in ("flatten", "ravel"):
+            a = _arguments(ev, f".{name}", args, kwargs, ("order",), required=0)
+            flat = obj.ravel(order=_order(ev, obj, a.get("order"), f".{name}", 0))
+            return flat.copy() if name == "flatten" else flat
+        if name in ("conj", "conjugate"):
+            _exactly(ev, f".{name}", args, 0)
+            return obj.astype(object) if obj.dtype != object else obj.copy()
         if name == "fill":
             (value,) = _exactly(ev, ".fill", args, 1)
             if obj.dtype != object and isinstance(value, Scalar):
@@ -629,13 +906,10 @@ def _method(ev, obj, name, args, kwargs):
             (other,) = _exactly(ev, ".dot", args, 1)
             return _unwrap(np.dot(to_array(ev, obj), to_array(ev, other)))
         if name == "reshape":
+            a = _arguments(ev, ".reshape", (), kwargs, (), required=0, keywords=("order",))
             shape = args[0] if len(args) == 1 else tuple(args)
-            shape = _shape(ev, shape, "a shape") if not (isinstance(shape, (tuple, list)) and -1 in shape) \
-                else tuple(shape)
-            try:
-                return obj.reshape(shape)
-            except ev_errors() as exc:
-                raise ev.fail(ev.node, f".reshape failed: {exc}") from None
+            return _reshape(ev, obj, shape, a.get("order"), ".reshape")
+        kwargs = _float_dtype(ev, kwargs, f".{name}")
         method = getattr(obj.astype(object) if obj.dtype != object else obj, name)
     else:
         method = getattr(obj, name)
@@ -651,6 +925,20 @@ def _method(ev, obj, name, args, kwargs):
         return _unwrap(method(*args, **kwargs))
     except ev_errors() as exc:
         raise ev.fail(ev.node, f".{name}() failed: {exc}") from None
+
+
+def _float_dtype(ev, kwargs, name):
+    """``kwargs`` without a ``dtype=`` that asks for float64 (the element arithmetic computes
+    in floats already); another dtype of a reduction is refused."""
+    if "dtype" not in kwargs:
+        return kwargs
+    kwargs = dict(kwargs)
+    dtype = _dtype(ev, kwargs.pop("dtype"), name)
+    if dtype not in (None, np.float64):
+        raise ev.refuse(ev.node, f"dtype={_written(ev, 'dtype')} in {name}() is not supported: the "
+                                 "generated code computes in float64; leave dtype out (or write "
+                                 "dtype=float)")
+    return kwargs
 
 
 _IMPLS = {
@@ -683,18 +971,18 @@ _IMPLS = {
     ("numpy", "log2"): _log_base(2),
     ("numpy", "array"): _np_array,
     ("numpy", "asarray"): _np_asarray,
-    ("numpy", "zeros"): _filled(0.0),
-    ("numpy", "ones"): _filled(1.0),
-    ("numpy", "empty"): _filled(None),
-    ("numpy", "full"): _np_full,
-    ("numpy", "zeros_like"): _like(0.0),
-    ("numpy", "ones_like"): _like(1.0),
-    ("numpy", "empty_like"): _like(None),
-    ("numpy", "full_like"): _like("value"),
+    ("numpy", "zeros"): _filled(0.0, "zeros"),
+    ("numpy", "ones"): _filled(1.0, "ones"),
+    ("numpy", "empty"): _filled(None, "empty"),
+    ("numpy", "full"): _filled("value", "full"),
+    ("numpy", "zeros_like"): _like(0.0, "zeros_like"),
+    ("numpy", "ones_like"): _like(1.0, "ones_like"),
+    ("numpy", "empty_like"): _like(None, "empty_like"),
+    ("numpy", "full_like"): _like("value", "full_like"),
     ("numpy", "arange"): _np_arange,
     ("numpy", "linspace"): _np_linspace,
     ("numpy", "eye"): _np_eye,
-    ("numpy", "identity"): _np_eye,
+    ("numpy", "identity"): _np_identity,
     ("numpy", "copy"): _np_copy,
     ("numpy", "concatenate"): _structural("concatenate", "seq"),
     ("numpy", "stack"): _structural("stack", "seq"),
@@ -703,15 +991,19 @@ _IMPLS = {
     ("numpy", "append"): _structural("append", 2),
     ("numpy", "roll"): _structural("roll"),
     ("numpy", "flip"): _structural("flip"),
-    ("numpy", "reshape"): _structural("reshape"),
-    ("numpy", "ravel"): _structural("ravel"),
+    ("numpy", "reshape"): _np_reshape,
+    ("numpy", "ravel"): _np_ravel,
     ("numpy", "transpose"): _structural("transpose"),
     ("numpy", "outer"): _structural("outer", 2),
     ("numpy", "sum"): _structural("sum"),
     ("numpy", "prod"): _structural("prod"),
     ("numpy", "dot"): _structural("dot", 2),
     ("numpy", "matmul"): _structural("matmul", 2),
-    ("numpy", "vdot"): _structural("vdot", 2),
+    ("numpy", "vdot"): _np_vdot,
+    ("numpy", "conj"): _np_conj,
+    ("numpy", "conjugate"): _np_conj,
+    ("numpy", "real"): _np_real,
+    ("numpy", "imag"): _np_imag,
     ("numpy", "inner"): _structural("inner", 2),
     ("numpy", "mean"): _structural("mean"),
     ("numpy", "cumsum"): _structural("cumsum"),
@@ -747,6 +1039,8 @@ def _tt_builtin_call(ev, name, args, kwargs):
 
 for _name in _MATH_TT:
     _IMPLS[("math", _name)] = _math_tt(_name)
+for _name in _DTYPES:
+    _IMPLS[("numpy", _name)] = _np_scalar_type(_name)
 for _name in ("round", "divmod"):
     _IMPLS[("builtins", _name)] = _tt_builtin(_name)
 _IMPLS[("math", "log")] = _math_log

@@ -1,7 +1,7 @@
 """Front end: keeping ``for`` loops as loops (SPEC section 9).
 
-A loop ``for k in range(...)`` whose body can be evaluated once for *every* iteration is
-*rolled*: the evaluator runs the body a single time with
+A loop ``for k in range(...)`` (or ``reversed(range(...))``) whose body can be evaluated
+once for *every* iteration is *rolled*: the evaluator runs the body a single time with
 
 * the loop variable as a passive runtime int (so ``t = k * dt`` is fine, but a branch or an
   index on ``k`` is not: such a body varies between iterations and is unrolled instead);
@@ -13,7 +13,10 @@ and the result is one :class:`~s2s_invad.ir.Loop` item whose body is analysed on
 A trip count that depends on a runtime value (``def integrate(z, steps)``) can only be
 rolled; a transform-time trip count is rolled when it is at least :data:`ROLL_MIN` (or as
 the ``unroll=`` policy says), otherwise the loop is unrolled as before. Why a loop was
-unrolled is recorded for ``explain``.
+unrolled is recorded for ``explain``. A runtime start or stop takes a step of 1 or -1
+(``range(steps - 1, -1, -1)``, ``reversed(range(steps))``); where the start is a runtime
+value, the IR loop counts ``k_i`` from 0 and the body begins with ``k = start - k_i`` (or
+``start + k_i``), a passive statement.
 
 The body must leave every carried variable with the same structure (a scalar stays a
 scalar, a vector keeps its length); ``break``, ``continue`` and ``return`` inside it,
@@ -59,49 +62,85 @@ def _policy(unroll, line: int) -> bool | None:
 
 
 def range_bounds(ev, stmt):
-    """(start, count, step, runtime) when ``stmt`` is ``for NAME in range(...)`` (count an
-    int or a runtime Scalar), else None. The range's arguments are evaluated once."""
-    it = stmt.iter
-    if not (isinstance(stmt.target, gast.Name) and isinstance(it, gast.Call)
-            and isinstance(it.func, gast.Name) and not it.keywords and 1 <= len(it.args) <= 3
-            and not any(isinstance(a, gast.Starred) for a in it.args)):
+    """(start, count, step, runtime) when ``stmt`` is ``for NAME in range(...)`` or ``for
+    NAME in reversed(range(...))``, else None. ``count`` is an int or a runtime Scalar; so
+    is ``start`` when the range's start depends on a runtime value (its step is then 1 or
+    -1). The range's arguments are evaluated once."""
+    it = _range_call(ev, stmt)
+    if it is None:
         return None
-    from .evaluate import Known
-    if ev.lookup_quiet(it.func.id) != Known("builtins", "range", None):
-        return None
+    reverse = it is not stmt.iter
     ev.begin()
-    args = [ev.eval(a) for a in it.args]
-    ev.finish()
+    try:
+        return _bounds(ev, it, [ev.eval(a) for a in it.args], reverse)
+    finally:
+        ev.finish()                 # (names the statements of a runtime count or start)
+
+
+def _bounds(ev, it, args, reverse):
     ev.node = it
     if len(args) == 1:
         start, stop, step = 0, args[0], 1
     else:
         start, stop = args[0], args[1]
         step = args[2] if len(args) == 3 else 1
-    for value, what in ((start, "start"), (step, "step")):
-        if isinstance(value, Scalar):
-            ev.refuse_runtime("an index or count", value, f"the range {what} depends on a runtime value "
-                                                          "(only its stop may)")
-        _int(ev, value, f"the range {what}")
+    if isinstance(step, Scalar):
+        ev.refuse_runtime("an index or count", step, "the range step depends on a runtime value "
+                                                     "(its start and stop may)")
+    _int(ev, step, "the range step")
     if step == 0:
         raise ev.fail(it, "range() step must not be zero")
-    if isinstance(stop, Scalar):
-        if len(args) > 1 and (start != 0 or step != 1):
-            count = (stop - start) if step == 1 else None
-            if count is None:
-                raise ev.refuse(it, "a runtime range stop with a step other than 1 is not supported: "
-                                    "loop over range(count) and compute the index")
+    step = int(step)
+    if not isinstance(start, Scalar) and not isinstance(stop, Scalar):
+        _int(ev, start, "the range start")
+        _int(ev, stop, "the range stop")
+        if (start, step) == (0, 1):
+            count = stop                                   # (range(N) keeps the name N)
         else:
-            count = stop
-        return int(start), count, int(step), True
-    _int(ev, stop, "the range stop")
-    count = stop if (start, step) == (0, 1) else len(range(int(start), int(stop), int(step)))
-    return int(start), count, int(step), False            # (range(N) keeps the name N)
+            count = len(range(int(start), int(stop), step))
+        start = int(start)
+        if reverse:
+            start, step = start + step * (count - 1), -step
+        return start, count, step, False
+    for value, what in ((start, "start"), (stop, "stop")):
+        if not isinstance(value, Scalar):
+            _int(ev, value, f"the range {what}")
+    if step not in (1, -1):
+        raise ev.refuse(it, f"a range whose start or stop is a runtime value needs a step of 1 or -1, "
+                            f"not {step}: loop over range(count) with a step of 1 and compute the "
+                            "value from the index (e.g. start + step * i)")
+    # the count is a runtime value; below 0, the loop runs no iteration (as range does)
+    if step == 1:
+        count = stop - start
+    else:
+        count = start + (-stop) if not isinstance(stop, Scalar) else start - stop
+    if reverse:                                            # the last value first
+        start, step = (stop - 1 if step == 1 else stop + 1), -step
+    return start, count, step, True
+
+
+def _range_call(ev, stmt):
+    """The ``range(...)`` call of ``for NAME in range(...)`` or ``reversed(range(...))``."""
+    from .evaluate import Known
+
+    def call_of(node, name):
+        return node if (isinstance(node, gast.Call) and isinstance(node.func, gast.Name)
+                        and not node.keywords and not any(isinstance(a, gast.Starred) for a in node.args)
+                        and ev.lookup_quiet(node.func.id) == Known("builtins", name, None)) else None
+    if not isinstance(stmt.target, gast.Name):
+        return None
+    it = stmt.iter
+    outer = call_of(it, "reversed")
+    if outer is not None and len(outer.args) == 1:
+        it = outer.args[0]
+    it = call_of(it, "range")
+    return it if it is not None and 1 <= len(it.args) <= 3 else None
 
 
 def _int(ev, value, what):
     if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, np.integer)):
-        raise ev.fail(ev.node, f"{what} must be an int, got {value!r}")
+        from .evaluate import _kind
+        raise ev.fail(ev.node, f"{what} must be an int, got {_kind(value)}")
 
 
 def try_roll(ev, stmt, bounds) -> bool:
@@ -159,8 +198,9 @@ def _roll(ev, stmt, start, count, step):
     carried = [n for n in order if n != target and n in env
                and (n in assigned or isinstance(env[n], (list, np.ndarray)))]
     entries = {name: env[name] for name in carried}
+    offset = (start, step) if isinstance(start, Scalar) else None
     try:
-        attempt = _attempt(ev, stmt, carried, entries)
+        attempt = _attempt(ev, stmt, carried, entries, offset)
     except _Reshaped as first:
         # ``u = np.array(...)`` then ``u = [...]`` in the body: the first iteration starts
         # from an array, the others from a list. Evaluate the body from a list too and keep
@@ -169,8 +209,9 @@ def _roll(ev, stmt, start, count, step):
         converted = dict(entries)
         for name, value in first.changed.items():
             converted[name] = _like(entries[name], value)
-        second = _attempt(ev, stmt, carried, converted)
-        if not _same_body(body1, second.body, first.placeholders, second.placeholders):
+        second = _attempt(ev, stmt, carried, converted, offset)
+        if not _same_body(body1, second.body, first.placeholders + [first.index],
+                          second.placeholders + [second.index]):
             ev.discard(second)
             raise CannotRoll(str(first)) from None
         attempt = second
@@ -180,7 +221,9 @@ def _roll(ev, stmt, start, count, step):
         # from outside, invariants of the loop instead of values it carries.
         ev.discard(attempt)
         carried = [name for name in carried if name not in unchanged]
-        attempt = _attempt(ev, stmt, carried, {name: entries[name] for name in carried})
+        attempt = _attempt(ev, stmt, carried, {name: entries[name] for name in carried}, offset)
+    if offset is not None:                 # the index counts from 0; the body computes the value
+        start, step = 0, 1
     loop = Loop(index=attempt.index, start=start, step=step, count=ev.operand(count), carried=[],
                 body=attempt.body, line=stmt.lineno, where=ev.where)
     for (entry, var), result in zip(attempt.carries, attempt.results):
@@ -217,9 +260,11 @@ class _Attempt:
     spans: dict = dataclasses.field(default_factory=dict)   # name -> (first, end) in carries
 
 
-def _attempt(ev, stmt, carried, entries) -> _Attempt:
+def _attempt(ev, stmt, carried, entries, offset=None) -> _Attempt:
     """Evaluate the body once from placeholders of ``entries``; undone on failure (a
-    reshaped carry raises _Reshaped, with the body it evaluated)."""
+    reshaped carry raises _Reshaped, with the body it evaluated). ``offset``: (start, step)
+    of a range whose start is a runtime value: the loop counts i from 0 and the body first
+    computes the loop variable, start + i or start - i."""
     env = ev.frames[-1].env
     target = stmt.target.id
     state, saved_env = ev.snapshot(), dict(env)
@@ -239,11 +284,21 @@ def _attempt(ev, stmt, carried, entries) -> _Attempt:
             env[name] = placeholder
             spans[name] = (len(carries), len(carries) + len(leaves))
             carries += leaves
-        index = Value(ev.var_name(target), target, stmt.lineno)
-        ev.rolled_indices.add(id(index))
-        env[target] = Scalar(index)
         ev.body = loop_body
         ev.where = outer_where + (("rolled", target, None),)
+        if offset is None:
+            index = Value(ev.var_name(target), target, stmt.lineno)
+            env[target] = Scalar(index)
+        else:
+            index = Value(ev.derived_name(f"{target}_i"), target, stmt.lineno)
+            ev.line, ev.node = stmt.lineno, stmt
+            ev.begin()
+            start, step = offset
+            value = start + Scalar(index) if step == 1 else start - Scalar(index)
+            ev.finish([(target, True, value)])
+            ev.rolled_indices.add(id(value.value))
+            env[target] = value
+        ev.rolled_indices.add(id(index))
         try:
             ev.block(stmt.body)
         except (_flow_errors()) as exc:
@@ -262,7 +317,7 @@ def _attempt(ev, stmt, carried, entries) -> _Attempt:
             name = next(iter(changed))
             error = _Reshaped(f"'{name}' starts as a {type(templates[name]).__name__} and becomes a "
                               f"{type(changed[name]).__name__} in the loop", changed)
-            error.body, error.placeholders = loop_body, [v for _, v in carries]
+            error.body, error.placeholders, error.index = loop_body, [v for _, v in carries], index
             raise error
     except CannotRoll:
         undo()
