@@ -51,6 +51,19 @@ def elementwise(x, y):
     return x * y, x + np.sin(y)
 
 
+def listed(x):
+    return np.sum([x, 2.0 * x]) + np.array([x, x * x]).ravel()[4]
+
+
+def held(x):
+    z = (x, np.sin(x))
+    return np.exp(x) * np.mean([x, 2.0 * x]) + np.sum(z) + np.array([x, 2.0 * x])[1, 2]
+
+
+def pendulum(q, p):
+    return np.array([p, -np.sin(q) - 0.1 * p])
+
+
 def layer(x, A):
     return np.tanh(A @ x) + x
 
@@ -59,7 +72,7 @@ def mixes(u):
     return np.tanh(M @ u) + u
 
 
-@pytest.mark.parametrize("f", [weighted, stacked, ramp], ids=lambda f: f.__name__)
+@pytest.mark.parametrize("f", [weighted, stacked, ramp, listed], ids=lambda f: f.__name__)
 def test_a_reduced_or_combined_array_is_one_vector(f):
     y, y_dot = si.jvp(f, (X,), (np.array([1.0, -2.0, 0.5]),))
     assert np.allclose(y, f(X), rtol=1e-15, atol=0)
@@ -71,8 +84,8 @@ def test_a_reduced_or_combined_array_is_one_vector(f):
     assert np.allclose(x_bar, np.ravel(J.T @ np.atleast_1d(w)), rtol=1e-13, atol=1e-15)
 
 
-@pytest.mark.parametrize("f,primals", [(twoargs, (X, np.array([1.0, 2.0, 3.0]))), (actnorm, (X,))],
-                         ids=["twoargs", "actnorm"])
+@pytest.mark.parametrize("f,primals", [(twoargs, (X, np.array([1.0, 2.0, 3.0]))), (actnorm, (X,)),
+                                       (held, (X,))], ids=["twoargs", "actnorm", "held in lists"])
 def test_every_mode_when_arrays_are_vectors(f, primals):
     checks.check_structured(si, f, primals)
 
@@ -112,3 +125,12 @@ def test_a_batch_of_vectors_on_the_right_of_a_matrix_stays_a_batch():
     for b in range(3):
         J = oracle.dense_jacobian(mixes, (U[:, b],))
         assert np.allclose(y_dot[:, b], J @ np.ones(2), rtol=1e-13)
+
+
+def test_a_vector_built_from_batches_of_scalars_stays_a_batch():
+    """np.array([p, q]) of scalar parameters given 1-D arrays: NumPy builds (2, B), the
+    batch of vector results, so the reading as a batch agrees (nothing reduces across it)."""
+    qs, ps = np.array([0.1, 0.5, -1.0]), np.array([1.0, 0.0, 2.0])
+    y, y_dot = si.jvp(pendulum, (qs, ps), (np.ones(3), np.zeros(3)))
+    assert y.shape == (2, 3) and np.allclose(y, pendulum(qs, ps))
+    assert np.allclose(y_dot, [np.zeros(3), -np.cos(qs)])

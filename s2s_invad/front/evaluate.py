@@ -865,6 +865,8 @@ class Evaluator:
                 if isinstance(side, Scalar):
                     self.vector_use(side, "operator @")
             self.product_of(left)
+            if not isinstance(left, Scalar):          # [x, 2 * x] @ w contracts x's own axis
+                library.across_batch(self, left, "matmul", (), {}, "operator @")
         for a, b in ((left, right), (right, left)):
             if isinstance(a, Scalar) and isinstance(b, (list, tuple, str)):
                 raise self.fail(node, f"operator {_SYMBOL.get(op, '?')} on "
@@ -996,6 +998,9 @@ class Evaluator:
         try:
             return base[index]
         except IndexError as exc:
+            held = library.held_array_param(self, base) if "too many indices" in str(exc) else None
+            if held is not None:                     # np.array([x, 2 * x])[0, 1]: x has an axis of its own
+                self.vector_use(held, "indexing a list or array holding it")
             if isinstance(base, np.ndarray) and (base.ndim != 1 or "out of bounds" not in str(exc)):
                 raise self.fail(node, f"cannot index an array of shape {base.shape} with "
                                       f"[{_index_text(index)}]: {exc}") from None

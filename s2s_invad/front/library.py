@@ -755,6 +755,46 @@ def _np_imag(ev, alias, args, kwargs):
 _PRODUCTS = {"dot": 1, "matmul": 1, "inner": 2, "vdot": 2, "outer": 2}   # operands a batch cannot be (Evaluator.product_of)
 
 
+_AXIS_AT = {"sum": 1, "prod": 1, "mean": 1, "cumsum": 1, "cumprod": 1, "max": 1, "min": 1, "std": 1,
+            "var": 1, "any": 1, "all": 1, "diff": 2, "flip": 1, "roll": 2}    # position of axis= after the array
+_BATCH_SAFE_METHODS = {"copy", "tolist", "astype", "conj", "conjugate", "fill", "real", "imag"}
+
+
+def held_array_param(ev, value):
+    """The first runtime scalar derived from an array argument (a parameter the call gave
+    a 1-D array, read as a batch of scalars) that ``value``, a list, tuple or object array,
+    holds; None if there is none."""
+    if not ev.arrays:
+        return None
+    stack = [value]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, Scalar):
+            if item.param in ev.arrays:
+                return item
+        elif isinstance(item, (list, tuple)):
+            stack.extend(item)
+        elif isinstance(item, np.ndarray) and item.dtype == object:
+            stack.extend(item.flat)
+    return None
+
+
+def across_batch(ev, containers, name, rest, kwargs, what) -> None:
+    """``name`` applied to lists or arrays holding values of an array argument: as NumPy
+    runs the user's function, those are arrays with one more axis (the argument's), which
+    ``name`` reduces, reshapes or contracts along with the others (np.sum([x, 2 * x]) sums
+    every element, not per point) unless it works along axis 0 only. Then the argument
+    is one vector, not a batch of scalars: ask for its length (Evaluator.vector_use)."""
+    axis_at = _AXIS_AT.get(name.lstrip("."))
+    if axis_at is not None:
+        axis = kwargs.get("axis", rest[axis_at - 1] if len(rest) >= axis_at else None)
+        if axis == 0 or axis == (0,):
+            return
+    held = held_array_param(ev, containers)
+    if held is not None:
+        ev.vector_use(held, f"{what} of a list or array holding it")
+
+
 def _structural(name, arrays=1):
     """numpy ``name`` applied to object arrays (NumPy moves elements and, for reductions and
     products, combines them through their own operators)."""
@@ -767,6 +807,8 @@ def _structural(name, arrays=1):
                 ev.vector_use(a, f"np.{name}")                    # as a vector by NumPy, so a vector
         if name in _PRODUCTS:
             ev.product_of(*args[:_PRODUCTS[name]])
+        if name not in ("concatenate", "stack", "vstack"):          # along axis 0: as for one point
+            across_batch(ev, args[0] if arrays == "seq" else args[:arrays], name, args[1:], kwargs, f"np.{name}")
         if arrays == "seq":
             seq = _sequence(ev, args[0], f"np.{name}")
             # a scalar item (np.stack([x[0] * x[1], x[0] + x[1]])) is a 0-d array, as in NumPy
@@ -876,6 +918,8 @@ def _np_tt(name):
 # methods -----------------------------------------------------------------------------------
 
 def _method(ev, obj, name, args, kwargs):
+    if isinstance(obj, np.ndarray) and name not in _BATCH_SAFE_METHODS:
+        across_batch(ev, obj, name, args, kwargs, f".{name}()")
     if name in ("conj", "conjugate") and not isinstance(obj, np.ndarray):
         _exactly(ev, f".{name}", args, 0)
         return obj                                          # a real number is its own conjugate
