@@ -388,3 +388,31 @@ def test_a_non_square_function_with_a_runtime_loop_still_says_m_is_not_n():
         si.ijvp(fn, (0.5, 1.0, 3), 1.0)
     y, z_dot = si.jvp(fn, (0.5, 1.0, 3), (1.0, 0.0))
     assert (y, z_dot) == pytest.approx(((0.5 + 3 * math.sin(1.0)) * 1.0, 1.0), rel=1e-14)
+
+
+def test_a_trip_count_computed_as_a_float_is_refused_at_its_line(tmp_path):
+    """range(steps / 2): a float in Python, so range() would raise a bare TypeError in the
+    generated code; it is refused at transform time, saying to keep to + - * of ints."""
+    f = load_function(tmp_path, "halved", "import numpy as np\n\n\ndef halved(z, steps):\n"
+                      "    for k in range(steps / 2):\n        z = z + 0.1 * np.sin(z[::-1])\n    return z\n")
+    with pytest.raises(si.UnsupportedSyntaxError, match=r"range stop `steps / 2`.*float") as info:
+        si.jvp(f, (np.array([0.3, -0.6]), 8), (np.array([1.0, 0.0]),), wrt="z")
+    assert info.value.lineno == 5
+
+
+def test_integer_division_of_a_passive_runtime_value_says_what_it_is(tmp_path):
+    """range(steps // 2) with steps not differentiated: not 'depends on the inputs' but a
+    runtime value the generated code only adds and multiplies, and what to do instead."""
+    f = load_function(tmp_path, "halving", "import numpy as np\n\n\ndef halving(z, steps):\n"
+                      "    for k in range(steps // 2):\n        z = z + 0.1 * np.sin(z[::-1])\n    return z\n")
+    with pytest.raises(si.UnsupportedSyntaxError) as info:
+        si.jvp(f, (np.array([0.3, -0.6]), 8), (np.array([1.0, 0.0]),), wrt="z")
+    text = str(info.value)
+    assert "not differentiated" in text and "f(z, steps // 2)" in text and "depends on the inputs" not in text
+    g = load_function(tmp_path, "minus", "import numpy as np\n\n\ndef minus(z, steps):\n"
+                      "    for k in range(steps - 1):\n        z = z + 0.1 * np.sin(z)\n    return z\n")
+    z, z_dot = si.jvp(g, (np.array([0.3, -0.6]), 8), (np.array([1.0, 0.0]),), wrt="z")
+    want = np.array([0.3, -0.6])
+    for _ in range(7):
+        want = want + 0.1 * np.sin(want)
+    assert np.allclose(z, want, rtol=1e-15)

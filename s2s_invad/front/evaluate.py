@@ -204,6 +204,15 @@ class Evaluator:
                                          "known only at run time, because its trip count is a runtime "
                                          "value): write the body with + - * / of the index, or make the "
                                          "trip count a constant so that the loop can be unrolled")
+        params = self.params_of(scalar)
+        if params and not any(p.differentiated for p in self.signature if p.name in params):
+            subject = subject.replace(" (it is not differentiable)", "")
+            raise self.refuse(self.node, f"{subject} (`{name}` is computed from {', '.join(sorted(params))}, "
+                                         "which is not differentiated but is only known at run time, like a "
+                                         "trip count): the generated code computes such values with + - * only; "
+                                         "compute this one before the call and pass it as its own argument "
+                                         "(f(z, steps // 2) rather than range(steps // 2) inside), or make it "
+                                         "a constant")
         raise self.refuse(self.node, f"{subject} (`{name}` depends on the inputs, so the data flow "
                                      f"would change with them): {hint}")
 

@@ -77,6 +77,18 @@ def range_bounds(ev, stmt):
         ev.finish()                 # (names the statements of a runtime count or start)
 
 
+def _int_valued(ev, value) -> bool:
+    """Whether a runtime value is an int in Python: a parameter (a trip count, which the
+    API checks is an int) or + - * of ints."""
+    from ..ir import Const
+    stmt = ev.defs.get(id(value))
+    if stmt is None:
+        return True
+    if stmt.op not in ("add", "sub", "mul", "neg"):
+        return False
+    return all(_int_valued(ev, a) if not isinstance(a, Const) else isinstance(a.value, int) for a in stmt.args)
+
+
 def _bounds(ev, it, args, reverse):
     ev.node = it
     if len(args) == 1:
@@ -105,6 +117,11 @@ def _bounds(ev, it, args, reverse):
     for value, what in ((start, "start"), (stop, "stop")):
         if not isinstance(value, Scalar):
             _int(ev, value, f"the range {what}")
+        elif not _int_valued(ev, value.value):
+            raise ev.refuse(it, f"the range {what} `{ev.text_of(it.args[0 if what == 'start' or len(it.args) == 1 else 1]) or value.value.name}` "
+                                "is a runtime value computed with / or a float, so it is a float in Python "
+                                "and range() would refuse it: keep trip counts to + - * of ints (steps - 1, "
+                                "2 * steps), or pass the count you need as its own int argument")
     if step not in (1, -1):
         raise ev.refuse(it, f"a range whose start or stop is a runtime value needs a step of 1 or -1, "
                             f"not {step}: loop over range(count) with a step of 1 and compute the "
