@@ -67,14 +67,7 @@ def not_finite(filename: str) -> None:
     frame = sys._getframe(1)
     code = frame.f_code
     args = [frame.f_locals[name] for name in code.co_varnames[:code.co_argcount]]
-    for name, value in zip(code.co_varnames, args):
-        bad = first_bad(value)
-        if bad is not None:
-            index, x = bad
-            raise NonFiniteError(
-                f"{filename}: the input {name} of {code.co_name} is {x!r}{at_index(index)}: "
-                "derivatives at a point that is not finite do not exist; check the inputs",
-                filename, None, x, index)
+    check_inputs(filename, frame)
     fn = _instrumented(code, frame.f_globals)
     found = None
     with np.errstate(all="ignore"), warnings.catch_warnings():
@@ -95,6 +88,89 @@ def not_finite(filename: str) -> None:
         f"function or its derivatives are {why} at this point (generated code: "
         f"`{linecache.getline(code.co_filename, found.lineno).strip()}`). {ADVICE}",
         filename, line, found.value, found.index)
+
+
+def check_inputs(filename: str, frame) -> None:
+    """Raise NonFiniteError naming the first argument of the generated function running in
+    ``frame`` that is not finite (a primal, a tangent or a cotangent), with the element of a
+    vector and the batch index; return when every argument is finite.
+
+    Arguments the body assigns again (a loop kept as a loop may reuse a parameter's name)
+    and the tape (``_tape``: values the function computed, not inputs) are not examined.
+    """
+    code = frame.f_code
+    vectors, rebound = _parameter_uses(code)
+    for name in code.co_varnames[:code.co_argcount]:
+        if name.startswith("_") or name in rebound:
+            continue
+        bad = _bad_argument(frame.f_locals[name], name in vectors)
+        if bad is None:
+            continue
+        element, index, x = bad
+        at = f" at {name}{''.join(f'[{i}]' for i in element)}" if element else ""
+        raise NonFiniteError(
+            f"{filename}: the input {name} of {code.co_name} ({_kind(name)}) is {x!r}{at}"
+            f"{at_index(index)}: derivatives at a point that is not finite do not exist; check the "
+            "inputs", filename, None, x, index)
+
+
+def _kind(name: str) -> str:
+    return "a tangent" if name.endswith("_dot") else "a cotangent" if name.endswith("_bar") else "an argument"
+
+
+def _bad_argument(value, vector: bool):
+    """(element path, batch index or None, value) of the first element of an argument that
+    is not finite, or None. A list or tuple is a vector (element by element); so is an array
+    for a parameter the function unpacks (its first axis), whose other axes are the batch."""
+    if isinstance(value, (list, tuple)):
+        for i, item in enumerate(value):
+            bad = _bad_argument(item, False)
+            if bad is not None:
+                return (i,) + bad[0], bad[1], bad[2]
+        return None
+    bad = first_bad(value)
+    if bad is None:
+        return None
+    index, x = bad
+    if vector and isinstance(value, np.ndarray) and value.ndim >= 1:
+        index = index if isinstance(index, tuple) else (index,)
+        rest = index[1:]
+        return (index[0],), (None if not rest else rest[0] if len(rest) == 1 else rest), x
+    return (), index, x
+
+
+_uses: dict = {}
+
+
+def _parameter_uses(code: types.CodeType) -> tuple[frozenset, frozenset]:
+    """(parameters the generated function unpacks as vectors, ``a, b, c = u``; parameters
+    its body assigns again), read from its source."""
+    key = (code.co_filename, code.co_firstlineno, code.co_name)
+    if key not in _uses:
+        vectors, rebound = set(), set()
+        params = set(code.co_varnames[:code.co_argcount])
+        try:
+            tree = ast.parse(_function_source(code))
+        except SyntaxError:                           # no source: examine every argument whole
+            tree = ast.Module([], [])
+        for node in ast.walk(tree):
+            if isinstance(node, ast.Assign) and isinstance(node.value, ast.Name) \
+                    and node.value.id in params and any(isinstance(t, ast.Tuple) for t in node.targets):
+                vectors.add(node.value.id)
+            if isinstance(node, ast.Name) and isinstance(node.ctx, (ast.Store, ast.Del)) and node.id in params:
+                rebound.add(node.id)
+        _uses[key] = (frozenset(vectors), frozenset(rebound))
+    return _uses[key]
+
+
+def _function_source(code: types.CodeType) -> str:
+    """The text of the generated function of ``code`` (its def line and indented body)."""
+    lines = linecache.getlines(code.co_filename)
+    start = code.co_firstlineno - 1
+    end = start + 1
+    while end < len(lines) and (not lines[end].strip() or lines[end][:1] in (" ", "\t")):
+        end += 1
+    return "".join(lines[start:end])
 
 
 def _where(filename: str, line: int | None) -> str:
@@ -145,12 +221,8 @@ _cache: dict = {}
 def _instrumented(code: types.CodeType, globals_: dict):
     """The generated function of ``code``, rebuilt from its source with a probe after every
     assignment and without its final check (so the rerun stops at the first bad value)."""
-    lines = linecache.getlines(code.co_filename)
+    source = _function_source(code)
     start = code.co_firstlineno - 1
-    end = start + 1
-    while end < len(lines) and (not lines[end].strip() or lines[end][:1] in (" ", "\t")):
-        end += 1
-    source = "".join(lines[start:end])
     key = (code.co_filename, start, source)
     if key not in _cache:
         tree = ast.parse(source)

@@ -15,9 +15,11 @@ module only
   lumps solved at run time by choice (narrow bands, 2-D grids in scalar code) or because
   their factors are too big for generated code are solved.
 
-Only a pivoting solve that meets an exactly zero pivot (or a non-finite result) reports
+Only a pivoting solve that meets an exactly zero pivot reports
 :class:`SingularJacobianError`, citing the lump's first source line and the first
-singular batch element. Float32 batches stay float32; Python floats give float64.
+singular batch element; a failed solve with an input, an entry of A or a right-hand side
+that is not finite, or whose result overflows, is a :class:`NonFiniteError` saying which
+(:func:`s2s_invad.runtime.lump_failed`). Float32 batches stay float32; Python floats give float64.
 
 The pivot test is threshold partial pivoting with tau = 1 / MULTIPLIER_BOUND = 0.1, the
 default of UMFPACK and the test MA48 and SuperLU's ``diag_pivot_thresh`` make: a static
@@ -202,9 +204,24 @@ def _flat(stack: np.ndarray, shape: tuple, where=None) -> np.ndarray:
     return (full if where is None else full[:, where]).T
 
 
-def _site_error(filename: str, line: int, text: str, k: int, index, det: float):
-    from .runtime import singular_block
-    singular_block(filename, line, text, k, det, index)
+def _failed(site: tuple, k: int, index, entries: np.ndarray, rhs, singular: bool) -> None:
+    """Raise for the pivoting solve (factorisation) of one block that failed: the input, A's
+    entries, the right-hand side, a singular A or an overflow (:func:`runtime.lump_failed`)."""
+    from .runtime import lump_failed
+    lump_failed(*site, k, index, entries, rhs, singular)
+
+
+def _scaled(solve, b: np.ndarray):
+    """``solve(b)`` for a right-hand side whose solve was not finite though A is regular and
+    b finite: an elimination step overflowed (b near the float range), so solve for b / s
+    (s the power of 2 nearest max |b|, exact) and scale back; None if it still overflows."""
+    big = float(np.max(np.abs(b))) if b.size else 0.0
+    if not (0.0 < big < math.inf):
+        return None
+    e = math.frexp(big)[1]
+    with np.errstate(all="ignore"):
+        x = np.ldexp(solve(np.ldexp(b, -e)), e)
+    return x if np.all(np.isfinite(x)) else None
 
 
 def _solve_points(pattern: Pattern, values: np.ndarray, rhs: np.ndarray, transposed: bool,
@@ -217,17 +234,22 @@ def _solve_points(pattern: Pattern, values: np.ndarray, rhs: np.ndarray, transpo
     out = np.empty((m, k))
     if pattern.band is not None:
         for p in range(m):
+            b = rhs[p].astype(float)
             with np.errstate(all="ignore"):
                 factors = pattern.banded(values[p].astype(float, copy=False))
                 if factors is not None:
-                    out[p] = pattern.band_solve(factors, rhs[p].astype(float), transposed)
+                    out[p] = pattern.band_solve(factors, b, transposed)
             if factors is None or not np.all(np.isfinite(out[p])):
-                _site_error(*site, k, points[p], 0.0)
+                x = None if factors is None else _scaled(lambda c: pattern.band_solve(factors, c, transposed), b)
+                if x is None:
+                    _failed(site, k, points[p], values[p], rhs[p], factors is None)
+                out[p] = x
         return out
     if k <= DENSE_MAX_K:
         a = pattern.dense(values.astype(float))
         if transposed:
             a = np.swapaxes(a, -1, -2)
+        singular = np.zeros(m, dtype=bool)
         with np.errstate(all="ignore"):
             try:
                 out[:] = np.linalg.solve(a, rhs.astype(float)[..., None])[..., 0]
@@ -239,20 +261,30 @@ def _solve_points(pattern: Pattern, values: np.ndarray, rhs: np.ndarray, transpo
                         out[p] = np.linalg.solve(a[p], rhs[p].astype(float))
                         failed[p] = not np.all(np.isfinite(out[p]))
                     except np.linalg.LinAlgError:
-                        failed[p] = True
+                        failed[p] = singular[p] = True
         for p in np.flatnonzero(failed):
-            _site_error(*site, k, points[p], float(np.linalg.det(a[p])) if np.all(np.isfinite(a[p])) else 0.0)
+            x = None
+            if not singular[p] and np.all(np.isfinite(a[p])):
+                x = _scaled(lambda c: np.linalg.solve(a[p], c), rhs[p].astype(float))
+            if x is None:
+                _failed(site, k, points[p], values[p], rhs[p], bool(singular[p]))
+            out[p] = x
         return out
     for p in range(m):
+        lu = None
+        b = rhs[p].astype(float, copy=False)
         try:
             with np.errstate(all="ignore"):
-                out[p] = pattern.superlu(values[p].astype(float, copy=False)).solve(
-                    rhs[p].astype(float, copy=False), transposed)
+                lu = pattern.superlu(values[p].astype(float, copy=False))
+                out[p] = lu.solve(b, transposed)
             ok = bool(np.all(np.isfinite(out[p])))
         except RuntimeError:                          # "Factor is exactly singular"
             ok = False
         if not ok:
-            _site_error(*site, k, points[p], 0.0)
+            x = None if lu is None else _scaled(lambda c: lu.solve(c, transposed), b)
+            if x is None:
+                _failed(site, k, points[p], values[p], rhs[p], lu is None)
+            out[p] = x
     return out
 
 
@@ -329,7 +361,7 @@ def _slogdet_points(pattern: Pattern, values: np.ndarray, points: list, site: tu
             except RuntimeError:
                 continue
     for p in np.flatnonzero((sign == 0) | ~np.isfinite(logabs)):
-        _site_error(*site, k, points[p], 0.0)
+        _failed(site, k, points[p], values[p], None, True)   # a zero pivot, unless an entry is not finite
     return sign, logabs
 
 

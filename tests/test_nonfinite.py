@@ -120,10 +120,10 @@ def test_nan_and_tiny_pivots(make):
             x = x * y
             return x, y
         """)
-    for y in (math.nan, math.inf):
+    for y in (math.nan, math.inf):                       # the input is named, not the pivot
         with pytest.raises(si.NonFiniteError) as info:
             si.ijvp(f, (1.0, y), (1.0, 1.0))
-        assert info.value.lineno == 6
+        assert info.value.lineno is None and "the input y of scale_ijvp" in str(info.value)
     with pytest.raises(si.NonFiniteError) as info:        # 1 / 5e-324 overflows: was inf
         si.ijvp(f, (1.0, 5e-324), (1.0, 0.0))
     assert info.value.lineno == 6 and "x_dot" in str(info.value)
@@ -140,7 +140,7 @@ def test_nan_and_tiny_pivots(make):
     batch = (np.ones(3), np.array([1.0, np.nan, 2.0]))
     with pytest.raises(si.NonFiniteError) as info:
         si.ijvp(g, batch, batch)
-    assert info.value.index == 1 and info.value.lineno == 6
+    assert info.value.index == 1 and info.value.lineno is None and "the input y of" in str(info.value)
 
 
 def test_slogdet_sums_logs_without_overflow(make):
