@@ -12,6 +12,7 @@ the IR after those stages on stderr.
 
 from __future__ import annotations
 
+import copy
 import os
 import sys
 from dataclasses import dataclass
@@ -54,8 +55,12 @@ class Analysis:
         return self.graph is None
 
     def require_lumps(self) -> list[Lump]:
+        """The lumps, or a NotInvertibleError saying why there are none: a fresh copy of the
+        stored one on every call, so each raise has its own traceback (raising the stored
+        object itself would chain every earlier call's frames onto it and keep them alive)."""
         if self.lumps is None:
-            raise self.not_invertible
+            problem = self.not_invertible
+            raise copy.copy(problem).with_traceback(None) from None
         return self.lumps
 
 
@@ -126,7 +131,7 @@ def _rolled(program: Program, schedule) -> Analysis:
         check_signature(program)
         problem = None
     except NotInvertibleError as exc:
-        problem = exc
+        problem = exc.with_traceback(None)          # kept with the analysis: no frames with it
     inputs = [p for p in program.wrt if p.active]
     outputs = [o for o in program.outputs if isinstance(o, Value) and o.active]
     with stage("regions"):
@@ -162,7 +167,7 @@ def _flat(program: Program, schedule) -> Analysis:
             check_invertible(graph)
             lumps, problem = lumpify(graph), None
     except NotInvertibleError as exc:
-        lumps, problem = None, exc
+        lumps, problem = None, exc.with_traceback(None)
     _dump("lumps", lambda: "\n".join(f"k={l.k} lines {l.lines}" for l in lumps or []) or str(problem))
     return Analysis(program, graph, lumps, problem, schedule, single(program, graph, lumps, problem))
 

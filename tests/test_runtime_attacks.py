@@ -4,11 +4,13 @@
    is a NonFiniteError naming the input, not "the Jacobian is singular"; a right-hand side
    near the float range is solved (scaled), a result beyond it is a NonFiniteError saying
    the solve overflows; only a block A with a zero pivot is a SingularJacobianError.
+2. A NotInvertibleError is a fresh object on every call, with a traceback of its own.
 
 Numbers are checked against numpy.linalg.solve on a complex-step Jacobian.
 """
 
 import math
+import traceback
 
 import numpy as np
 import pytest
@@ -278,3 +280,25 @@ def test_dense_solve_helper_names_the_cause():
     batch = [[np.array([x, x, x]) for x in r] for r in rows]
     got = np.array(runtime.solve(batch, rhs, *site))
     np.testing.assert_allclose(got[:, 2], np.linalg.solve(np.array(rows), np.ones(5)) * 1e308, rtol=1e-12)
+
+
+# -- 2. a NotInvertibleError of its own on every call --------------------------------------
+
+def not_square(x, y):
+    return np.sin(x) * y, x + y, y
+
+
+def test_not_invertible_error_is_fresh_on_every_call():
+    errors = []
+    for _ in range(4):
+        for call in (lambda: si.ijvp(not_square, (1.0, 2.0), (1.0, 1.0, 1.0)),
+                     lambda: si.ivjp(not_square, 1.0, 2.0)):
+            with pytest.raises(si.NotInvertibleError) as info:
+                call()
+            errors.append(info.value)
+    assert len({id(e) for e in errors}) == len(errors)                   # kept alive: distinct
+    depths = {len(traceback.extract_tb(e.__traceback__)) for e in errors}
+    assert len(depths) <= 2 and max(depths) < 20, depths                 # ijvp and ivjp differ by a frame
+    assert len({len(traceback.extract_tb(e.__traceback__)) for e in errors[0::2]}) == 1
+    stored = si.api.analysis_of(not_square).not_invertible
+    assert stored.__traceback__ is None and "3" in str(stored)

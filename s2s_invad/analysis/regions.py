@@ -173,7 +173,7 @@ def _straight(program, stmts, live_in, live_out, schedule) -> Straight:
         check_invertible(graph)
         return Straight(sub, graph, lumpify(graph))
     except NotInvertibleError as exc:
-        return Straight(sub, graph, None, exc)
+        return Straight(sub, graph, None, exc.with_traceback(None))   # kept: no frames with it
 
 
 def _rolled(program, loop: Loop, live_out, n: int, schedule) -> Rolled:
