@@ -36,6 +36,7 @@ count), False (keep every loop that can be kept), or ``{line: bool}`` per source
 from __future__ import annotations
 
 import functools
+import inspect
 import reprlib
 import types
 import weakref
@@ -51,9 +52,12 @@ from .analysis.memory import plan_memory
 from .back import c_backend, numba_backend
 from .back.emit_recompute_loops import describe as describe_loops
 from .back.render import EXTRA_MODES, INVERSE_MODES, MEMORY, MODES, render_module
-from .errors import ArgumentError, NotInvertibleError, ShapeError
+from .errors import ArgumentError, NotInvertibleError, ShapeError, UnsupportedSyntaxError
 from .front.evaluate import ShapeProbe
+from .front.fence import fence
+from .front.loader import from_function as source_of
 from .front.loader import from_source as _from_source
+from .front.loader import transparent_inner
 from .pipeline import Analysis, analyse, generate
 from .report.drift import DriftReport, drift_report
 from .report.explain import explain as _explain_report
@@ -103,16 +107,65 @@ def _shapes_key(shapes) -> tuple:
 
 
 def _unwrap(f, wrt):
-    """The plain function and wrt key; a @derivatives function brings its own wrt."""
+    """The plain function and wrt key; a @derivatives function brings its own wrt. Without
+    wrt, the parameters that have no default value are differentiated."""
     if isinstance(f, Derivatives):
-        return f.__wrapped__, (f.wrt if wrt is None else _wrt_key(wrt))
-    if isinstance(f, types.MethodType):
-        raise ArgumentError(f"{f.__qualname__} is a bound method: s2s_invad differentiates plain "
-                            "functions; write a module-level def that takes the values as parameters")
-    if not isinstance(f, types.FunctionType):
-        raise ArgumentError(f"expected a Python function, got {type(f).__name__}: s2s_invad "
-                            "differentiates functions defined with def")
-    return f, _wrt_key(wrt)
+        g, key = f.__wrapped__, (f.wrt if wrt is None else _wrt_key(wrt))
+    else:
+        if isinstance(f, types.MethodType):
+            raise ArgumentError(f"{f.__qualname__} is a bound method: s2s_invad differentiates plain "
+                                "functions; write a module-level def that takes the values as parameters")
+        if not isinstance(f, types.FunctionType):
+            inner = getattr(f, "__wrapped__", None)
+            also = (f": it wraps the def {inner.__qualname__} (a decorator that returns an object, such as "
+                    f"functools.lru_cache); pass that function itself (the object's __wrapped__), which "
+                    f"differentiates it without the decorator") if isinstance(inner, types.FunctionType) else ""
+            raise ArgumentError(f"expected a Python function, got {type(f).__name__}: s2s_invad "
+                                f"differentiates functions defined with def{also}")
+        g, key = f, _wrt_key(wrt)
+    g = _plain(g)
+    if key is None and g.__defaults__:
+        names = _param_names(g)
+        key = names[:len(names) - len(g.__defaults__)]
+        if not key:
+            raise ArgumentError(f"every parameter of {g.__name__} has a default value, and parameters with "
+                                "defaults are differentiated only when wrt names them: pass wrt=(names...)")
+    return g, key
+
+
+_VARIADIC = inspect.CO_VARARGS | inspect.CO_VARKEYWORDS
+_pass_through: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()   # wrapper -> the function it passes to
+
+
+def _plain(g):
+    """``g``, or the function a transparent decorator wrapper stands for; a signature the API
+    cannot call by position (``*args``, ``**kwargs``, keyword-only parameters) is refused by
+    the front end's fence, at the parameter, before the arguments are counted."""
+    code = g.__code__
+    if not (code.co_flags & _VARIADIC or code.co_kwonlyargcount):
+        return g
+    inner = _pass_through.get(g)
+    if inner is None or inner is not getattr(g, "__wrapped__", None):
+        inner = transparent_inner(g)          # reads the wrapper's source: once per wrapper
+        if inner is not None:
+            _pass_through[g] = inner
+    if inner is not None:                     # def wrapper(*args, **kwargs): return inner(*args, **kwargs)
+        return _plain(inner)
+    try:
+        fence(source_of(g))
+    except UnsupportedSyntaxError as exc:
+        wrapped = getattr(g, "__wrapped__", None)
+        if wrapped is None or not code.co_flags & _VARIADIC:
+            raise
+        raise UnsupportedSyntaxError(
+            f"{exc.msg}. This def {code.co_name} is a decorator's wrapper (functools.wraps named it "
+            f"{g.__name__} after the function it wraps) and is not a plain pass-through (its whole body "
+            f"`return <that function>(*args, **kwargs)`), so it cannot be read as {g.__name__}: pass the undecorated "
+            f"function ({g.__name__}.__wrapped__) to differentiate it without the decorator's code, or "
+            f"write the wrapper with its parameters listed (def {code.co_name}(x, y): ...)",
+            exc.filename, exc.lineno, exc.offset, exc.text) from None
+    raise ArgumentError(f"{g.__qualname__}: a signature with *args, **kwargs or keyword-only parameters "
+                        "cannot be differentiated: list every parameter positionally")
 
 
 def _record(f) -> _Record:
@@ -210,6 +263,24 @@ def _param_names(f) -> tuple:
     return code.co_varnames[:code.co_argcount]
 
 
+def _primals(f, primals) -> tuple:
+    """The primals of a call as a tuple of every parameter's value: parameters with default
+    values that the call leaves out take them (as Python would), as arguments that are not
+    differentiated unless wrt names them. The values are checked later, against the
+    analysis (:func:`_check_primals`)."""
+    names = _param_names(f)
+    defaults = f.__defaults__ or ()
+    required = len(names) - len(defaults)
+    what = f"primals of {f.__name__}"
+    if defaults and isinstance(primals, (tuple, list)) and required <= len(primals) < len(names):
+        primals = tuple(primals) + defaults[len(primals) - required:]
+    elif defaults and isinstance(primals, (tuple, list)) and len(primals) != len(names):
+        optional = ", ".join(f"{n}={reprlib.repr(d)}" for n, d in zip(names[required:], defaults))
+        raise ArgumentError(f"{what}: expected {required} to {len(names)} value(s) ({', '.join(names[:required])}"
+                            f"{', then optionally ' if required else ''}{optional}), got {len(primals)}")
+    return _as_tuple(primals, what, len(names), names)
+
+
 def _batched(primals) -> bool:
     """A call with a batch of points: some argument has two or more axes (vectors (n, B))."""
     return any(isinstance(x, np.ndarray) and x.ndim >= 2 for x in primals)
@@ -229,7 +300,7 @@ def _prepare(f, wrt, primals, opts, shapes=None):
     shapes = _shapes(f, shapes)
     f, key = _unwrap(f, wrt)
     names = _param_names(f)
-    primals = _as_tuple(primals, f"primals of {f.__name__}", len(names), names)
+    primals = _primals(f, primals)
     record = _record(f)
     lengths = _known_lengths(names, primals, record, shapes)
     batched = _batched(primals)
@@ -252,7 +323,10 @@ def _prepare(f, wrt, primals, opts, shapes=None):
         except ShapeProbe as found:
             x = primals[names.index(found.param)]
             if not (isinstance(x, np.ndarray) and x.ndim >= 1):
-                raise found.error(f"pass a 1-D array or a list for '{found.param}'") from None
+                got = "" if isinstance(x, (int, float, np.generic, np.ndarray)) else \
+                    f" (got a {type(x).__name__}: a vector is a list of numbers or a 1-D array, its elements in " \
+                    "the order the function indexes them)"
+                raise found.error(f"pass a 1-D array or a list for '{found.param}'{got}") from None
             record.vectors.add(found.param)
             lengths[found.param] = primals[names.index(found.param)].shape[0]
     skey = tuple(sorted(lengths.items()))
@@ -357,7 +431,7 @@ def _compiled(f, wrt, mode, primals, memory="store", schedule=True, unroll=None,
     opts, shapes = _options(f, schedule, unroll), _shapes(f, shapes=None)
     g, key = _unwrap(f, wrt)
     names = _param_names(g)
-    primals = _as_tuple(primals, f"primals of {g.__name__}", len(names), names)
+    primals = _primals(g, primals)
     record = _record(g)
     lengths = _known_lengths(names, primals, record, shapes)
     batched = tuple(n for n, x in zip(names, primals)       # arrays for scalar parameters
@@ -562,6 +636,13 @@ def _inputs(prog, value, what: str, batch: tuple = ()) -> tuple:
     names = [p.name for p in params]
     if len(params) == 1 and not isinstance(value, tuple):
         value = (value,)
+    others = [p.name for p in prog.signature if p.name not in names]
+    if isinstance(value, (tuple, list)) and len(value) != len(params) and others:
+        raise ArgumentError(f"{what}: expected {len(params)} value(s), one per differentiated parameter "
+                            f"({', '.join(names)}), got {len(value)}: {', '.join(others)} "
+                            f"{'is' if len(others) == 1 else 'are'} not differentiated (wrt= names the "
+                            "differentiated parameters; without wrt they are the parameters that have no "
+                            "default value)")
     value = _as_tuple(value, what, len(params), names)
     out = tuple(_vector(x, p.length, f"{what} for '{p.name}'") if p.is_vector else
                 _scalar(x, f"{what} for '{p.name}'") for p, x in zip(params, value))
@@ -841,7 +922,7 @@ class Derivatives:
 
     def __init__(self, f, wrt=None, memory="store", schedule=True, shapes=None, unroll=None, checkpoints=None,
                  backend=None):
-        _unwrap(f, None)                                  # a def function, or ArgumentError
+        _unwrap(f, wrt)                                   # a def function, or ArgumentError
         functools.update_wrapper(self, f)
         self.wrt = _wrt_key(wrt)
         self.backend = _backend_name(f, backend)

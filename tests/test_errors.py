@@ -44,7 +44,6 @@ UNSUPPORTED = {
     "floordiv": (ec.uses_floordiv, ("//", "floor")),
     "mod": (ec.uses_mod, ("%", "modulo")),
     "compare": (ec.uses_compare, ("compar", "<")),
-    "default": (ec.uses_default, ("default",)),
     "star_args": (ec.uses_star_args, ("*rest", "*args", "variadic", "star")),
     "kwargs": (ec.uses_kwargs, ("**options", "**kwargs", "keyword")),
     "late": (ec.late_error, ("%", "modulo")),

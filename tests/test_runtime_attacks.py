@@ -1,14 +1,19 @@
-"""Run-time failure paths found by an attack on the API.
+"""Run-time failure paths and argument forms found by an attack on the API.
 
 1. A non-finite input (primal, tangent, cotangent) reaching a big structured or dense lump
    is a NonFiniteError naming the input, not "the Jacobian is singular"; a right-hand side
    near the float range is solved (scaled), a result beyond it is a NonFiniteError saying
    the solve overflows; only a block A with a zero pivot is a SingularJacobianError.
 2. A NotInvertibleError is a fresh object on every call, with a traceback of its own.
+3. Decorated functions: never differentiate the function a wrapper says it wraps instead
+   of the wrapper's own code (a lambda renamed by functools.wraps, *args wrappers).
+4. Argument forms: default values (filled in, not differentiated unless wrt names them),
+   keyword-only parameters and *args (refused at the parameter), dicts (named as such).
 
 Numbers are checked against numpy.linalg.solve on a complex-step Jacobian.
 """
 
+import functools
 import math
 import traceback
 
@@ -17,6 +22,8 @@ import pytest
 
 import s2s_invad as si
 from s2s_invad import runtime, runtime_lu
+from s2s_invad.front.fence import fence
+from s2s_invad.front.loader import from_file
 
 # -- functions under test ----------------------------------------------------------------
 
@@ -302,3 +309,202 @@ def test_not_invertible_error_is_fresh_on_every_call():
     assert len({len(traceback.extract_tb(e.__traceback__)) for e in errors[0::2]}) == 1
     stored = si.api.analysis_of(not_square).not_invertible
     assert stored.__traceback__ is None and "3" in str(stored)
+
+
+# -- 3. decorated functions ----------------------------------------------------------------
+
+def plain(x):
+    return np.sin(x) + x ** 3
+
+
+renamed_lambda = functools.wraps(plain)(lambda x: plain(x) * 10.0)
+
+
+def doubled(fn):
+    @functools.wraps(fn)
+    def wrapper(x):
+        return 2.0 * fn(x)
+    return wrapper
+
+
+def doubled_varargs(fn):
+    @functools.wraps(fn)
+    def wrapper(*args, **kwargs):
+        return 2.0 * fn(*args, **kwargs)
+    return wrapper
+
+
+def passed_through(fn):
+    @functools.wraps(fn)
+    def wrapper(*args, **kwargs):
+        """Logs nothing; returns what fn returns."""
+        return fn(*args, **kwargs)
+    return wrapper
+
+
+def swapped_inner(fn):
+    other = plain
+
+    @functools.wraps(fn)
+    def wrapper(*args, **kwargs):
+        return other(*args, **kwargs)
+    return wrapper
+
+
+@doubled
+def f_doubled(x):
+    return np.sin(x) + x ** 3
+
+
+@doubled_varargs
+def f_varargs(x):
+    return np.sin(x) + x ** 3
+
+
+@passed_through
+def f_passed(x, y):
+    return np.sin(x) * y, x + y
+
+
+@swapped_inner
+def f_swapped(x):
+    return 3.0 * x
+
+
+@functools.lru_cache(maxsize=None)
+def f_cached(x):
+    return x * 3.0 + x ** 3
+
+
+def test_lambda_renamed_by_wraps_is_refused_not_differentiated_as_the_inner_function():
+    assert renamed_lambda(0.5) == pytest.approx(10 * plain(0.5))
+    with pytest.raises(si.SourceUnavailableError) as info:
+        si.jvp(renamed_lambda, (0.5,), (1.0,))
+    message = str(info.value)
+    assert "lambda" in message and "functools.wraps" in message and "__wrapped__" in message
+    assert "test_runtime_attacks.py:" in message
+
+
+def test_a_wrapper_def_is_differentiated_as_its_own_code():
+    y, y_dot = si.jvp(f_doubled, (0.5,), (1.0,))
+    assert y == pytest.approx(f_doubled(0.5), rel=1e-15)
+    assert y_dot == pytest.approx(2.0 * (math.cos(0.5) + 3 * 0.25), rel=1e-14)
+
+
+def test_varargs_wrapper_is_refused_with_what_to_do():
+    with pytest.raises(si.UnsupportedSyntaxError) as info:
+        si.jvp(f_varargs, (0.5,), (1.0,))
+    message = str(info.value.msg)
+    assert "*args" in message and "f_varargs.__wrapped__" in message and "expected 0" not in message
+    assert info.value.lineno == doubled_varargs.__code__.co_firstlineno + 2
+    with pytest.raises(si.UnsupportedSyntaxError, match="__wrapped__"):
+        si.jvp(f_swapped, (0.5,), (1.0,))            # passes its arguments to another function
+
+
+def test_a_pure_pass_through_wrapper_is_unwrapped():
+    for mode_call in (lambda f: si.jvp(f, (0.5, 2.0), (1.0, 0.0)),
+                      lambda f: si.ijvp(f, (0.5, 2.0), (1.0, 0.0))):
+        got = mode_call(f_passed)
+        want = mode_call(f_passed.__wrapped__)
+        np.testing.assert_allclose(np.array(got, dtype=float), np.array(want, dtype=float), rtol=1e-15)
+    x_dot = si.ijvp(f_passed, (0.5, 2.0), (1.0, 0.0))[1]
+    J = np.array([[math.cos(0.5) * 2.0, math.sin(0.5)], [1.0, 1.0]])
+    np.testing.assert_allclose(x_dot, np.linalg.solve(J, [1.0, 0.0]), rtol=1e-13)
+
+
+def test_a_caching_decorator_says_to_pass_the_function_itself():
+    with pytest.raises(si.ArgumentError, match="__wrapped__"):
+        si.jvp(f_cached, (0.5,), (1.0,))
+    y, y_dot = si.jvp(f_cached.__wrapped__, (0.5,), (1.0,))
+    assert y_dot == pytest.approx(3.0 + 3 * 0.25)
+
+
+# -- 4. argument forms -----------------------------------------------------------------------
+
+def with_default(x, a=2.0):
+    return np.sin(x) * a, x + a * x ** 2
+
+
+def scalar_default(x, a=2.0):
+    return math.sin(x) * a
+
+
+def all_defaults(x=1.0, a=2.0):
+    return x * a
+
+
+def keyword_only(x, *, a):
+    return np.sin(x) * a
+
+
+def star_args(*xs):
+    return xs[0] * xs[1]
+
+
+def indexes(u):
+    return u * u[0]
+
+
+def _fd_jacobian(f, x, a):
+    """Central differences of with_default in (x, a)."""
+    h = 1e-6
+    cols = [(np.array(f(x + h, a)) - np.array(f(x - h, a))) / (2 * h),
+            (np.array(f(x, a + h)) - np.array(f(x, a - h))) / (2 * h)]
+    return np.array(cols).T
+
+
+def test_a_left_out_default_is_filled_in_and_not_differentiated():
+    J = _fd_jacobian(with_default, 0.7, 2.0)
+    y, y_dot = si.jvp(with_default, (0.7,), (1.0,))
+    np.testing.assert_allclose(y, with_default(0.7), rtol=1e-15)
+    np.testing.assert_allclose(y_dot, J[:, 0], rtol=1e-8)
+    y, y_dot = si.jvp(with_default, (0.7, 3.0), (1.0,))              # passed, still passive
+    np.testing.assert_allclose(y_dot, _fd_jacobian(with_default, 0.7, 3.0)[:, 0], rtol=1e-8)
+    y, y_dot = si.jvp(with_default, (0.7,), (1.0, 1.0), wrt=("x", "a"))   # differentiated: named
+    np.testing.assert_allclose(y_dot, J @ [1.0, 1.0], rtol=1e-8)
+    _, pullback = si.vjp(with_default, 0.7)
+    np.testing.assert_allclose(pullback((1.0, 0.5))[0], J[:, 0] @ [1.0, 0.5], rtol=1e-8)
+    _, (x_dot,) = si.ijvp(scalar_default, (0.7,), 1.0)
+    assert x_dot == pytest.approx(1.0 / (2.0 * math.cos(0.7)), rel=1e-14)
+    _, (sign, logdet) = si.slogdet(scalar_default, (0.7, 3.0))
+    assert sign == 1.0 and logdet == pytest.approx(math.log(3.0 * math.cos(0.7)), rel=1e-14)
+    assert si.ivjp(scalar_default, 0.7)[1](1.0) == pytest.approx(1.0 / (2.0 * math.cos(0.7)), rel=1e-14)
+
+
+def test_default_argument_counts_are_explained():
+    with pytest.raises(si.ArgumentError, match=r"expected 1 to 2 value\(s\) \(x, then optionally a=2.0\), got 3"):
+        si.jvp(with_default, (0.7, 2.0, 1.0), (1.0,))
+    with pytest.raises(si.ArgumentError) as info:
+        si.jvp(with_default, (0.7, 2.0), (1.0, 0.0))                   # a tangent for a
+    assert "a is not differentiated" in str(info.value) and "default" in str(info.value)
+    with pytest.raises(si.ArgumentError, match="every parameter of all_defaults has a default"):
+        si.jvp(all_defaults, (1.0, 2.0), (1.0, 1.0))
+    y, y_dot = si.jvp(all_defaults, (), (1.0,), wrt="x")
+    assert (y, y_dot) == (2.0, 2.0)
+
+
+def test_defaults_from_a_file_stay_refused_at_the_parameter(tmp_path):
+    text = "def f(x, a=2.0):\n    return x * a\n"
+    (sf,) = from_file(str(tmp_path / "m.py"), text)
+    with pytest.raises(si.UnsupportedSyntaxError, match="default") as info:
+        fence(sf)
+    assert info.value.lineno == 1
+
+
+def test_keyword_only_and_star_args_are_refused_at_the_parameter_before_counting():
+    for primals in ((0.5,), (0.5, 2.0)):
+        with pytest.raises(si.UnsupportedSyntaxError, match="keyword-only") as info:
+            si.jvp(keyword_only, primals, (1.0,) * len(primals))
+        assert info.value.lineno == keyword_only.__code__.co_firstlineno
+    with pytest.raises(si.UnsupportedSyntaxError, match=r"\*args") as info:
+        si.jvp(star_args, (1.0, 2.0), (1.0, 0.0))
+    assert "expected 0" not in str(info.value)
+    with pytest.raises(si.UnsupportedSyntaxError, match=r"\*args"):
+        si.derivatives(star_args).jvp((1.0, 2.0), (1.0, 0.0))
+
+
+def test_a_dict_argument_is_named_as_a_dict():
+    with pytest.raises(si.ShapeError, match="got a dict"):
+        si.jvp(indexes, ({"a": 1.0, "b": 2.0},), (np.ones(2),))
+    with pytest.raises(si.ArgumentError, match="must be a number or a NumPy array, got dict"):
+        si.jvp(with_default, ({"a": 1.0},), (1.0,))

@@ -92,7 +92,9 @@ def fence(sf: SourceFunction, helper: bool = False) -> SourceFunction:
     """Check that ``sf`` is inside the supported subset; return it (marked fenced).
 
     ``helper``: a function inlined at a call site may have default values and
-    keyword-only parameters; the transformed function itself takes positional ones only.
+    keyword-only parameters; the transformed function itself takes positional ones only,
+    with default values only when it is a live function (the API passes a left-out
+    parameter its default, as a value that is not differentiated unless wrt names it).
     """
     if sf.fenced:
         return sf
@@ -108,10 +110,11 @@ def fence(sf: SourceFunction, helper: bool = False) -> SourceFunction:
         if args.kwonlyargs:
             raise refuse(sf, args.kwonlyargs[0], f"in def {fn.name}: keyword-only parameters are "
                          "not supported in the function being differentiated: make them positional")
-        if args.defaults:
+        if args.defaults and sf.defaults is None:        # a live function's are filled in by the API
             raise refuse(sf, args.defaults[0], f"in def {fn.name}: default parameter values are "
-                         "not supported in the function being differentiated: pass every argument, "
-                         "or use a module-level constant (helpers may have defaults)")
+                         "not supported in the function being differentiated here (the generated "
+                         "functions take every parameter): remove the default, or use a module-level "
+                         "constant (helpers may have defaults)")
         if not args.posonlyargs + args.args:
             raise refuse(sf, fn, f"def {fn.name} has no parameters: there is nothing to differentiate")
     params = args.posonlyargs + args.args + args.kwonlyargs

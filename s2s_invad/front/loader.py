@@ -229,7 +229,14 @@ def from_function(fn) -> SourceFunction:
         raise SourceUnavailableError(
             f"{fn!r} is not a Python function defined with def; s2s_invad transforms "
             "the source of plain functions (wrap callables in a def)")
-    if fn.__name__ == "<lambda>":
+    if fn.__code__.co_name == "<lambda>":
+        if getattr(fn, "__wrapped__", None) is not None:        # functools.wraps(inner)(lambda ...)
+            raise SourceUnavailableError(
+                f"{fn.__name__} is a lambda (at {_site(fn)}) that functools.wraps named after the function "
+                f"it wraps, {_qualname(fn.__wrapped__)}: s2s_invad differentiates the code a function "
+                "runs, never the function it says it wraps, and a lambda's source cannot be read on its "
+                "own. Write the wrapper as a def, decorate the inner def instead, or pass the "
+                f"undecorated function ({fn.__name__}.__wrapped__) if that is what you mean to differentiate")
         raise SourceUnavailableError(
             "lambda functions are not supported: write the function with def")
     filename = fn.__code__.co_filename
@@ -242,8 +249,8 @@ def from_function(fn) -> SourceFunction:
         except SyntaxError:
             node = None                                   # the file changed since import
     if node is None:
-        try:
-            raw_lines, start = inspect.getsourcelines(fn)
+        try:                     # the code object: inspect would follow __wrapped__ to another function
+            raw_lines, start = inspect.getsourcelines(fn.__code__)
         except (OSError, TypeError) as exc:
             raise SourceUnavailableError(
                 f"the source of {fn.__qualname__} is not available ({exc}): Python keeps no "
@@ -261,12 +268,61 @@ def from_function(fn) -> SourceFunction:
         file_lines = [""] * (start - 1) + raw_lines
     if not isinstance(node, (gast.FunctionDef, gast.AsyncFunctionDef)):       # async: the fence says why not
         raise SourceUnavailableError(f"could not find the def of {fn.__qualname__} in its source")
+    if node.name != fn.__code__.co_name:                 # the def found is not the code that runs
+        raise SourceUnavailableError(
+            f"the source at {_site(fn)} defines {node.name}, not {fn.__code__.co_name}, the code "
+            f"{fn.__qualname__} runs (the file changed since it was imported?): reload the module")
     lines, text = _function_lines([ln.rstrip("\r\n") for ln in file_lines], node)
     defaults = tuple(fn.__defaults__ or ())
     return SourceFunction(fn.__name__, filename, node, lines, _live_scope(fn), text, defaults=defaults,
                           kwdefaults=dict(fn.__kwdefaults__ or {}))
 
 
+
+
+def _qualname(fn) -> str:
+    return getattr(fn, "__qualname__", None) or repr(fn)
+
+
+def _site(fn) -> str:
+    """file:line of a live function's code."""
+    return f"{fn.__code__.co_filename}:{fn.__code__.co_firstlineno}"
+
+
+def transparent_inner(fn):
+    """The function a decorator's wrapper stands for when the wrapper provably passes its
+    arguments through unchanged and returns the inner result unchanged: its source is
+    ``def wrapper(*args, **kwargs): return inner(*args, **kwargs)`` (a docstring allowed;
+    ``*args`` alone or ``**kwargs`` alone too), ``inner`` is bound (closure or module) to
+    the very object ``fn.__wrapped__``. None otherwise: a wrapper that computes anything is
+    not unwrapped (differentiating the inner function would silently drop its work)."""
+    inner = getattr(fn, "__wrapped__", None)
+    if not isinstance(fn, types.FunctionType) or not isinstance(inner, types.FunctionType) \
+            or fn.__code__.co_name == "<lambda>" or fn.__code__.co_argcount or fn.__code__.co_kwonlyargcount:
+        return None
+    try:
+        sf = from_function(fn)
+    except (SourceUnavailableError, SyntaxError):
+        return None
+    args = sf.node.args
+    body = [s for s in sf.node.body if not (isinstance(s, gast.Expr) and isinstance(s.value, gast.Constant)
+                                             and isinstance(s.value.value, str))]
+    if len(body) != 1 or not isinstance(body[0], gast.Return) or not isinstance(body[0].value, gast.Call):
+        return None
+    call = body[0].value
+    star = args.vararg.id if args.vararg is not None else None
+    double = args.kwarg.id if args.kwarg is not None else None
+    passed_star = [a.value.id for a in call.args if isinstance(a, gast.Starred) and isinstance(a.value, gast.Name)]
+    passed_double = [k.value.id for k in call.keywords if k.arg is None and isinstance(k.value, gast.Name)]
+    if len(call.args) != (star is not None) or len(call.keywords) != (double is not None) \
+            or passed_star != ([star] if star else []) or passed_double != ([double] if double else []):
+        return None
+    if not isinstance(call.func, gast.Name):
+        return None
+    found = sf.scope.lookup(call.func.id)
+    if found is None or found[0] != "helper" or found[1] is not inner:
+        return None
+    return inner
 
 
 def from_file(filename: str, text: str) -> list[SourceFunction]:
