@@ -9,6 +9,7 @@
    of the wrapper's own code (a lambda renamed by functools.wraps, *args wrappers).
 4. Argument forms: default values (filled in, not differentiated unless wrt names them),
    keyword-only parameters and *args (refused at the parameter), dicts (named as such).
+5. NumPy code prints no RuntimeWarning on its way to a named error.
 
 Numbers are checked against numpy.linalg.solve on a complex-step Jacobian.
 """
@@ -16,6 +17,7 @@ Numbers are checked against numpy.linalg.solve on a complex-step Jacobian.
 import functools
 import math
 import traceback
+import warnings
 
 import numpy as np
 import pytest
@@ -508,3 +510,60 @@ def test_a_dict_argument_is_named_as_a_dict():
         si.jvp(indexes, ({"a": 1.0, "b": 2.0},), (np.ones(2),))
     with pytest.raises(si.ArgumentError, match="must be a number or a NumPy array, got dict"):
         si.jvp(with_default, ({"a": 1.0},), (1.0,))
+
+
+# -- 5. no RuntimeWarning before a named error -------------------------------------------------
+
+def np_pair(x, y):
+    return np.sin(x) * y, x + y
+
+
+def np_cosh(x):
+    return np.cosh(x)
+
+
+def np_exp(x):
+    return np.exp(x)
+
+
+def np_log(x, y):
+    return np.log(x) + y, x * y
+
+
+@pytest.fixture
+def warnings_are_errors():
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        yield
+
+
+@pytest.mark.usefixtures("warnings_are_errors")
+@pytest.mark.parametrize("batch", [False, True])
+def test_numpy_code_raises_named_errors_without_runtime_warnings(batch):
+    def point(*xs):
+        return tuple(np.array([x, 0.5]) for x in xs) if batch else xs
+
+    bad = (np.array([np.inf, 1.0]), np.ones(2)) if batch else (math.inf, 1.0)
+    for call in (lambda: si.vjp(np_pair, *point(1.0, 2.0))[1](bad),
+                 lambda: si.ivjp(np_pair, *point(1.0, 2.0))[1](bad),
+                 lambda: si.ijvp(np_pair, point(1.0, 2.0), bad),
+                 lambda: si.jvp(np_pair, point(1.0, 2.0), bad)):
+        with pytest.raises(si.NonFiniteError, match="the input .* is inf"):
+            call()
+    with pytest.raises(si.SingularJacobianError, match="zero pivot"):
+        si.slogdet(np_cosh, point(0.0))
+    with pytest.raises(si.NonFiniteError, match="np.exp"):
+        si.jvp(np_exp, point(800.0), point(1.0))
+    with pytest.raises(si.NonFiniteError):
+        si.jvp(np_log, point(0.0, 1.0), point(1.0, 1.0))
+    with pytest.raises(si.NonFiniteError, match="the input u of "):
+        si.ijvp(bratu, (nan_at(U, 0), 1.0), np.ones(6), wrt="u")
+    y, (sign, logdet) = si.slogdet(np_cosh, point(1.0))                # and a good point is quiet
+    assert np.all(sign == 1.0) and np.allclose(logdet, np.log(np.sinh(point(1.0)[0])))
+
+
+def test_numpy_code_checks_its_results_without_arithmetic():
+    text = si.source(np_pair, "vjp")
+    assert "with np.errstate(all='ignore'):" in text
+    assert "if not _rt.finite(out_0, out_1):" in text and "np.any(" not in text
+    assert "np.errstate" not in si.source(scalar_default, "jvp")       # math code: Python floats

@@ -22,7 +22,12 @@ operations per returned value. Only when one of them fires does the runtime
 (:mod:`s2s_invad.diagnose`) look for the first statement that went wrong: from the
 traceback for a float division by zero, an overflow in ``**`` or a math domain error, and by
 running the function again with a check after each assignment for an inf or NaN result.
-In NumPy code the test is ``np.any(... != 0.0)`` (elementwise; values may be arrays).
+
+In NumPy code (values may be arrays or NumPy scalars, whose inf and nan make NumPy print
+RuntimeWarnings) the body runs inside ``with np.errstate(all='ignore'):`` within the
+``try``, and the test is ``_rt.finite(...)`` (``math.isfinite`` per value, ``np.isfinite``
+for arrays), which does no arithmetic: a non-finite value reaches the user as the named
+error only, never as a warning printed before it.
 """
 
 from __future__ import annotations
@@ -56,14 +61,23 @@ def guard(text: str, filename: str, numpy: str | None, runtime: str = "_rt", res
     if at > head:                                   # body lines between head and return
         body = text[head + 1:at]
         if _CODE_LINE.search(body):
-            out += ["    try:", _INDENT.sub("    ", body),
-                    f"    except {runtime}.S2SError:", "        raise",
+            if numpy is None:
+                out += ["    try:", _INDENT.sub("    ", body)]
+            else:                                   # inf and nan are the checks' business, not warnings'
+                out += ["    try:", f"        with {numpy}.errstate(all='ignore'):    # inf and nan: checked below",
+                        _INDENT.sub("        ", body)]
+            out += [f"    except {runtime}.S2SError:", "        raise",
                     f"    except {runtime}.NUMERIC_ERRORS:", f"        {runtime}.failed({site})"]
         else:
             out.append(body)
     ret = text[at + 1:]
     names = returned_names(" ".join(line.strip() for line in ret.split("\n")), runtime) if results else []
-    if len(names) > MANY:                        # one call, wrapped over lines
+    if names and numpy is not None:              # x - x of an inf NumPy value warns: test without arithmetic
+        from .emit_common import wrap
+        out += ["    # every result finite?"]
+        out += wrap(f"if not {runtime}.finite({', '.join(names)}):", "    ")
+        out += [f"        {runtime}.not_finite({site})"]
+    elif len(names) > MANY:                      # one call, wrapped over lines
         from .emit_common import wrap
         out += ["    # every result finite?"]
         out += wrap(f"if not {runtime}.finite({', '.join(names)}):", "    ")
@@ -73,7 +87,7 @@ def guard(text: str, filename: str, numpy: str | None, runtime: str = "_rt", res
         if "**" in text:           # a negative float to a fractional power is complex in Python
             test = f"{runtime}.not_real({total})"
         else:
-            test = f"{total} != 0.0" if numpy is None else f"{numpy}.any({total} != 0.0)"
+            test = f"{total} != 0.0"
         out += ["    # every result finite? (x - x is 0.0 for finite x, nan for inf and nan)",
                 f"    if {test}:", f"        {runtime}.not_finite({site})"]
     return "\n".join(out + [ret])
