@@ -134,3 +134,21 @@ def test_a_vector_built_from_batches_of_scalars_stays_a_batch():
     y, y_dot = si.jvp(pendulum, (qs, ps), (np.ones(3), np.zeros(3)))
     assert y.shape == (2, 3) and np.allclose(y, pendulum(qs, ps))
     assert np.allclose(y_dot, [np.zeros(3), -np.cos(qs)])
+
+
+def stacked_plus(x0, x1, x2):
+    v = np.array([x0, x2]) + 0.5 * np.sinh(0.02 * x1)
+    return v[0], x1, v[1]
+
+
+def test_a_vector_built_from_batches_plus_a_batch_stays_a_batch():
+    """np.array([x0, x2]) + g(x1) with batches of scalars: NumPy adds g(x1) point by point
+    ((2, B) + (B,)), as the batch reading does, so x1 stays a batch (a fuzz regression:
+    x1 was made a vector and slogdet came back as one number for the whole batch)."""
+    xs = [np.linspace(0.1, 0.5, 5) + k for k in range(3)]
+    sign, logdet = si.slogdet(stacked_plus, tuple(xs))[1]
+    assert np.shape(logdet) == (5,)
+    for b in range(5):
+        J = oracle.dense_jacobian(stacked_plus, tuple(float(x[b]) for x in xs))
+        s, l = np.linalg.slogdet(J)
+        assert sign[b] == s and abs(logdet[b] - l) < 1e-13

@@ -144,7 +144,7 @@ class Evaluator:
         self.roll_failures: dict = {}       # id(for statement) -> why its body cannot roll
         self.rolled_indices: set = set()     # ids of the index Values of loops kept as loops
         self.count_params: dict[str, str] = {}   # parameter used as a runtime trip count -> file:line of its loop
-        self.param_arrays: dict[int, str] = {}   # id(the array a vector parameter is bound to) -> its name
+        self.param_arrays: dict[int, tuple] = {}   # id(the array a vector parameter is bound to) -> (name, array)
         self.products: dict[str, str] = {}       # vector parameter used whole in @ or np.dot -> file:line
         self.rolled_locals: dict[str, int] = {}   # name -> line of the rolled loop that set it
         self.defs: dict[int, Stmt] = {}     # id(Value) -> its statement (for params_of)
@@ -221,8 +221,8 @@ class Evaluator:
         vectors in NumPy: the left of ``A @ x`` (a matrix there; on the right, ``W @ U`` is
         W times each column, as for a batch), either side of np.inner, np.outer, np.vdot."""
         for a in operands:
-            name = self.param_arrays.get(id(a))
-            if name is not None:
+            name, array = self.param_arrays.get(id(a), (None, None))
+            if array is a:
                 self.products.setdefault(name, f"{self.sf.filename}:{getattr(self.node, 'lineno', self.line)}")
 
     def vector_use(self, value, what: str):
@@ -462,7 +462,7 @@ class Evaluator:
                 values = [Value(self.namer.fresh(f"{name}_{i}"), f"{name}[{i}]", node.lineno)
                           for i in range(length)]
                 env[name] = _object_array([Scalar(v) for v in values])
-                self.param_arrays[id(env[name])] = name
+                self.param_arrays[id(env[name])] = (name, env[name])    # (kept alive: ids are reused)
             signature.append(Param(name, values, length, name in wrt))
         self.signature = signature
         self.frames.append(_Frame(sf, env, fn.name))
@@ -882,9 +882,12 @@ class Evaluator:
                                       f"{self.describe(left, operands, 0)} and {self.describe(right, operands, 1)}: "
                                       "use np.array(...) for elementwise arithmetic")
         for a, b in ((left, right), (right, left)):
-            if isinstance(a, Scalar) and a.param in self.arrays and isinstance(b, np.ndarray) and b.ndim:
+            if isinstance(a, Scalar) and a.param in self.arrays and isinstance(b, np.ndarray) and b.ndim \
+                    and library.held_array_param(self, b) is None:
                 # an array argument combined elementwise with a vector: as in the user's own
-                # function, it is a vector of that length, not a batch of scalars
+                # function, it is a vector of that length, not a batch of scalars (unless the
+                # vector holds values of array arguments: NumPy gives it their axis last, so
+                # np.array([x0, x2]) + x1 adds x1 point by point, as for a batch)
                 self.vector_use(a, f"operator {_SYMBOL.get(op, '?')} with a vector of length {len(b)}")
         if isinstance(left, list) and isinstance(right, np.ndarray) or \
                 isinstance(right, list) and isinstance(left, np.ndarray):
