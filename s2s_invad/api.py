@@ -485,12 +485,19 @@ def _known_lengths(names, primals, record: _Record, shapes) -> dict:
 
 # -- arguments ---------------------------------------------------------------------------
 
+def _names_text(names) -> str:
+    """Parameter names for a message: all of a few, the ends of many (a 512-parameter
+    function's message stays one line)."""
+    names = list(names)
+    return ", ".join(names) if len(names) <= 10 else ", ".join(names[:6] + ["..."] + names[-2:])
+
+
 def _as_tuple(value, what: str, expected: int, names) -> tuple:
     if not isinstance(value, (tuple, list)):
-        raise ArgumentError(f"{what} must be a tuple of {expected} value(s) ({', '.join(names)}), "
+        raise ArgumentError(f"{what} must be a tuple of {expected} value(s) ({_names_text(names)}), "
                             f"got {type(value).__name__}")
     if len(value) != expected:
-        raise ArgumentError(f"{what}: expected {expected} value(s) ({', '.join(names)}), got {len(value)}")
+        raise ArgumentError(f"{what}: expected {expected} value(s) ({_names_text(names)}), got {len(value)}")
     return tuple(value)
 
 
@@ -639,7 +646,7 @@ def _inputs(prog, value, what: str, batch: tuple = ()) -> tuple:
     others = [p.name for p in prog.signature if p.name not in names]
     if isinstance(value, (tuple, list)) and len(value) != len(params) and others:
         raise ArgumentError(f"{what}: expected {len(params)} value(s), one per differentiated parameter "
-                            f"({', '.join(names)}), got {len(value)}: {', '.join(others)} "
+                            f"({_names_text(names)}), got {len(value)}: {_names_text(others)} "
                             f"{'is' if len(others) == 1 else 'are'} not differentiated (wrt= names the "
                             "differentiated parameters; without wrt they are the parameters that have no "
                             "default value)")

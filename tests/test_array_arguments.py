@@ -152,3 +152,12 @@ def test_a_vector_built_from_batches_plus_a_batch_stays_a_batch():
         J = oracle.dense_jacobian(stacked_plus, tuple(float(x[b]) for x in xs))
         s, l = np.linalg.slogdet(J)
         assert sign[b] == s and abs(logdet[b] - l) < 1e-13
+
+
+def test_a_wrong_count_for_many_parameters_names_the_ends_only():
+    names = [f"u{i}" for i in range(300)]
+    f = si.from_source(f"def many({', '.join(names)}):\n    return {' + '.join(names)}\n", "many")
+    with pytest.raises(ArgumentError) as info:
+        si.jvp(f, tuple([1.0] * 299), tuple([1.0] * 299))
+    text = str(info.value)
+    assert "expected 300 value(s) (u0, u1, u2, u3, u4, u5, ..., u298, u299), got 299" in text and len(text) < 300
