@@ -53,7 +53,6 @@ def patch(rebuilt, record):
     return out
 
 
-
 def bounded(ok, growth, limit: float):
     """``(ok, growth)`` after a forward check on a chain of rebuilds: where the bound on
     error amplification passes ``limit`` the step's input is kept too (ok False); where

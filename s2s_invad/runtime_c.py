@@ -37,7 +37,7 @@ from .errors import BackendError, BackendWarning
 from .files import write_atomic
 
 _F64 = np.dtype(np.float64)
-COUNT = ("count",)          # a tape element that is a trip count (back.c_backend.COUNT)
+COUNT = ("count",)          # a tape element that is a trip count: an int for the Python sweep
 ROOM_MAX = 2 ** 31          # doubles of loop tapes (16 GB) beyond which the Python function runs
 FLAGS = ["-std=c11", "-fPIC", "-shared"]
 DEFAULT_OPT = "-O1"
@@ -137,6 +137,13 @@ class Library:
         finally:
             shutil.rmtree(work, True)
         return ctypes.CDLL(path)
+
+
+def tape_slots(size) -> int:
+    """Doubles a tape element takes in a vjp/ivjp result: a float or a trip count (None,
+    COUNT) 1, a vector its length, a loop's tape (("loop", width)) 2: where its rows start
+    in the room and how many there are."""
+    return 1 if size is None or size == COUNT else 2 if isinstance(size, tuple) else size
 
 
 def _point(x, size):
@@ -303,18 +310,16 @@ class Sweep(Entry):
         tape, rest = args[0], args[1:]
         if isinstance(tape, np.ndarray):
             values, at = [], 0
-            room = sum(1 if s is None or s == COUNT else 2 if isinstance(s, tuple) else s for s in self.tape)
+            room = sum(map(tape_slots, self.tape))
             for size in self.tape:
                 if size is None or size == COUNT:
                     values.append(float(tape[at]) if size is None else int(tape[at]))
-                    at += 1
                 elif isinstance(size, tuple):          # ("loop", width): a list of rows, as Python records it
                     first, count, width = room + int(tape[at]), int(tape[at + 1]), size[1]
                     values.append(list(map(tuple, tape[first:first + count * width].reshape(count, width).tolist())))
-                    at += 2
                 else:
                     values.append(tape[at:at + size].copy())
-                    at += size
+                at += tape_slots(size)
             tape = tuple(values)
         return (tape,) + tuple(rest)
 

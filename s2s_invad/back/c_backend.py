@@ -52,6 +52,7 @@ import math
 from dataclasses import dataclass, field
 
 from ..errors import BackendError
+from ..runtime_c import COUNT, tape_slots        # the tape layout the entry points read back
 from .backend_text import (Choice, ModuleInfo, Refused, compiled_checks, count_statements, env_bound,
                            count_names, is_tape_allocation as _is_tape_allocation, pair_sweeps, seconds_text,
                            sweeps_of)
@@ -63,7 +64,6 @@ OPTIMIZE_ENV = "S2S_INVAD_C_OPTIMIZE_MAX_STATEMENTS"
 DEFAULT_OPTIMIZE_MAX = 8_000       # larger functions are compiled without optimisation (see c_section)
 SECONDS_UNOPTIMIZED = 0.00015      # gcc -O0 here, 50,000 statements in 7.5 s
 
-COUNT = ("count",)     # a tape element that is a trip count: an int for the Python sweep
 ERROR_HELPERS = {"zero_pivot", "singular_lump", "singular_block", "log_pivot", "not_finite", "failed"}
 
 _C_FUNCTIONS = {name: name for name in ("sin", "cos", "tan", "exp", "log", "log1p", "expm1", "sqrt", "tanh",
@@ -531,18 +531,16 @@ class _CFunction:
     def unpack_tape(self, names, depth: int) -> None:
         if len(names) != len(self.tape_sizes):
             raise Refused("a tape of another shape than its function writes")
-        offset, fixed = 0, sum(_slots(size) for size in self.tape_sizes)
+        offset, fixed = 0, sum(map(tape_slots, self.tape_sizes))
         for name, size in zip(names, self.tape_sizes):
             if size is None or size == COUNT:
                 self.emit(f"{self.store(name)} = tape[{offset}];", depth)
-                offset += 1
             elif isinstance(size, tuple):                  # ("loop", width): its offset, its count
                 self.rows[name] = f"(tape + {fixed} + (long)tape[{offset}])"
                 self.widths[name] = size[1]
-                offset += 2
             else:
                 self.vectors[name] = (f"(tape + {offset})", size)
-                offset += size
+            offset += tape_slots(size)
 
     # -- the result -------------------------------------------------------------------
     def returned(self, value, depth: int) -> None:
@@ -595,12 +593,6 @@ def _int_constant(node) -> int | None:
     if isinstance(node, ast.Constant) and type(node.value) is int:
         return node.value
     return None
-
-
-def _slots(size) -> int:
-    """Doubles a tape element takes in the result: a float or a trip count 1, a vector its
-    length, a loop's tape 2 (where its rows start in the room, how many there are)."""
-    return 1 if size is None or size == COUNT else 2 if isinstance(size, tuple) else size
 
 
 def _ends_with_tape(outputs, n_out: int) -> bool:
