@@ -693,12 +693,14 @@ class _Fast:
     """A generated function called directly when every argument has exactly the kind of
     the previous call: a Python float or int for a scalar, a Python int for a trip count, a
     1-D float64 array of the right length for a vector (no batches, no lists): a few type
-    tests, not the general checks."""
-    __slots__ = ("fn", "guard", "params", "inputs_of", "outputs_of", "tuple_output")
+    tests, not the general checks. A call that leaves out parameters with default values
+    takes them from the function (read at each call, as Python does) and is checked the same."""
+    __slots__ = ("fn", "guard", "params", "inputs_of", "outputs_of", "tuple_output", "plain")
 
-    def __init__(self, fn, spec, record: _Record):
+    def __init__(self, fn, spec, record: _Record, plain):
         self.fn = fn
         self.guard = record.guard
+        self.plain = plain                     # the def whose __defaults__ fill left-out parameters
         # a vector parameter the source does not use as one (it came as a list) takes the
         # general path for an array, which reads a 1-D array there as a batch of points
         self.params = tuple((p.length if p.name in record.vectors else _NEVER) if p.is_vector else
@@ -707,8 +709,17 @@ class _Fast:
         self.tuple_output = spec.tuple_output
         self.outputs_of = tuple(spec.out_spec) if spec.tuple_output else (spec.out_spec,)
 
-    def primals(self, primals) -> bool:
-        return type(primals) is tuple and _all_fit(primals, self.params)
+    def primals(self, primals):
+        """Every parameter's value (defaults filled in) when the call fits, else None."""
+        if type(primals) is not tuple:
+            return None
+        missing = len(self.params) - len(primals)
+        if missing:
+            defaults = self.plain.__defaults__
+            if not defaults or not 0 < missing <= len(defaults):
+                return None
+            primals = primals + defaults[len(defaults) - missing:]
+        return primals if _all_fit(primals, self.params) else None
 
     def inputs(self, value):
         if type(value) is tuple and _all_fit(value, self.inputs_of):
@@ -777,7 +788,8 @@ def _remember(f, key, spec, fn) -> None:
                                                   all(s is None or isinstance(s, int) for s in out))
     if flat:
         try:
-            _fast_table.setdefault(f, {})[key] = _Fast(fn, spec, _record(_unwrap(f, None)[0]))
+            plain = _unwrap(f, key[1])[0]
+            _fast_table.setdefault(f, {})[key] = _Fast(fn, spec, _record(plain), plain)
         except TypeError:
             pass
 
@@ -788,10 +800,11 @@ def jvp(f, primals, tangents, wrt=None, *, schedule=True, unroll=None, backend=N
     """``(f(*primals), J @ tangents)``; tangents one per differentiated parameter."""
     key = ("jvp", wrt, schedule, unroll, backend)
     fast = _fast(f, key)
-    if fast is not None and fast.primals(primals):
+    every = fast.primals(primals) if fast is not None else None
+    if every is not None:
         v = fast.inputs(tangents)
         if v is not None:
-            return fast.fn(*primals, *v)
+            return fast.fn(*every, *v)
     spec, fn, primals = _compiled(f, wrt, "jvp", primals, schedule=schedule, unroll=unroll,
                                   backend=_backend(f, backend))
     _remember(f, key, spec, fn)
@@ -809,8 +822,9 @@ def vjp(f, *primals, wrt=None, memory="store", schedule=True, unroll=None, check
     """
     key = ("vjp", wrt, memory, schedule, unroll, checkpoints, backend)
     fast = _fast(f, key)
-    if fast is not None and fast.primals(primals):
-        y, bwd = fast.fn(*primals)
+    every = fast.primals(primals) if fast is not None else None
+    if every is not None:
+        y, bwd = fast.fn(*every)
         spec, batch = None, ()
     else:
         spec, fn, primals = _compiled(f, wrt, "vjp", primals, memory, schedule, unroll, checkpoints,
@@ -837,10 +851,11 @@ def ijvp(f, primals, y_dot, wrt=None, memory="store", *, schedule=True, unroll=N
     """
     key = ("ijvp", wrt, memory, schedule, unroll, checkpoints, backend)
     fast = _fast(f, key)
-    if fast is not None and fast.primals(primals):
+    every = fast.primals(primals) if fast is not None else None
+    if every is not None:
         v = fast.outputs(y_dot)
         if v is not None:
-            return fast.fn(*primals, *v)
+            return fast.fn(*every, *v)
     spec, fn, primals = _compiled(f, wrt, "ijvp", primals, memory, schedule, unroll, checkpoints,
                                   _backend(f, backend))
     _remember(f, key, spec, fn)
@@ -851,8 +866,9 @@ def ivjp(f, *primals, wrt=None, schedule=True, unroll=None, backend=None):
     """``(f(*primals), f_ivjp)`` with ``f_ivjp(x_bar) = J^-T x_bar``, shaped like f's result."""
     key = ("ivjp", wrt, schedule, unroll, backend)
     fast = _fast(f, key)
-    if fast is not None and fast.primals(primals):
-        y, fwd = fast.fn(*primals)
+    every = fast.primals(primals) if fast is not None else None
+    if every is not None:
+        y, fwd = fast.fn(*every)
         spec, batch = None, ()
     else:
         spec, fn, primals = _compiled(f, wrt, "ivjp", primals, schedule=schedule, unroll=unroll,
@@ -874,8 +890,9 @@ def slogdet(f, primals, wrt=None, *, schedule=True, unroll=None, backend=None):
     """``(f(*primals), (sign, logabsdet))`` of det J, from the pivots and lumps (no Jacobian)."""
     key = ("slogdet", wrt, schedule, unroll, backend)
     fast = _fast(f, key)
-    if fast is not None and fast.primals(primals):
-        return fast.fn(*primals)
+    every = fast.primals(primals) if fast is not None else None
+    if every is not None:
+        return fast.fn(*every)
     spec, fn, primals = _compiled(f, wrt, "slogdet", primals, schedule=schedule, unroll=unroll,
                                   backend=_backend(f, backend))
     _remember(f, key, spec, fn)
