@@ -36,6 +36,7 @@ count), False (keep every loop that can be kept), or ``{line: bool}`` per source
 from __future__ import annotations
 
 import functools
+import hashlib
 import inspect
 import reprlib
 import types
@@ -68,9 +69,39 @@ class _Record:
 
     def __init__(self, f):
         self.guard = Guard(f)                # what the transform reads, as it was
+        if f.__kwdefaults__:                 # constants of the transform: an in-place change too
+            self.guard = _KeywordGuard(self.guard, f)
         self.analyses: dict = {}
         self.compiled: dict = {}
         self.vectors: set[str] = set()       # parameters found to be vectors
+
+
+class _KeywordGuard:
+    """A :class:`Guard` that also holds while a function's keyword-only defaults (built into
+    the generated code as constants) are the same objects under the same names: the Guard
+    sees ``f.__kwdefaults__`` rebound, this an in-place ``f.__kwdefaults__["scale"] = 3.0``."""
+    __slots__ = ("guard", "fn", "kwdefaults")
+
+    def __init__(self, guard: Guard, fn):
+        self.guard, self.fn, self.kwdefaults = guard, fn, dict(fn.__kwdefaults__)
+
+    def holds(self) -> bool:
+        now = self.fn.__kwdefaults__ or {}
+        return (self.guard.holds() and now.keys() == self.kwdefaults.keys()
+                and all(now[k] is v for k, v in self.kwdefaults.items()))
+
+
+def _keyword_constants(fn) -> dict:
+    """What a cache key needs of ``fn``'s keyword-only defaults (constants of the generated
+    code): exact and JSON-able, arrays by dtype, shape and a hash of their bytes."""
+    def describe(value):
+        if isinstance(value, np.ndarray):
+            return ["ndarray", value.dtype.str, list(value.shape),
+                    hashlib.sha256(np.ascontiguousarray(value).tobytes()).hexdigest()]
+        if isinstance(value, (tuple, list)):
+            return [type(value).__name__, [describe(v) for v in value]]
+        return [type(value).__name__, repr(value)]
+    return {name: describe(value) for name, value in sorted((fn.__kwdefaults__ or {}).items())}
 
 
 _records: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()
@@ -111,6 +142,10 @@ def _unwrap(f, wrt):
     wrt, the parameters that have no default value are differentiated."""
     if isinstance(f, Derivatives):
         g, key = f.__wrapped__, (f.wrt if wrt is None else _wrt_key(wrt))
+        if isinstance(g, functools.partial):              # @derivatives of a partial
+            g = _from_partial(g)
+    elif isinstance(f, functools.partial):
+        g, key = _from_partial(f), _wrt_key(wrt)
     else:
         if isinstance(f, types.MethodType):
             raise ArgumentError(f"{f.__qualname__} is a bound method: s2s_invad differentiates plain "
@@ -134,16 +169,88 @@ def _unwrap(f, wrt):
 
 
 _VARIADIC = inspect.CO_VARARGS | inspect.CO_VARKEYWORDS
+_partials: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()   # partial -> (its state, the def)
+
+
+def _keyword_only(g) -> tuple:
+    code = g.__code__
+    return code.co_varnames[code.co_argcount:code.co_argcount + code.co_kwonlyargcount]
+
+
+def _from_partial(p: functools.partial):
+    """The def a ``functools.partial`` stands for: its keywords become default values (a
+    keyword-only parameter's is a constant of the transform, a positional parameter's a
+    default that the primals may leave out). The same def for the same partial, so what the
+    API keeps for it is found again."""
+    state = (p.func, p.args, dict(p.keywords))
+    known = _partials.get(p)
+    if known is not None and known[0][0] is state[0] and known[0][1] is state[1] and \
+            known[0][2].keys() == state[2].keys() and all(known[0][2][k] is v for k, v in state[2].items()):
+        return known[1]
+    func = p.func.__wrapped__ if isinstance(p.func, Derivatives) else p.func
+    if not isinstance(func, types.FunctionType):
+        raise ArgumentError(f"functools.partial of a {type(func).__name__}: s2s_invad differentiates "
+                            "functions defined with def (a partial of a def is read as that def with "
+                            "the partial's keywords as its default values)")
+    g = _plain(func)
+    names = _param_names(g)
+    if p.args:
+        raise ArgumentError(
+            f"functools.partial({g.__name__}, {', '.join(reprlib.repr(a) for a in p.args)}) binds positional "
+            f"parameter(s) ({', '.join(names[:len(p.args)])}): the primals give every positional parameter. "
+            "Bind by keyword a parameter that only parameters with defaults follow (its value is then a "
+            "default, passive unless wrt names it), or close over the value in a function that calls "
+            f"{g.__name__} (def g({', '.join(names[len(p.args):])}): return {g.__name__}(..., "
+            f"{', '.join(names[len(p.args):])}))")
+    kwonly = _keyword_only(g)
+    unknown = [k for k in p.keywords if k not in names and k not in kwonly]
+    if unknown:
+        raise ArgumentError(f"functools.partial({g.__name__}, ...) binds {', '.join(map(repr, unknown))}, which "
+                            f"{'is not a parameter' if len(unknown) == 1 else 'are not parameters'} of "
+                            f"{g.__name__}{tuple(names) + tuple(kwonly)}")
+    defaults = dict(zip(names[len(names) - len(g.__defaults__ or ()):], g.__defaults__ or ()))
+    defaults.update((k, v) for k, v in p.keywords.items() if k in names)
+    first = min((names.index(k) for k in defaults), default=len(names))
+    gaps = [n for n in names[first:] if n not in defaults]
+    if gaps:
+        raise ArgumentError(
+            f"functools.partial({g.__name__}, {', '.join(k + '=...' for k in p.keywords if k in names)}) binds "
+            f"'{names[first]}' by keyword, but {', '.join(map(repr, gaps))} after it "
+            f"{'has' if len(gaps) == 1 else 'have'} no default, so the primals (given by position) could not "
+            f"reach {'it' if len(gaps) == 1 else 'them'}: bind only parameters that the ones with defaults "
+            f"follow, or write a def that calls {g.__name__} with the values you want")
+    kwdefaults = {**(g.__kwdefaults__ or {}), **{k: v for k, v in p.keywords.items() if k in kwonly}}
+    derived = types.FunctionType(g.__code__, g.__globals__, g.__name__,
+                                 tuple(defaults[n] for n in names[first:]) or None, g.__closure__)
+    derived.__kwdefaults__ = kwdefaults or None
+    derived.__qualname__, derived.__module__, derived.__doc__ = g.__qualname__, g.__module__, g.__doc__
+    _partials[p] = (state, derived)
+    return derived
 _pass_through: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()   # wrapper -> the function it passes to
 
 
 def _plain(g):
     """``g``, or the function a transparent decorator wrapper stands for; a signature the API
     cannot call by position (``*args``, ``**kwargs``, keyword-only parameters) is refused by
-    the front end's fence, at the parameter, before the arguments are counted."""
+    the front end's fence, at the parameter, before the arguments are counted. Keyword-only
+    parameters with default values are taken as constants fixed at their defaults (as JAX
+    does); one without a default is an ArgumentError."""
     code = g.__code__
     if not (code.co_flags & _VARIADIC or code.co_kwonlyargcount):
         return g
+    if not code.co_flags & _VARIADIC:
+        missing = [n for n in _keyword_only(g) if n not in (g.__kwdefaults__ or {})]
+        if not missing:
+            return g
+        listed = ", ".join(map(repr, missing))
+        raise ArgumentError(
+            f"{g.__qualname__} ({code.co_filename}:{code.co_firstlineno}): keyword-only parameter(s) {listed} "
+            f"without a default value: s2s_invad, as JAX, takes the primals by position and keyword-only "
+            f"parameters as constants fixed at their defaults. Give {'it' if len(missing) == 1 else 'them'} a "
+            f"default (def {g.__name__}(..., *, {missing[0]}=...)), bind a value with "
+            f"functools.partial({g.__name__}, {missing[0]}=...) and differentiate the partial, or make "
+            f"{'it a positional parameter' if len(missing) == 1 else 'them positional parameters'} to "
+            "pass or differentiate it")
     inner = _pass_through.get(g)
     if inner is None or inner is not getattr(g, "__wrapped__", None):
         inner = transparent_inner(g)          # reads the wrapper's source: once per wrapper
@@ -164,8 +271,8 @@ def _plain(g):
             f"function ({g.__name__}.__wrapped__) to differentiate it without the decorator's code, or "
             f"write the wrapper with its parameters listed (def {code.co_name}(x, y): ...)",
             exc.filename, exc.lineno, exc.offset, exc.text) from None
-    raise ArgumentError(f"{g.__qualname__}: a signature with *args, **kwargs or keyword-only parameters "
-                        "cannot be differentiated: list every parameter positionally")
+    raise ArgumentError(f"{g.__qualname__}: a signature with *args or **kwargs cannot be differentiated: "
+                        "list every parameter")
 
 
 def _record(f) -> _Record:
@@ -453,6 +560,8 @@ def _compiled(f, wrt, mode, primals, memory="store", schedule=True, unroll=None,
         options = {"mode": mode, "memory": memory, "schedule": opts[0], "unroll": opts[1], "wrt": key,
                    **({"checkpoints": int(checkpoints)} if checkpoints is not None else {}),
                    "lengths": sorted(lengths.items()), "arrays": arrays}
+        if g.__kwdefaults__:                         # constants of the code; other keys as before
+            options.update(keyword_constants=_keyword_constants(g))
         if backend != "python":                      # other keys as before: python entries stay valid
             options.update(backend=backend, max_statements=bound)
             if backend == "c":

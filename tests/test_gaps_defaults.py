@@ -42,28 +42,32 @@ def funcs(tmp_path_factory):
     return load_function(folder, "defaulted", SOURCE), load_function(folder, "weighted", SOURCE)
 
 
-def _reference(f, full):
-    """(y, J) of f at every argument ``full``, with respect to x and y."""
-    return oracle.evaluate(f, full), oracle.dense_jacobian(f, full, ("x", "y"))
-
-
-def _check_all_modes(f, short, full):
-    y_ref, J = _reference(f, full)
+def check_every_mode(f, primals, reference=None, full=None, calls=3):
+    """Every mode of ``f`` at ``primals`` (repeated: the first call transforms, the next ones
+    take the fast path) against the complex-step Jacobian of ``reference`` (default ``f``)
+    at ``full`` (every argument; default ``primals``), with respect to x and y."""
+    reference, full = reference or f, full or primals
+    y_ref = oracle.evaluate(reference, full)
+    J = oracle.dense_jacobian(reference, full, ("x", "y"))
     v, w = np.array([0.7, -1.1]), np.array([-0.4, 0.9])
-    for _ in range(3):                               # the first call transforms, the next ones are fast
-        y, y_dot = si.jvp(f, short, tuple(v))
+    for _ in range(calls):
+        y, y_dot = si.jvp(f, primals, tuple(v))
         np.testing.assert_allclose(y, y_ref, rtol=1e-13)
         np.testing.assert_allclose(y_dot, J @ v, rtol=1e-12)
-        y, pullback = si.vjp(f, *short)
+        y, pullback = si.vjp(f, *primals)
         np.testing.assert_allclose(pullback(tuple(w)), J.T @ w, rtol=1e-12)
-        y, x_dot = si.ijvp(f, short, tuple(v))
+        y, x_dot = si.ijvp(f, primals, tuple(v))
         np.testing.assert_allclose(x_dot, np.linalg.solve(J, v), rtol=1e-11)
-        y, pushback = si.ivjp(f, *short)
+        y, pushback = si.ivjp(f, *primals)
         np.testing.assert_allclose(pushback(tuple(w)), np.linalg.solve(J.T, w), rtol=1e-11)
-        y, (sign, logdet) = si.slogdet(f, short)
+        y, (sign, logdet) = si.slogdet(f, primals)
         want_sign, want_logdet = np.linalg.slogdet(J)
         assert sign == want_sign
         assert logdet == pytest.approx(want_logdet, rel=1e-12, abs=1e-13)
+
+
+def _check_all_modes(f, short, full):
+    check_every_mode(f, short, f, full)
 
 
 def test_defaulted_calls_are_right_in_every_mode(funcs):

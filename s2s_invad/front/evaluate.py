@@ -432,16 +432,27 @@ class Evaluator:
         fn = sf.node
         arg_nodes = fn.args.posonlyargs + fn.args.args
         names = [a.id for a in arg_nodes]
+        keyword_only = [a.id for a in fn.args.kwonlyargs]
         for name in self.shapes:
+            if name in keyword_only:
+                raise ShapeError(f"shapes names '{name}', a keyword-only parameter of {fn.name}: it is a "
+                                 "constant fixed at its default, whose length is its own", name, fn.lineno)
             if name not in names:
                 raise ShapeError(f"shapes names '{name}', which is not a parameter of "
                                  f"{fn.name}({', '.join(names)})", name, fn.lineno)
         wrt = names if self.wrt is None else list(self.wrt)
+        constant = [w for w in wrt if w in keyword_only]
+        if constant:
+            from ..errors import ArgumentError
+            raise ArgumentError(f"wrt names {', '.join(map(repr, constant))}, keyword-only in def {fn.name} "
+                                f"({sf.filename}:{fn.lineno}): keyword-only parameters are constants fixed at "
+                                "their defaults (as in JAX), not differentiated; make it a positional "
+                                "parameter to differentiate it")
         unknown = [w for w in wrt if w not in names]
         if unknown:
             from ..errors import ArgumentError
             raise ArgumentError(f"wrt names {unknown} that are not parameters of {fn.name}{tuple(names)}")
-        env, signature = {}, []
+        env, signature = self.keyword_constants(sf), []
         for node in arg_nodes:
             name = node.id
             length = self.shapes.get(name)
@@ -1171,6 +1182,15 @@ class Evaluator:
                     raise self.fail(node, f"{fn.name}() missing required argument '{name}'")
                 env[name] = copy_value(defaults[name])
         return env
+
+    def keyword_constants(self, sf: SourceFunction) -> dict:
+        """The keyword-only parameters of the function being differentiated, bound to their
+        default values (transform-time constants, as a helper's defaults)."""
+        keyword_only = [a.id for a in sf.node.args.kwonlyargs]
+        if not keyword_only:
+            return {}
+        defaults = self.defaults(sf)
+        return {name: copy_value(defaults[name]) for name in keyword_only}
 
     def defaults(self, sf: SourceFunction) -> dict:
         fn = sf.node

@@ -94,7 +94,9 @@ def fence(sf: SourceFunction, helper: bool = False) -> SourceFunction:
     ``helper``: a function inlined at a call site may have default values and
     keyword-only parameters; the transformed function itself takes positional ones only,
     with default values only when it is a live function (the API passes a left-out
-    parameter its default, as a value that is not differentiated unless wrt names it).
+    parameter its default, as a value that is not differentiated unless wrt names it), and
+    keyword-only parameters with default values, which are constants fixed at their defaults
+    (as JAX takes them).
     """
     if sf.fenced:
         return sf
@@ -107,9 +109,12 @@ def fence(sf: SourceFunction, helper: bool = False) -> SourceFunction:
         raise refuse(sf, bad, f"in def {fn.name}: *args and **kwargs are not supported: "
                               "list every parameter")
     if not helper:
-        if args.kwonlyargs:
-            raise refuse(sf, args.kwonlyargs[0], f"in def {fn.name}: keyword-only parameters are "
-                         "not supported in the function being differentiated: make them positional")
+        for param, default in zip(args.kwonlyargs, args.kw_defaults):
+            if default is None:
+                raise refuse(sf, param, f"in def {fn.name}: the keyword-only parameter '{param.id}' has no "
+                             "default value: keyword-only parameters are constants fixed at their defaults "
+                             f"(the primals are positional): give it one ({param.id}=...), or make it "
+                             "positional to pass or differentiate it")
         if args.defaults and sf.defaults is None:        # a live function's are filled in by the API
             raise refuse(sf, args.defaults[0], f"in def {fn.name}: default parameter values are "
                          "not supported in the function being differentiated here (the generated "
