@@ -38,7 +38,11 @@ from __future__ import annotations
 import functools
 import hashlib
 import inspect
+import linecache
+import os
+import re
 import reprlib
+import sys
 import types
 import weakref
 
@@ -53,7 +57,8 @@ from .analysis.memory import plan_memory
 from .back import c_backend, numba_backend
 from .back.emit_recompute_loops import describe as describe_loops
 from .back.render import EXTRA_MODES, INVERSE_MODES, MEMORY, MODES, render_module
-from .errors import ArgumentError, NotInvertibleError, ShapeError, UnsupportedSyntaxError
+from .errors import (ArgumentError, NonFiniteError, NotInvertibleError, ParameterError, S2SError, ShapeError,
+                     TapeMemoryError, UnsupportedSyntaxError)
 from .front.evaluate import ShapeProbe
 from .front.fence import fence
 from .front.loader import from_function as source_of
@@ -242,6 +247,12 @@ def _plain(g):
         missing = [n for n in _keyword_only(g) if n not in (g.__kwdefaults__ or {})]
         if not missing:
             return g
+        try:
+            fence(source_of(g))               # refused at the parameter, with file, line and caret
+        except UnsupportedSyntaxError as exc:
+            raise ParameterError(exc.msg, exc.filename, exc.lineno, exc.offset, exc.text) from None
+        except S2SError:                      # no source text: said without a line
+            pass
         listed = ", ".join(map(repr, missing))
         raise ArgumentError(
             f"{g.__qualname__} ({code.co_filename}:{code.co_firstlineno}): keyword-only parameter(s) {listed} "
@@ -575,7 +586,10 @@ def _compiled(f, wrt, mode, primals, memory="store", schedule=True, unroll=None,
         known = {name for name, _ in final}
         record.compiled[mkey] = record.compiled[mkey[:5] + (final, tuple(n for n in batched if n not in known))] = entry
     spec, fn = record.compiled[mkey]
-    return spec, fn, _check_primals(spec, primals)
+    checked = _check_primals(spec, primals)
+    for tape in _tapes(fn):
+        tape.check(checked)
+    return spec, fn, checked
 
 
 def _known_lengths(names, primals, record: _Record, shapes) -> dict:
@@ -590,6 +604,174 @@ def _known_lengths(names, primals, record: _Record, shapes) -> dict:
         elif isinstance(x, np.ndarray) and name in record.vectors and x.ndim >= (2 if _batched(primals) else 1):
             lengths[name] = x.shape[0]
     return lengths
+
+
+# -- store-mode tapes: a loop too long for memory="store" is refused before it runs ----------
+
+_TAPE = re.compile(r"^(?P<indent> *)(?P<name>_tape_l(?P<line>\d+)\w*) = \[None\] \* (?P<count>.+?)\s*$")
+_FAILED_AT = re.compile(r"_rt\.failed\((?P<q>['\"])(?P<file>.*?)(?P=q)\)")
+_TOP = 8                        # the indentation of a generated function's statements (in its try)
+_SITE = re.compile(r"\s*# line (?P<line>\d+)(?: \([^)]*\))?: (?P<text>.*)")   # "(_ = 1)": an unrolled loop's
+
+
+def _site(lines: list, row: int, line: int) -> str:
+    """The source text of ``line`` from the nearest comment above ``lines[row]`` quoting it."""
+    for text in reversed(lines[:row]):
+        m = _SITE.match(text)
+        if m and int(m.group("line")) == line:
+            return m.group("text").rstrip()
+        if text.startswith("def "):
+            break
+    return "?"
+
+
+class _Tape:
+    """A list a generated function allocates to keep a kept-as-a-loop loop's values (one
+    entry per iteration) before the loop runs: its source line and text, its length (a
+    constant, or the index of the parameter that is the trip count) and about how many bytes
+    an iteration keeps."""
+    __slots__ = ("filename", "line", "text", "count", "param", "per_iteration")
+
+    def __init__(self, filename, line, text, count, param, per_iteration):
+        self.filename, self.line, self.text = filename, line, text
+        self.count, self.param, self.per_iteration = count, param, per_iteration
+
+    def check(self, primals) -> None:
+        count = self.count if self.param is None else primals[self.param]
+        if count > sys.maxsize or count * self.per_iteration > _memory_bytes():
+            raise _too_long(self.filename, self.line, self.text, count, self.per_iteration)
+
+
+_tape_plans: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()   # generated function -> tapes
+
+
+def _tapes(fn) -> tuple:
+    """The tapes the generated function ``fn`` allocates at its top level (read from its
+    text, once): those of loops nested in loops, and lengths computed from parameters, are
+    left to the check of a failed allocation (:func:`_tape_failure`)."""
+    try:
+        return _tape_plans[fn]
+    except (KeyError, TypeError):
+        pass
+    python = getattr(fn, "python", fn)          # a compiled backend's entry: its Python function's text
+    code = getattr(python, "__code__", None)
+    if code is None:
+        return ()
+    lines = linecache.getlines(code.co_filename)
+    body = []
+    for text in lines[code.co_firstlineno:]:
+        if text.startswith(("def ", "class ", "@")):
+            break
+        body.append(text)
+    shown = next((m.group("file") for m in map(_FAILED_AT.search, body) if m), code.co_filename)
+    params = code.co_varnames[:code.co_argcount]
+    out = []
+    for i, text in enumerate(body):
+        m = _TAPE.match(text)
+        if m is None or len(m.group("indent")) != _TOP:
+            continue
+        count = m.group("count")
+        if not (count.isdigit() or count in params):
+            continue
+        store = next((t for t in body[i + 1:] if t.lstrip().startswith(m.group("name") + "[")), "")
+        kept = store.split("= (", 1)[1].rstrip().rstrip(")") if "= (" in store else ""
+        entries = max(1, len([e for e in kept.split(",") if e.strip()]))
+        # Python: a list slot, the tuple (40 bytes and 8 per entry) and a float per entry (24
+        # bytes); a compiled backend keeps doubles
+        per_iteration = 8 + 40 + 32 * entries if python is fn else 8 * entries
+        line = int(m.group("line"))
+        out.append(_Tape(shown, line, _site(lines, code.co_firstlineno + i, line),
+                         int(count) if count.isdigit() else None,
+                         None if count.isdigit() else params.index(count), per_iteration))
+    plan = tuple(out)
+    try:
+        _tape_plans[fn] = plan
+    except TypeError:
+        pass
+    return plan
+
+
+_MEMORY: list = []
+
+
+def _memory_bytes() -> float:
+    """This machine's memory (or the process's cgroup limit, if lower), in bytes; inf when
+    it cannot be read."""
+    if not _MEMORY:
+        total = float("inf")
+        try:
+            total = float(os.sysconf("SC_PHYS_PAGES") * os.sysconf("SC_PAGE_SIZE"))
+        except (ValueError, OSError, AttributeError):
+            pass
+        for path in ("/sys/fs/cgroup/memory.max", "/sys/fs/cgroup/memory/memory.limit_in_bytes"):
+            try:
+                with open(path, encoding="ascii") as fh:
+                    limit = fh.read().strip()
+            except OSError:
+                continue
+            if limit.isdigit():
+                total = min(total, float(limit))
+        _MEMORY.append(total)
+    return _MEMORY[0]
+
+
+def _size(n: float) -> str:
+    for unit, scale in (("TB", 1e12), ("GB", 1e9), ("MB", 1e6)):
+        if n >= scale:
+            return f"{n / scale:,.0f} {unit}" if n / scale >= 10 else f"{n / scale:.1f} {unit}"
+    return f"{n:,.0f} bytes"
+
+
+def _too_long(filename, line, text, count, per_iteration) -> TapeMemoryError:
+    where = f"{filename}:{line}: " if line is not None else f"{filename}: "
+    if count is not None and count > sys.maxsize:
+        why = f"more than a Python list can hold ({sys.maxsize:,} entries)"
+        needed = None
+    elif count is not None and per_iteration:
+        needed = count * per_iteration
+        memory = _memory_bytes()
+        have = f"this machine has {_size(memory)}" if memory != float("inf") else "more than this machine can hold"
+        why = f"about {_size(needed)} ({have})"
+    else:
+        why, needed = "more memory than this machine has", None
+    times = f"{count:,} iterations" if count is not None else "its iterations"
+    return TapeMemoryError(
+        f"{where}the loop `{text}` is kept as a loop, and memory='store' keeps the values of each of its "
+        f"{times} for the backward sweep: {why}. Pass memory='recompute' (vjp and ijvp: the sweep rebuilds "
+        "the values backwards in constant memory, or from checkpoints=S stored states by binomial "
+        "checkpointing), or run fewer iterations per call", filename, line, count, needed)
+
+
+def _tape_failure(exc: BaseException) -> None:
+    """Raise :class:`TapeMemoryError` when ``exc`` (from a generated function) is the failed
+    allocation of a tape: a MemoryError, or an OverflowError (a length beyond an index)
+    reported as a NonFiniteError; return otherwise (the caller re-raises ``exc``)."""
+    inner = exc.__cause__ if isinstance(exc, NonFiniteError) else exc
+    if not isinstance(inner, (MemoryError, OverflowError)) or inner.__traceback__ is None:
+        return
+    tb = inner.__traceback__
+    while tb.tb_next is not None:
+        tb = tb.tb_next
+    gen_file, gen_line = tb.tb_frame.f_code.co_filename, tb.tb_lineno
+    m = _TAPE.match(linecache.getline(gen_file, gen_line).rstrip("\n"))
+    if m is None:
+        return
+    count = m.group("count")
+    value = int(count) if count.isdigit() else tb.tb_frame.f_locals.get(count)
+    lines, line = linecache.getlines(gen_file), int(m.group("line"))
+    shown = next((f.group("file") for f in map(_FAILED_AT.search, lines[gen_line:]) if f), gen_file)
+    raise _too_long(shown, line, _site(lines, gen_line - 1, line),
+                    value if isinstance(value, int) else None, None) from None
+
+
+def _run(fn, args):
+    """``fn(*args)`` for a generated function that may keep a tape (vjp, ijvp): a tape that
+    could not be allocated is a :class:`TapeMemoryError` citing its loop."""
+    try:
+        return fn(*args)
+    except (MemoryError, NonFiniteError) as exc:
+        _tape_failure(exc)
+        raise
 
 
 # -- arguments ---------------------------------------------------------------------------
@@ -804,12 +986,13 @@ class _Fast:
     1-D float64 array of the right length for a vector (no batches, no lists): a few type
     tests, not the general checks. A call that leaves out parameters with default values
     takes them from the function (read at each call, as Python does) and is checked the same."""
-    __slots__ = ("fn", "guard", "params", "inputs_of", "outputs_of", "tuple_output", "plain")
+    __slots__ = ("fn", "guard", "params", "inputs_of", "outputs_of", "tuple_output", "plain", "tapes")
 
     def __init__(self, fn, spec, record: _Record, plain):
         self.fn = fn
         self.guard = record.guard
         self.plain = plain                     # the def whose __defaults__ fill left-out parameters
+        self.tapes = tuple(t for t in _tapes(fn) if t.param is not None)   # lengths from trip counts
         # a vector parameter the source does not use as one (it came as a list) takes the
         # general path for an array, which reads a 1-D array there as a batch of points
         self.params = tuple((p.length if p.name in record.vectors else _NEVER) if p.is_vector else
@@ -828,7 +1011,13 @@ class _Fast:
             if not defaults or not 0 < missing <= len(defaults):
                 return None
             primals = primals + defaults[len(defaults) - missing:]
-        return primals if _all_fit(primals, self.params) else None
+        if not _all_fit(primals, self.params):
+            return None
+        for tape in self.tapes:                # a trip count too long to store: the general path says so
+            count = primals[tape.param]
+            if count > sys.maxsize or count * tape.per_iteration > _memory_bytes():
+                return None
+        return primals
 
     def inputs(self, value):
         if type(value) is tuple and _all_fit(value, self.inputs_of):
@@ -933,14 +1122,14 @@ def vjp(f, *primals, wrt=None, memory="store", schedule=True, unroll=None, check
     fast = _fast(f, key)
     every = fast.primals(primals) if fast is not None else None
     if every is not None:
-        y, bwd = fast.fn(*every)
+        y, bwd = _run(fast.fn, every)
         spec, batch = None, ()
     else:
         spec, fn, primals = _compiled(f, wrt, "vjp", primals, memory, schedule, unroll, checkpoints,
                                       _backend(f, backend))
         _remember(f, key, spec, fn)
         batch = _primal_batch(spec, primals)
-        y, bwd = fn(*primals)
+        y, bwd = _run(fn, primals)
 
     def f_vjp(y_bar):
         if fast is not None:
@@ -964,11 +1153,11 @@ def ijvp(f, primals, y_dot, wrt=None, memory="store", *, schedule=True, unroll=N
     if every is not None:
         v = fast.outputs(y_dot)
         if v is not None:
-            return fast.fn(*every, *v)
+            return _run(fast.fn, every + v)
     spec, fn, primals = _compiled(f, wrt, "ijvp", primals, memory, schedule, unroll, checkpoints,
                                   _backend(f, backend))
     _remember(f, key, spec, fn)
-    return fn(*primals, *_outputs_like(spec, y_dot, "the output tangent y_dot", _primal_batch(spec, primals)))
+    return _run(fn, primals + _outputs_like(spec, y_dot, "the output tangent y_dot", _primal_batch(spec, primals)))
 
 
 def ivjp(f, *primals, wrt=None, schedule=True, unroll=None, backend=None):

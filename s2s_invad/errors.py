@@ -8,9 +8,11 @@ Three moments, three families:
 * transform time, the function is fine but an inverse mode cannot exist:
   :class:`NotInvertibleError`;
 * run time, the Jacobian is singular at the given point: :class:`SingularJacobianError`;
-  a value, partial or pivot is infinite or NaN there: :class:`NonFiniteError`.
+  a value, partial or pivot is infinite or NaN there: :class:`NonFiniteError`; a loop runs
+  too many times for memory="store" to keep its values: :class:`TapeMemoryError`.
 
-Besides: :class:`ArgumentError` for wrong calls of the API, :class:`OutputPathError` when a
+Besides: :class:`ArgumentError` for wrong calls of the API (:class:`ParameterError` when a
+parameter can never be given, at the parameter), :class:`OutputPathError` when a
 generated file must not be written where asked, :class:`CacheWarning` (a warning) when the
 cache folder is not safe to use, :class:`BackendError` when a compiled backend is asked for
 but cannot run here and :class:`BackendWarning` (a warning) when a function meant for it runs
@@ -102,8 +104,34 @@ class NonFiniteError(S2SError, ArithmeticError):
         self.index = index
 
 
+class TapeMemoryError(S2SError, MemoryError):
+    """Run time, before the loop runs: a loop kept as a loop runs so many times that
+    ``memory="store"``, which keeps the values of every iteration for the backward sweep,
+    cannot hold them (more than this machine's memory, or than a Python list can index).
+
+    ``filename`` and ``lineno`` cite the loop's source line; ``count`` is its trip count;
+    ``needed`` the estimated bytes (None when the count itself is too large). The message
+    advises ``memory="recompute"``, which sweeps back in constant memory (or from a few
+    checkpointed states)."""
+
+    def __init__(self, msg: str, filename: str | None, lineno: int | None, count: int | None = None,
+                 needed: int | None = None):
+        super().__init__(msg)
+        self.filename = filename
+        self.lineno = lineno
+        self.count = count
+        self.needed = needed
+
+
 class ArgumentError(S2SError, TypeError):
     """Wrong call of the public API (number of primals, tangents, unknown mode...)."""
+
+
+class ParameterError(UnsupportedSyntaxError, ArgumentError):
+    """A parameter of the function to differentiate that no call of the API can give a value
+    (a keyword-only parameter without a default: the primals are positional, keyword-only
+    parameters constants fixed at their defaults). Both a syntax error at the parameter
+    (file, line, column, caret) and an :class:`ArgumentError`."""
 
 
 class ShapeError(ArgumentError):

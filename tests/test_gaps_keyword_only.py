@@ -22,7 +22,7 @@ import pytest
 
 import s2s_invad as si
 from s2s_invad import cli
-from s2s_invad.errors import ArgumentError
+from s2s_invad.errors import ArgumentError, ParameterError
 
 import oracle
 from modules import load_function
@@ -56,6 +56,11 @@ def nodefault(x, *, scale):
 '''
 
 X = (0.3, 0.4)
+
+
+def _line(text: str) -> int:
+    return SOURCE.splitlines().index(text) + 1
+
 V = np.array([0.7, -1.1])
 
 
@@ -111,9 +116,19 @@ def test_derivatives_decorator(mod):
 
 
 def test_refusals(mod, tmp_path, capsys):
+    for call in (lambda: si.jvp(mod["nodefault"], (0.3,), (1.0,)), lambda: si.derivatives(mod["nodefault"])):
+        with pytest.raises(ParameterError, match=r"the keyword-only parameter 'scale' has no default value.*"
+                                                 r"functools.partial\(nodefault, scale=\.\.\.\)") as info:
+            call()
+        assert isinstance(info.value, ArgumentError) and isinstance(info.value, SyntaxError)
+        assert info.value.filename.endswith("kwonly.py")
+        assert (info.value.lineno, info.value.offset) == (_line("def nodefault(x, *, scale):"), 21)
+    nodefault = mod["nodefault"]
+    bare = type(nodefault)(nodefault.__code__, {}, "nodefault")        # its source cannot be read
+    bare.__code__ = bare.__code__.replace(co_filename="<nowhere>")
     with pytest.raises(ArgumentError, match=r"keyword-only parameter\(s\) 'scale' without a default value.*"
                                             r"functools.partial\(nodefault, scale=\.\.\.\)"):
-        si.jvp(mod["nodefault"], (0.3,), (1.0,))
+        si.jvp(bare, (0.3,), (1.0,))
     with pytest.raises(ArgumentError, match=r"wrt names 'scale', keyword-only in def kwonly \(.*kwonly.py:8\).*"
                                             "make it a positional parameter"):
         si.jvp(mod["kwonly"], X, (1.0,), wrt=("x", "scale"))
@@ -128,7 +143,7 @@ def test_refusals(mod, tmp_path, capsys):
     path = tmp_path / "cli_kwonly.py"
     path.write_text(SOURCE, encoding="utf-8")
     assert cli.main(["gen", f"{path}:nodefault", "-o", "-", "--no-progress"]) != 0
-    line = SOURCE.splitlines().index("def nodefault(x, *, scale):") + 1
+    line = _line("def nodefault(x, *, scale):")
     err = capsys.readouterr().err
     assert f"cli_kwonly.py:{line}:21: error: in def nodefault: the keyword-only parameter 'scale' has no " \
            "default value" in err and "give it one (scale=...)" in err

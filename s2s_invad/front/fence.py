@@ -113,7 +113,8 @@ def fence(sf: SourceFunction, helper: bool = False) -> SourceFunction:
             if default is None:
                 raise refuse(sf, param, f"in def {fn.name}: the keyword-only parameter '{param.id}' has no "
                              "default value: keyword-only parameters are constants fixed at their defaults "
-                             f"(the primals are positional): give it one ({param.id}=...), or make it "
+                             f"(the primals are positional): give it one ({param.id}=...) and bind other "
+                             f"values with functools.partial({fn.name}, {param.id}=...), or make it "
                              "positional to pass or differentiate it")
         if args.defaults and sf.defaults is None:        # a live function's are filled in by the API
             raise refuse(sf, args.defaults[0], f"in def {fn.name}: default parameter values are "
