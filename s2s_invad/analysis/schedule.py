@@ -340,6 +340,9 @@ class _Dag:
             return None
         finally:
             self.budget -= states[0]
+            # the searches call themselves through their cells (a cycle that would keep the
+            # memo tables until a collection, and the collector is paused): free them now
+            moves = tick = least_max = least_sum = None
         return K, total, order
 
     # ---- 2. list scheduling over trees ----------------------------------------------------

@@ -101,19 +101,21 @@ def returned_names(statement: str, runtime: str = "_rt") -> list[str]:
     """The names a ``return`` statement returns, through nested tuples, lists and the
     runtime's ``vector(...)`` (other calls, such as ``_partial(f_vjp_bwd, ...)`` or
     ``np.zeros_like(x)``, are skipped), in order, once each."""
-    value = ast.parse(statement).body[0].value
     names: list[str] = []
-
-    def walk(node):
-        if isinstance(node, (ast.Tuple, ast.List)):
-            for elt in node.elts:
-                walk(elt)
-        elif isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) \
-                and node.func.attr == "vector" and isinstance(node.func.value, ast.Name) \
-                and node.func.value.id == runtime:
-            for elt in node.args:
-                walk(elt)
-        elif isinstance(node, ast.Name) and node.id not in names:
-            names.append(node.id)
-    walk(value)
+    _returned(ast.parse(statement).body[0].value, runtime, names)
     return names
+
+
+def _returned(node, runtime: str, names: list[str]) -> None:
+    """Append to ``names`` the names ``node`` returns (a function, not a recursive
+    closure, whose cycle would wait for a collection)."""
+    if isinstance(node, (ast.Tuple, ast.List)):
+        for elt in node.elts:
+            _returned(elt, runtime, names)
+    elif isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) \
+            and node.func.attr == "vector" and isinstance(node.func.value, ast.Name) \
+            and node.func.value.id == runtime:
+        for elt in node.args:
+            _returned(elt, runtime, names)
+    elif isinstance(node, ast.Name) and node.id not in names:
+        names.append(node.id)

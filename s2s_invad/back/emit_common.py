@@ -277,15 +277,16 @@ class Emitter:
 
     def pack(self, elts: list):
         """``elts`` (one per output scalar) shaped like the function's result."""
-        leaves = iter(elts)
+        return self._pack(self.program.out_spec, iter(elts))
 
-        def build(spec):
-            if spec is None:
-                return next(leaves)
-            if isinstance(spec, int):
-                return self.vector([next(leaves) for _ in range(spec)])
-            return A.tuple_([build(s) for s in spec])
-        return build(self.program.out_spec)
+    def _pack(self, spec, leaves):
+        # a method, not a recursive closure: the closure's cycle (function -> cell ->
+        # function) would keep the emitter and its tables alive until a collection
+        if spec is None:
+            return next(leaves)
+        if isinstance(spec, int):
+            return self.vector([next(leaves) for _ in range(spec)])
+        return A.tuple_([self._pack(s, leaves) for s in spec])
 
     def output_args(self, suffix: str) -> list[str]:
         """One argument per top-level result (the function's result is a tuple) or one."""
