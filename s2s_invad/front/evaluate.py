@@ -41,7 +41,7 @@ from ..sym import Attr, Ref
 from . import library, loops
 from .fence import fence, refuse
 from .loader import Scope, SourceFunction, classify, copy_value, from_function, source_digest
-from .values import NamedFloat, NamedInt, Scalar, _running, is_number
+from .values import ConstDict, NamedFloat, NamedInt, Scalar, _running, constant_dict, is_number
 
 gast = A.gast
 
@@ -767,6 +767,8 @@ class Evaluator:
         raise self.fail(node, f"cannot unpack {_kind(value)}")
 
     def store_item(self, base, index, value, node):
+        if isinstance(base, ConstDict):
+            raise self.refuse(node, changed_dict(base))
         if isinstance(base, tuple):
             raise self.fail(node, "tuples cannot be changed: build a list (list(t)) or a new tuple")
         if isinstance(base, Scalar):
@@ -981,6 +983,22 @@ class Evaluator:
     def e_tuple(self, node):
         return tuple(self.elements(node.elts))
 
+    def e_dict(self, node):
+        """A dict display: only in a module's constants read as text (the fence refuses dicts
+        in functions)."""
+        out = {}
+        for key, value in zip(node.keys, node.values):
+            if key is None:
+                raise self.refuse(value, "'**' in a dict display is not supported: write the entries")
+            k = self.eval(key)
+            if isinstance(k, Scalar):
+                self.refuse_runtime("an index or count", k)
+            try:
+                out[k] = self.eval(value)
+            except TypeError as exc:
+                raise self.fail(key, f"cannot use {_kind(k)} as a dict key: {exc}") from None
+        return out
+
     def e_list(self, node):
         return self.elements(node.elts)
 
@@ -1020,6 +1038,12 @@ class Evaluator:
             raise self.fail(node, f"cannot index {_kind(base)}")
         try:
             return base[index]
+        except KeyError:
+            if not isinstance(base, ConstDict):
+                raise
+            keys = ", ".join(map(repr, base.keys()[:12])) + (", ..." if len(base) > 12 else "")
+            raise self.fail(node, f"the module dict {base.name} has no key {index!r} (its keys: "
+                                  f"{keys or 'none'})") from None
         except IndexError as exc:
             held = library.held_array_param(self, base) if "too many indices" in str(exc) else None
             if held is not None:                     # np.array([x, 2 * x])[0, 1]: x has an axis of its own
@@ -1234,7 +1258,7 @@ _STATEMENTS = {gast.Assign: Evaluator.s_assign, gast.AnnAssign: Evaluator.s_anna
                gast.Assert: Evaluator.s_assert, gast.Return: Evaluator.s_return,
                gast.If: Evaluator.s_if, gast.For: Evaluator.s_for, gast.While: Evaluator.s_while,
                gast.Break: Evaluator.s_break, gast.Continue: Evaluator.s_continue}
-_EXPRESSIONS = {gast.Constant: Evaluator.e_constant, gast.Name: Evaluator.e_name,
+_EXPRESSIONS = {gast.Constant: Evaluator.e_constant, gast.Name: Evaluator.e_name, gast.Dict: Evaluator.e_dict,
                 gast.Attribute: Evaluator.e_attribute, gast.BinOp: Evaluator.e_binop,
                 gast.UnaryOp: Evaluator.e_unaryop, gast.BoolOp: Evaluator.e_boolop,
                 gast.Compare: Evaluator.e_compare, gast.IfExp: Evaluator.e_ifexp,
@@ -1280,7 +1304,16 @@ def _kind(value) -> str:
         return "None"
     if isinstance(value, (list, tuple)):
         return f"a {type(value).__name__} of length {len(value)}"
+    if isinstance(value, ConstDict):
+        return f"the module dict {value.name}"
     return f"a {type(value).__name__}"
+
+
+def changed_dict(d: ConstDict) -> str:
+    """Why the function may not change the module dict ``d``, and what to write instead."""
+    return (f"'{d.name}' is a module-level dict, read as a constant when the function is transformed "
+            "(the generated code has its values built in), so the function cannot change it: copy the "
+            f"value you change into a local variable (k = {d.name}[...]; k = ...), or pass it as a parameter")
 
 
 def _holds_runtime(value) -> bool:
@@ -1483,7 +1516,7 @@ def _module_assignment(ev: Evaluator, module_sf, table, stmt):
             for target in targets:
                 _bind_module(ev, target, value, values)
         for name, v in values.items():
-            table[name] = classify(name, _numeric(v))
+            table[name] = constant_dict(name, _numeric(v)) if isinstance(v, dict) else classify(name, _numeric(v))
     except (UnsupportedSyntaxError, ShapeProbe, _Return, _Break, _Continue) as exc:
         reason = exc.msg if isinstance(exc, UnsupportedSyntaxError) else "it is not a constant"
         text = _statement_text(module_sf, stmt)
@@ -1508,7 +1541,10 @@ def _bind_module(ev, target, value, values):
 
 
 def _numeric(value):
-    """Object arrays of numbers (what np.array builds here) as numeric arrays."""
+    """Object arrays of numbers (what np.array builds here) as numeric arrays (also as the
+    values of a dict)."""
+    if isinstance(value, dict):
+        return {k: _numeric(v) for k, v in value.items()}
     if isinstance(value, np.ndarray) and value.dtype == object:
         items = list(value.flat)
         if all(is_number(v) for v in items):

@@ -39,7 +39,7 @@ import numpy as np
 
 from .. import _astlib as A
 from ..primitives import PRIMITIVES
-from .values import NamedFloat, Scalar, is_number
+from .values import DICT_CHANGES, DICT_READS, ConstDict, NamedFloat, Scalar, is_number
 
 gast = A.gast
 
@@ -145,6 +145,14 @@ def attribute(ev, base, attr: str):
         return Bound(base, attr)
     elif isinstance(base, tuple) and attr in ("index", "count"):
         return Bound(base, attr)
+    elif isinstance(base, ConstDict):
+        if attr in DICT_READS:
+            return Bound(base, attr)
+        from .evaluate import changed_dict
+        if attr in DICT_CHANGES:
+            raise ev.refuse(ev.node, f".{attr}() of the module dict {base.name}: {changed_dict(base)}")
+        raise ev.refuse(ev.node, f"attribute .{attr} of the module dict {base.name} is not supported: a module "
+                                 f"dict is read with {base.name}[key], .get(key), .keys(), .values() and .items()")
     elif is_number(base) and attr in _REAL_ATTRS:
         return (base if attr == "real" else 0 * base) if attr in ("real", "imag") else Bound(base, attr)
     from .evaluate import _kind

@@ -9,7 +9,8 @@ While :mod:`s2s_invad.front.evaluate` runs a function, every value is one of
   running) instead of computing; truth tests, comparisons and use as an index or a count
   are refused, because the data flow would then depend on the input.
 
-Containers (lists, tuples, NumPy object arrays) may hold both kinds, so ``F = np.zeros(n)``
+A module-level dict of constants is a :class:`ConstDict`: read-only, its values read
+with transform-time keys. Containers (lists, tuples, NumPy object arrays) may hold both kinds, so ``F = np.zeros(n)``
 followed by ``F[i] = u[i] ** 2`` works as in NumPy, and ``W @ u`` with a constant matrix
 ``W`` multiplies through the elements' own operators. Module constants keep their names
 (:class:`NamedFloat`, :class:`NamedInt`) so generated code reads ``LAM`` rather than
@@ -18,6 +19,8 @@ followed by ``F[i] = u[i] ** 2`` works as in NumPy, and ``W @ u`` with a constan
 
 from __future__ import annotations
 
+import copy
+import reprlib
 from contextvars import ContextVar
 
 import numpy as np
@@ -130,3 +133,134 @@ class Scalar:
     def __repr__(self):
         return f"<runtime scalar {self.value!r}>"
 
+
+
+# -- module-level dicts of constants ---------------------------------------------------------
+
+_KEYS = (str, int, float, bool, type(None))
+DICT_READS = ("get", "keys", "values", "items")            # the methods of a ConstDict
+DICT_CHANGES = ("update", "pop", "popitem", "setdefault", "clear", "copy", "fromkeys", "__setitem__")
+
+
+class ConstDict:
+    """A module-level dict of constants (``PARAMS = {"k": 0.5}``), read when the function is
+    transformed, like any module constant: ``PARAMS["k"]`` with a transform-time key is its
+    value, and so are ``.get``, ``.keys()``, ``.values()``, ``.items()``, ``in``, ``len`` and
+    iteration (over the keys, in the dict's order). It is read-only: the generated code has
+    its values built in, so the function may not change it. A value that is not a number, a
+    tuple or list of numbers, a NumPy array of numbers or such a dict is refused where it is
+    read (so ``{"method": "rk4", "k": 0.5}`` still gives ``k``)."""
+    __slots__ = ("name", "_items")
+
+    def __init__(self, name: str, items: dict):
+        self.name = name
+        self._items = items                  # key -> ("value", v) or ("other", why)
+
+    def _key(self, key):
+        if isinstance(key, Scalar):
+            ev = running()
+            raise ev.refuse(ev.node, f"a key of the module dict {self.name} depends on a runtime value "
+                                     f"(`{key.value.name}`): keys must be transform-time values (constants, "
+                                     "indices of unrolled loops), so that the values read are fixed")
+        return key
+
+    def _read(self, key):
+        kind, value = self._items[key]
+        if kind != "value":
+            ev = running()
+            raise ev.refuse(ev.node, f"{self.name}[{key!r}] is {value}: the values of a module dict the "
+                                     "function reads must be numbers, tuples and lists of numbers, NumPy "
+                                     "arrays of numbers or such dicts")
+        return copy.deepcopy(value) if isinstance(value, list) else value
+
+    def __getitem__(self, key):
+        return self._read(self._key(key))
+
+    def get(self, key, default=None):
+        return self._read(key) if self._key(key) in self._items else default
+
+    def __contains__(self, key) -> bool:
+        return self._key(key) in self._items
+
+    def __len__(self) -> int:
+        return len(self._items)
+
+    def __iter__(self):
+        return iter(list(self._items))
+
+    def keys(self) -> list:
+        return list(self._items)
+
+    def values(self) -> list:
+        return [self._read(k) for k in self._items]
+
+    def items(self) -> list:
+        return [(k, self._read(k)) for k in self._items]
+
+    def __repr__(self) -> str:                # deterministic: hashed for staleness checks
+        def plain(entry):
+            kind, v = entry
+            return v.tolist() if isinstance(v, np.ndarray) else v if kind == "value" else ("other", v)
+        return f"ConstDict({self.name}, {[(k, plain(e)) for k, e in self._items.items()]!r})"
+
+
+def _constant_key(key, depth: int = 0) -> bool:
+    if isinstance(key, tuple):
+        return depth < 8 and all(_constant_key(k, depth + 1) for k in key)
+    return isinstance(key, _KEYS) or isinstance(key, (np.integer, np.floating, np.str_))
+
+
+def _numbers(value, depth: int = 0):
+    """A copy of a number or a nest of tuples and lists of numbers (plain Python numbers),
+    or None."""
+    if isinstance(value, (bool, np.bool_)):
+        return bool(value)
+    if isinstance(value, (int, np.integer)):
+        return int(value)
+    if isinstance(value, (float, np.floating)):
+        return float(value)
+    if isinstance(value, (tuple, list)) and depth < 32:
+        items = [_numbers(v, depth + 1) for v in value]
+        if any(i is None for i in items):
+            return None
+        return tuple(items) if isinstance(value, tuple) else items
+    return None
+
+
+def _entry(name: str, value, depth: int) -> tuple:
+    if isinstance(value, dict):
+        return constant_dict(name, value, depth + 1)
+    if value is None:
+        return "value", None
+    numbers = _numbers(value)
+    if numbers is not None:
+        return "value", numbers
+    if isinstance(value, np.ndarray) and value.dtype.kind in "biuf":
+        arr = np.array(value, copy=True)
+        arr.setflags(write=False)
+        return "value", arr
+    if isinstance(value, str):
+        return "other", f"a str ({value[:40]!r}), not a number"
+    if isinstance(value, (tuple, list)):
+        return "other", f"a {type(value).__name__} that does not hold only numbers"
+    if isinstance(value, np.ndarray):
+        return "other", f"a NumPy array of dtype {value.dtype} (only real numbers are supported)"
+    return "other", f"a {type(value).__name__}"
+
+
+def constant_dict(name: str, value: dict, depth: int = 0) -> tuple:
+    """(kind, value) of a module-level dict, as ``loader.classify`` gives them for other
+    module constants: ("value", :class:`ConstDict`) when its keys are constants (strings,
+    numbers, bools, None or tuples of them), else ("other", why). Its values are checked
+    where they are read."""
+    if depth > 32:
+        return "other", "a dict nested too deeply"
+    items = {}
+    for key, v in value.items():
+        if not _constant_key(key):
+            return "other", (f"a dict with the key {reprlib.repr(key)} (the keys of a module dict the "
+                             "function reads must be strings, numbers, bools, None or tuples of them)")
+        key = _numbers(key) if isinstance(key, (np.integer, np.floating)) else \
+            str(key) if isinstance(key, np.str_) else key
+        items[key] = _entry(f"{name}[{key!r}]", v, depth)
+    return "value", ConstDict(name, items)
