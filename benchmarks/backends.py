@@ -73,7 +73,7 @@ if ROOT not in sys.path:
 import numpy as np  # noqa: E402
 
 from benchmarks import families, natural  # noqa: E402
-from benchmarks.structured import fmt_t, interleaved, rel, table  # noqa: E402
+from benchmarks.structured import VECTOR_SOURCES, fmt_t, interleaved, rel, table  # noqa: E402
 
 MODES = ("jvp", "vjp", "ijvp", "ivjp")
 BACKENDS = ("python", "numba", "c")
@@ -81,19 +81,7 @@ RESULTS = os.path.join(ROOT, "benchmarks", "results", "backends.md")
 RK4_STEPS, PENDULUM_STEPS = 20, 200
 DT, DAMPING, SPRING = 0.05, 0.1, 0.5
 
-BRATU = '''\
-import math
-
-
-def bratu(u, lam):
-    h = 1.0 / (len(u) + 1)
-    F = [0.0] * len(u)
-    for i in range(len(u)):
-        left = u[i - 1] if i > 0 else 0.0
-        right = u[i + 1] if i < len(u) - 1 else 0.0
-        F[i] = (left - 2.0 * u[i] + right) / h ** 2 + lam * math.exp(u[i])
-    return F
-'''
+BRATU = VECTOR_SOURCES["bratu"].format(lam=1.0)    # the residual as a loop over the points
 
 RK4 = '''\
 import numpy as np
@@ -213,8 +201,8 @@ def build(family: str, n: int, folder: str) -> Case:
             exec(compile(flat.source, f"<{flat.module_name} casadi>", "exec"), namespace)
             namespace["math"] = _math_shim(ca)
             return list(namespace[flat.func_name](*xs))
-        return Case(family, n, f"bratu, n = {n}", f, (u, 1.0), (u.tolist(), 1.0), "u", rng.normal(size=n),
-                    rng.normal(size=n), True, jax_F, casadi_F)
+        return Case(family, n, f"bratu, n = {n}", f, (u,), (u.tolist(),), None, rng.normal(size=n),
+                    rng.normal(size=n), True, jax_F, casadi_F, {"param": "u"})
     steps = PENDULUM_STEPS if family == "pendulum" else RK4_STEPS
     if family == "pendulum":
         text = natural.RK4_LOOP.format(steps=steps, dt=DT, damping=DAMPING)
@@ -388,7 +376,7 @@ def run_case(si, case: Case, peers: Peers, args) -> dict:
     from s2s_invad import api
     result = {"case": case, "one_time": {}, "times": {}, "errors": {}, "peer_errors": {}}
     t0 = time.perf_counter()
-    shapes = {case.wrt or "z": case.n} if case.vector else None
+    shapes = {case.wrt or case.info.get("param", "z"): case.n} if case.vector else None
     api.analysis_of(case.f, case.wrt, shapes=shapes)
     result["analysis"] = time.perf_counter() - t0
     fns, reference = {}, {}

@@ -6,8 +6,9 @@ Run from the repository root::
     python benchmarks/structured.py --quick      # small sizes, a smoke run
     python benchmarks/structured.py --no-peers   # s2s_invad only
 
-Families (flat straight-line source written by the builders below; when the front end
-accepts loops, each builder becomes the loop-form source of the same residual):
+Families (flat straight-line source written by the builders below, n scalar parameters,
+the form the Python backend runs fastest; the backend c rows use the same residual written
+for one array, ``VECTOR_SOURCES``):
 
 * Bratu, u'' + e^u = 0 on n points (families.bratu): tridiagonal A, n = 64, 512, 4096;
 * 2-D Bratu on an m x m grid, five-point stencil: block-tridiagonal A, m = 16, 64;
@@ -27,6 +28,11 @@ once; the fastest round is reported, because on a shared machine load only adds 
   from n s2s_invad jvps (the assembly timed once, the solve repeatedly); CasADi (SX
   graph of the same flat source, sparse Jacobian, Linsol "csparse" with the pattern fixed
   at construction).
+* s2s_invad with ``backend="c"`` (``--backends``): the same residual written as a user
+  writes it for an array (``VECTOR_SOURCES``: a loop over the points for Bratu, slices and
+  ``np.concatenate`` for the grid and the Euler steps), its ijvp and ivjp through the API
+  with NumPy arrays in, timed in the same rounds; judged beside the Python backend's call
+  in the targets (whichever is faster), never counted as a peer.
 * checks: every product against a complex-step Jacobian (n <= 600) and every peer against
   s2s_invad's result (max-norm, relative).
 
@@ -111,6 +117,75 @@ def euler_program(n: int, steps: int = STEPS, band: int = BAND) -> families.Prog
                             dict(W=W, steps=steps, band=band))
 
 
+# The residuals as a user writes them for one array argument (what backend="c" compiles);
+# the constants are filled in by vector_program.
+VECTOR_SOURCES = {
+    "bratu": '''\
+import math
+
+LAM = {lam!r}
+
+
+def bratu(u):
+    h = 1.0 / (len(u) + 1)
+    F = [0.0] * len(u)
+    for i in range(len(u)):
+        left = u[i - 1] if i > 0 else 0.0
+        right = u[i + 1] if i < len(u) - 1 else 0.0
+        F[i] = (left - 2.0 * u[i] + right) / h ** 2 + LAM * math.exp(u[i])
+    return F
+''',
+    "grid": '''\
+import numpy as np
+
+M = {m!r}
+INV_H2 = {inv_h2!r}
+LAM = {lam!r}
+
+
+def grid(u):
+    U = u.reshape(M, M)
+    rows = np.concatenate([np.zeros((1, M)), U, np.zeros((1, M))], axis=0)
+    cols = np.concatenate([np.zeros((M, 1)), U, np.zeros((M, 1))], axis=1)
+    R = (rows[:-2] + rows[2:] + cols[:, :-2] + cols[:, 2:] - 4.0 * U) * INV_H2 + LAM * np.exp(U)
+    return R.ravel()
+''',
+    "euler": '''\
+import numpy as np
+
+STEPS = {steps!r}
+BAND = {band!r}
+H = {h!r}
+DIAGONALS = np.array({diagonals!r})      # row BAND + d: W[k, k + d]
+
+
+def euler(x):
+    n = len(x)
+    for _ in range(STEPS):
+        padded = np.concatenate([np.zeros(BAND), x, np.zeros(BAND)])
+        s = sum(DIAGONALS[BAND + d] * padded[BAND + d:BAND + d + n] for d in range(-BAND, BAND + 1))
+        x = x + H * np.tanh(s)
+    return x
+''',
+}
+
+
+def vector_program(kind: str, program: families.Program) -> families.Program:
+    """The residual of ``program`` written for one array argument (VECTOR_SOURCES)."""
+    from dataclasses import replace
+    n = program.n
+    if kind == "bratu":
+        text = VECTOR_SOURCES[kind].format(lam=LAM)
+    elif kind == "grid":
+        m = program.params["m"]
+        text = VECTOR_SOURCES[kind].format(m=m, inv_h2=(m + 1.0) ** 2, lam=LAM)
+    else:
+        W, band = program.params["W"], program.params["band"]
+        diagonals = [[W[d][k] if 0 <= k + d < n else 0.0 for k in range(n)] for d in range(-band, band + 1)]
+        text = VECTOR_SOURCES[kind].format(steps=program.params["steps"], band=band, h=H, diagonals=diagonals)
+    return replace(program, module_name=program.module_name + "_vector", source=text)
+
+
 def point_and_directions(program: families.Program):
     """(x, v, w) as tuples of Python floats (NumPy scalars would make every operation of
     the scalar code several times slower)."""
@@ -173,6 +248,14 @@ class Peers:
     def __init__(self, args):
         self.jax = self.casadi = self.scipy = None
         self.notes = []
+        self.c = "c" in args.backends
+        if self.c:
+            from s2s_invad import errors, runtime_c
+            try:
+                runtime_c.compiler()
+            except errors.BackendError as exc:
+                self.c = False
+                self.notes.append(f"no backend c rows: {exc}")
         if args.no_peers:
             self.notes.append("peers skipped (--no-peers)")
             return
@@ -332,6 +415,28 @@ def casadi_routes(program, f, peers: Peers, x, v, w) -> tuple[dict, float]:
     return {"CasADi sparse J + csparse LU": (ijvp, ivjp)}, setup
 
 
+C_ROUTE = "s2s_invad backend c (vector source)"
+
+
+def c_routes(kind: str, program, si, tmpdir: str, x, v, w) -> dict:
+    """ijvp and ivjp of the vector source with backend="c", NumPy arrays in; transformed
+    and compiled here (the first calls)."""
+    f = families.load(vector_program(kind, program), tmpdir)
+    xa, va, wa = np.array(x), np.array(v), np.array(w)
+
+    def ivjp():
+        y, sweep = si.ivjp(f, xa, backend="c")
+        return y, sweep(wa)
+    calls = {f"{C_ROUTE} ijvp": lambda: si.ijvp(f, (xa,), va, backend="c"), f"{C_ROUTE} ivjp": ivjp}
+    for fn in calls.values():
+        fn()
+    return calls
+
+
+def is_ours(route: str) -> bool:
+    return route.startswith(C_ROUTE)
+
+
 # --------------------------------------------------------------------------- one configuration
 
 @dataclass
@@ -350,6 +455,7 @@ class Config:
     errors: dict = field(default_factory=dict)       # route -> relative difference
     notes: list = field(default_factory=list)
     assembly_s: float | None = None
+    c_transform_s: float | None = None
 
 
 def run_config(kind: str, program: families.Program, si, peers: Peers, args, tmpdir: str) -> Config:
@@ -422,6 +528,13 @@ def run_config(kind: str, program: families.Program, si, peers: Peers, args, tmp
     for name, fn in routes.items():                    # warm up (jit) and check against ours
         got = fn()[1]
         cfg.errors[name] = rel(got, ours["ijvp" if name.endswith("ijvp") else "ivjp"])
+    if peers.c:
+        t0 = time.perf_counter()
+        ours_c = c_routes(kind, program, si, tmpdir, x, v, w)
+        cfg.c_transform_s = time.perf_counter() - t0
+        for name, fn in ours_c.items():
+            cfg.errors[name] = rel(fn()[1], ours["ijvp" if name.endswith("ijvp") else "ivjp"])
+        routes.update(ours_c)
     apart = {name: fn for name, fn in routes.items() if "(alone)" in name}
     cfg.times = interleaved({**calls, **{k: fn for k, fn in routes.items() if k not in apart}},
                             args.repeats, args.min_sample)
@@ -463,7 +576,7 @@ def report(configs: list[Config], peers: Peers, args, started: float) -> str:
            "# Structured lumps: stencil residuals with one lump of k = n", "",
            ", ".join(versions) + f". Best of {args.repeats} interleaved rounds, each sample >= "
            f"{args.min_sample} s, gc off while sampling. Scalar Python floats (the user's function "
-           "takes n floats).", ""]
+           "takes n floats); the backend c rows: the vector source (`VECTOR_SOURCES`), one NumPy array.", ""]
     out += [n for n in peers.notes]
     out += ["", "## s2s_invad: the modes as multiples of the primal", ""]
     rows = []
@@ -495,8 +608,13 @@ def report(configs: list[Config], peers: Peers, args, started: float) -> str:
                 rows.append([c.label, str(c.n), mode, "**s2s_invad**", fmt_t(ours), "1.0", "-"])
                 rows.append(["", "", "", "s2s_invad generated function alone", fmt_t(c.times["fn " + mode]),
                              f"{c.times['fn ' + mode] / ours:.1f}", "0"])
+                mine = f"{C_ROUTE} {mode}"
+                if mine in c.times:
+                    rows.append(["", "", "", C_ROUTE, fmt_t(c.times[mine]), f"{c.times[mine] / ours:.1f}",
+                                 f"{c.errors.get(mine, float('nan')):.0e}"])
                 for name, t in sorted(c.times.items()):
-                    if name.endswith(" " + mode) and name not in MODES and not name.startswith("fn "):
+                    if name.endswith(" " + mode) and name not in MODES and not name.startswith("fn ") \
+                            and not is_ours(name):
                         rows.append(["", "", "", name[:-len(mode) - 1], fmt_t(t), f"{t / ours:.1f}",
                                      f"{c.errors.get(name, float('nan')):.0e}"])
         out.append(table(["family", "n", "product", "route", "time", "route / s2s_invad", "vs s2s_invad"],
@@ -505,6 +623,9 @@ def report(configs: list[Config], peers: Peers, args, started: float) -> str:
                 "assembled from n s2s_invad jvps: " + "; ".join(
                     f"{c.label} n={c.n}: {c.assembly_s:.2f} s" for c in configs if c.assembly_s is not None)
                 + " (once per point, not included in its time)."]
+    for c in configs:
+        if c.c_transform_s is not None:
+            c.notes.append(f"backend c: transform + C compile of ijvp and ivjp {c.c_transform_s:.1f} s")
     notes = [f"{c.label} n={c.n}: " + "; ".join(c.notes) for c in configs if c.notes]
     if notes:
         out += ["", "Notes: " + " | ".join(notes)]
@@ -531,12 +652,17 @@ def targets(configs: list[Config]) -> list:
         if c.kind in ("bratu", "euler") and c.n >= 512 and len(c.times) > 2 * len(MODES) + 1:
             for m in ("ijvp", "ivjp"):
                 peers = {k: t for k, t in c.times.items()
-                         if k.endswith(" " + m) and k not in MODES and not k.startswith("fn ")}
+                         if k.endswith(" " + m) and k not in MODES and not k.startswith("fn ") and not is_ours(k)}
                 best = min(peers, key=peers.get)
+                ours = c.times[m]
+                text = f"Python {fmt_t(ours)} (fn {fmt_t(c.times['fn ' + m])})"
+                compiled = c.times.get(f"{C_ROUTE} {m}")
+                if compiled is not None:
+                    text += f", backend c {fmt_t(compiled)}"
+                    ours = min(ours, compiled)
                 rows.append([f"{c.label} n = {c.n} {m} faster than every peer",
-                             f"{fmt_t(c.times[m])} (fn {fmt_t(c.times['fn ' + m])}); fastest peer "
-                             f"{best[:-len(m) - 1]} {fmt_t(peers[best])}",
-                             verdict(c.times[m] < peers[best], c.times["fn " + m] < peers[best])])
+                             f"{text}; fastest peer {best[:-len(m) - 1]} {fmt_t(peers[best])}",
+                             verdict(ours < peers[best], c.times["fn " + m] < peers[best])])
     c = find("grid", 256)
     if c:
         worst = max(c.times[m] / c.times["primal"] for m in ("ijvp", "ivjp"))
@@ -572,6 +698,8 @@ def parse_args(argv=None):
     p.add_argument("--repeats", type=int, default=None)
     p.add_argument("--min-sample", type=float, default=0.05)
     p.add_argument("--casadi-max-n", type=int, default=4096)
+    p.add_argument("--backends", default="python,c",
+                   help="python (always) and c: also time the vector source's ijvp and ivjp with backend='c'")
     p.add_argument("--dense-max-n", type=int, default=1024,
                    help="largest n at which JAX jacfwd + dense solve is interleaved with the rest")
     p.add_argument("--cases", default=None,
