@@ -31,6 +31,7 @@ statement under it is dropped, and one repeating the comment just above is merge
 from __future__ import annotations
 
 import re
+from bisect import bisect_right
 from collections import Counter
 from itertools import chain
 
@@ -127,27 +128,25 @@ class _Stmt:
         self.removed = False
         self.info = None          # of the right-hand side: (pure, precedence, names read), once asked
 
-    def names(self) -> list[str]:
-        text = _STRING.sub("''", self.text) if self.quoted else self.text
-        return _NAME.findall(text)
 
-    def targets(self) -> list[str]:
-        """Names the statement binds or unbinds (over-approximated: that only stops a fold)."""
-        text = self.text
-        if text.startswith("del "):
-            return self.names()
-        if text.startswith("for "):
-            return _NAME.findall(text[4:text.find(" in ")])
-        cut = text.find(" = ")
-        if cut >= 0:
-            return _NAME.findall(_STRING.sub("''", text[:cut]) if self.quoted else text[:cut])
-        m = _AUGMENTED.match(text)
-        return [m.group(1)] if m else []
+def _targets(text: str, quoted: bool, names: list[str]) -> list[str]:
+    """Names a statement (its ``text``, the ``names`` it mentions) binds or unbinds
+    (over-approximated: that only stops a fold)."""
+    if text.startswith("del "):
+        return names
+    if text.startswith("for "):
+        return _NAME.findall(text[4:text.find(" in ")])
+    cut = text.find(" = ")
+    if cut >= 0:
+        return _NAME.findall(_STRING.sub("''", text[:cut]) if quoted else text[:cut])
+    m = _AUGMENTED.match(text)
+    return [m.group(1)] if m else []
 
 
 _ATOM = r"(?:[A-Za-z_]\w*|\d+\.?\d*(?:[eE][-+]?\d+)?)"
 _SIMPLE = re.compile(                    # a op b, or module.fn(a): no tokens needed
     rf"(?:{_ATOM} (?P<op>\*\*|//|[-+*/%]) {_ATOM}|(?P<mod>[A-Za-z_]\w*)\.[A-Za-z_]\w*\({_ATOM}\)|{_ATOM})$")
+_NEGATED = re.compile(rf"-{_ATOM}(?: (?P<op>\*\*|//|[-+*/%]) {_ATOM})?$")     # -a, -a op b
 
 
 _CONTINUES = "([{,\\"                  # a line ending so may continue on the next
@@ -160,10 +159,15 @@ def _depth(code: str) -> int:
             - code.count(")") - code.count("]") - code.count("}"))
 
 
-def _statements(lines: list[str]) -> list:
+def _scan(lines: list[str]) -> tuple[list, list, dict, list]:
     """The code of ``lines`` as statements (a statement wrapped over several lines is one,
-    not single); comments and blank lines are skipped."""
-    out, i, n = [], 0, len(lines)
+    not single; comments and blank lines are skipped), with, per statement, the names it
+    mentions and the first later statement of a lesser indent (where its block ends), and
+    per name the statements that (un)bind it, in order."""
+    stmts, mentions, assigned, end = [], [], {}, []
+    blocks: list[tuple[int, int]] = []        # (indent, statement) of the blocks still open
+    find_names, strings = _NAME.findall, _STRING.sub
+    i, n = 0, len(lines)
     while i < n:
         line = lines[i]
         stripped = line.lstrip()
@@ -171,16 +175,40 @@ def _statements(lines: list[str]) -> list:
             i += 1
             continue
         first = i
-        depth = _depth(stripped) if stripped.rstrip()[-1] in _CONTINUES or '"' in stripped or "'" in stripped else 0
-        parts = [stripped.rstrip()]
-        while depth > 0 and i + 1 < n:
-            i += 1
-            parts.append(lines[i].strip())
-            depth += _depth(lines[i])
-        text = " ".join(parts)
-        out.append(_Stmt(first, i, len(line) - len(stripped), text, first == i, "'" in text or '"' in text))
+        text = stripped.rstrip()
+        quoted = '"' in text or "'" in text
+        if quoted or text[-1] in _CONTINUES:
+            depth = _depth(stripped)
+            if depth > 0 and i + 1 < n:
+                parts = [text]
+                while depth > 0 and i + 1 < n:
+                    i += 1
+                    parts.append(lines[i].strip())
+                    depth += _depth(lines[i])
+                text = " ".join(parts)
+                quoted = "'" in text or '"' in text
+        idx, indent = len(stmts), len(line) - len(stripped)
+        stmts.append(_Stmt(first, i, indent, text, first == i, quoted))
+        names = find_names(strings("''", text) if quoted else text)
+        mentions.append(names)
+        cut = text.find(" = ")
+        if cut > 0 and text[:cut].isidentifier():
+            head = text[:cut]
+            if head in assigned:
+                assigned[head].append(idx)
+            else:
+                assigned[head] = [idx]
+        else:
+            for name in _targets(text, quoted, names):
+                assigned.setdefault(name, []).append(idx)
+        end.append(-1)
+        while blocks and blocks[-1][0] > indent:
+            end[blocks.pop()[1]] = idx
+        blocks.append((indent, idx))
         i += 1
-    return out
+    for _, idx in blocks:
+        end[idx] = len(stmts)
+    return stmts, mentions, assigned, end
 
 
 def _left(text: str) -> int:
@@ -242,18 +270,17 @@ def temporaries(program, em) -> set[str]:
     names = set(temps)
     for suffix in ("dot", "bar"):
         table = em.derived_names(suffix)
-        names.update(table[b] for b in temps if b in table)
+        names.update(map(table.__getitem__, temps.intersection(table)))
     return names
 
 
 def fold(lines: list[str], names, modules=frozenset({"math"})) -> list[str]:
     """``lines`` of one generated function with the single-use temporaries among ``names``
     folded into their readers (module docstring)."""
-    stmts = _statements(lines)
+    stmts, mentions, assigned, end = _scan(lines)
     if not stmts:
         return lines
     modules = frozenset(modules)
-    mentions = [st.names() for st in stmts]
     count = Counter(chain.from_iterable(mentions))
     small, large = (names, count) if len(names) < len(count) else (count, names)
     wanted = {n for n in small if n in large and count[n] == 2}
@@ -268,26 +295,7 @@ def fold(lines: list[str], names, modules=frozenset({"math"})) -> list[str]:
                 second[name] = idx
             else:
                 first[name] = idx
-    assigned: dict[str, list[int]] = {}               # name -> statements that (un)bind it
-    for idx, st in enumerate(stmts):
-        text = st.text
-        cut = text.find(" = ")
-        if cut > 0 and text[:cut].isidentifier():
-            head = text[:cut]
-            if head in assigned:
-                assigned[head].append(idx)
-            else:
-                assigned[head] = [idx]
-            continue
-        for name in st.targets():
-            assigned.setdefault(name, []).append(idx)
-    end = [len(stmts)] * len(stmts)                   # first later statement of a lesser indent
-    open_: list[int] = []
-    for idx, st in enumerate(stmts):
-        while open_ and stmts[open_[-1]].indent > st.indent:
-            end[open_.pop()] = idx
-        open_.append(idx)
-    changed = False
+    rewritten: list[_Stmt] = []                       # readers, once per fold into them
     for idx in sorted({first[n] for n in second}):
         st = stmts[idx]
         text = st.text
@@ -322,25 +330,31 @@ def fold(lines: list[str], names, modules=frozenset({"math"})) -> list[str]:
         if st.indent + len(new) > WIDTH or _operators(new) > MAX_OPERATORS:
             continue
         rcut = reader.text.find(" = ")
-        if rcut > 0 and at > rcut and reader.text[:rcut].isidentifier():
-            r_pure, r_prec, r_reads = _info(reader, rcut, modules)     # before the text changes
+        if (rcut > 0 and at > rcut and first.get(reader.text[:rcut]) == use and reader.text[:rcut] in second
+                and reader.text[:rcut].isidentifier()):
+            # the reader is a definition to fold in turn: its right side's information,
+            # from its text before this change, kept up to date
+            r_pure, r_prec, r_reads = _info(reader, rcut, modules)
             whole = at == rcut + 3 and not after               # the reader's right side was the name
             reader.info = (r_pure, (5 if inner is not expr_text else prec) if whole else r_prec,
                            (r_reads - {name}) | reads)
         reader.text = new
-        st.removed = changed = True
-    if not changed:
+        st.removed = True
+        rewritten.append(reader)
+    if not rewritten:
         return lines
-    return _rebuild(lines, stmts)
+    return _rebuild(lines, stmts, rewritten)
 
 
 def _rebound(reads: set, assigned: dict, idx: int, use: int) -> bool:
     """Whether a statement strictly between ``idx`` and ``use`` (un)binds one of ``reads``
-    (each name's list of statements is in order: the last one says whether any is late)."""
+    (each name's list of statements is in order)."""
     for r in reads:
         at = assigned.get(r)
-        if at is not None and at[-1] > idx and any(idx < a < use for a in at):
-            return True
+        if at is not None and at[-1] > idx:
+            later = bisect_right(at, idx)                  # the first one after idx
+            if at[later] < use:
+                return True
     return False
 
 
@@ -354,6 +368,10 @@ def _info(st: _Stmt, cut: int, modules: frozenset) -> tuple[bool, int, set]:
             op, module = simple.group("op"), simple.group("mod")
             reads = _NAME.findall(expr_text) if module is None else _NAME.findall(expr_text[len(module):])
             st.info = (module is None or module in modules, 5 if op is None else _BINARY[op], set(reads))
+        elif (negated := _NEGATED.match(expr_text)) is not None and _KEYWORDS.isdisjoint(
+                reads := _NAME.findall(expr_text)):
+            op = negated.group("op")                  # the unary minus binds at 3
+            st.info = (True, 3 if op is None else min(3, _BINARY[op]), set(reads))
         else:
             expr = _tokens(expr_text)
             st.info = (_pure(expr, modules), _precedence(expr), set(_reads(expr)))
@@ -379,23 +397,17 @@ def _operators(text: str) -> int:
             + text.count(" ** ") + text.count(" // ") + text.count(" % "))
 
 
-def _rebuild(lines: list[str], stmts: list) -> list[str]:
-    """``lines`` without the folded definitions, the readers rewritten, comments tidied."""
-    replace: dict[int, str | None] = {}
+def _rebuild(lines: list[str], stmts: list, rewritten: list) -> list[str]:
+    """``lines`` without the folded definitions, the ``rewritten`` readers in their new
+    text, comments tidied."""
+    kept: list = list(lines)
+    for st in rewritten:
+        if not st.removed and st.text != lines[st.first].strip():
+            kept[st.first] = " " * st.indent + st.text
     for st in stmts:
         if st.removed:
-            for i in range(st.first, st.last + 1):
-                replace[i] = None
-        elif st.single and st.text != lines[st.first].strip():
-            replace[st.first] = " " * st.indent + st.text
-    kept: list[str] = []
-    for i, line in enumerate(lines):
-        if i in replace:
-            if replace[i] is not None:
-                kept.append(replace[i])
-            continue
-        kept.append(line)
-    return _tidy_comments(kept)
+            kept[st.first:st.last + 1] = [None] * (st.last + 1 - st.first)
+    return _tidy_comments([line for line in kept if line is not None])
 
 
 def _tidy_comments(lines: list[str]) -> list[str]:
