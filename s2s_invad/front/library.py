@@ -12,7 +12,7 @@ Three families (the README lists them under "The input language"):
   count, an index or a comparison is needed is refused;
 * structure: ``list``, ``tuple``, ``sum``, ``float``, ``np.array``, ``np.zeros``,
   ``np.ones``, ``np.full``, ``np.eye``, ``np.concatenate``, ``np.stack``, ``np.sum``,
-  ``np.dot``, ``np.vdot``, ``np.matmul``, ``np.outer``, ``np.roll``, ``np.flip``,
+  ``np.dot``, ``np.vdot``, ``np.matmul``, ``np.outer``, ``np.roll``, ``np.pad``, ``np.flip``,
   ``np.reshape``... and list and array methods (``append``, ``copy``, ``sum``, ``dot``,
   ``reshape``...). Arrays made here are NumPy *object* arrays, so their elements may be
   runtime scalars (``F = np.zeros(n)`` then ``F[i] = ...`` works), and NumPy's own loops do
@@ -60,7 +60,7 @@ _NUMPY_CONSTANTS = {"pi", "e", "inf"}
 _MATH_OTHER = {"pow", "hypot", "log10", "log2"}
 _NUMPY_OTHER = {"array", "asarray", "zeros", "ones", "empty", "full", "zeros_like", "ones_like",
                 "empty_like", "full_like", "arange", "linspace", "eye", "identity", "copy",
-                "concatenate", "stack", "hstack", "vstack", "roll", "flip", "reshape", "ravel",
+                "concatenate", "stack", "hstack", "vstack", "roll", "pad", "flip", "reshape", "ravel",
                 "transpose", "outer", "sum", "prod", "dot", "matmul", "vdot", "inner", "mean",
                 "cumsum", "diff", "square", "negative", "log10", "log2", "hypot", "power", "add",
                 "subtract", "multiply", "divide", "true_divide", "ndim", "shape", "size", "append",
@@ -873,6 +873,32 @@ def _np_negative(ev, alias, args, kwargs):
     return -x
 
 
+_PAD_MODES = ("constant", "edge", "reflect", "symmetric", "wrap")
+
+
+def _np_pad(ev, alias, args, kwargs):
+    """np.pad(array, pad_width, mode="constant", constant_values=0, reflect_type="even"):
+    NumPy moves the elements. The modes that compute from them by comparisons or
+    statistics (maximum, mean, linear_ramp...) are refused. NumPy writes the constant into
+    an object array as a NumPy int64 or float64: it is a Python float here."""
+    if not 2 <= len(args) <= 3:
+        raise ev.refuse(ev.node, "np.pad takes the array, pad_width and optionally mode")
+    unknown = sorted(set(kwargs) - {"mode", "constant_values", "reflect_type"})
+    if unknown:
+        raise ev.refuse(ev.node, f"np.pad's keyword {unknown[0]}= is not supported (mode=, constant_values= "
+                                 "and reflect_type= are)")
+    mode = args[2] if len(args) == 3 else kwargs.get("mode", "constant")
+    if mode not in _PAD_MODES:
+        raise ev.refuse(ev.node, f"np.pad(mode={mode!r}) is not supported: use one of "
+                                 f"{', '.join(_PAD_MODES)}, or build the padding with np.concatenate")
+    out = _structural("pad")(ev, alias, args, kwargs)
+    if isinstance(out, np.ndarray) and out.dtype == object:
+        for index, value in np.ndenumerate(out):
+            if isinstance(value, (np.integer, np.float64)):
+                out[index] = float(value)
+    return out
+
+
 def _np_copy(ev, alias, args, kwargs):
     (x,) = _exactly(ev, "np.copy", args, 1)
     return to_array(ev, x).copy()
@@ -1042,6 +1068,7 @@ _IMPLS = {
     ("numpy", "vstack"): _structural("vstack", "seq"),
     ("numpy", "append"): _structural("append", 2),
     ("numpy", "roll"): _structural("roll"),
+    ("numpy", "pad"): _np_pad,
     ("numpy", "flip"): _structural("flip"),
     ("numpy", "reshape"): _np_reshape,
     ("numpy", "ravel"): _np_ravel,
