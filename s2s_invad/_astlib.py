@@ -185,6 +185,57 @@ def parse_function_at(text: str, lineno: int):
     return None
 
 
+def parse_lambda_at(text: str, code) -> tuple[object, str | None] | None:
+    """The lambda whose code object is ``code``, in ``text``, as a gast FunctionDef (named
+    None) whose body returns the lambda's expression, with the name it is assigned to
+    (``g = lambda x: ...``) or None; None when no lambda, or more than one, could be it.
+
+    Candidates start on the code's first line and take its parameters; the one whose body
+    holds every position of the code's instructions is it (the innermost, for lambdas
+    nested in lambdas), so two different lambdas on one line are told apart by column."""
+    try:
+        tree = ast.parse(text)
+    except (RecursionError, MemoryError):
+        raise too_deep(text) from None
+    params = code.co_varnames[:code.co_argcount + code.co_kwonlyargcount
+                              + bool(code.co_flags & 0x04) + bool(code.co_flags & 0x08)]
+    spots = [(line, col) for line, _, col, end in code.co_positions()      # not RESUME's empty span
+             if line is not None and col is not None and end is not None and end > col]
+    found, names = [], {}
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Assign) and len(node.targets) == 1 and isinstance(node.targets[0], ast.Name) \
+                and isinstance(node.value, ast.Lambda):
+            names[id(node.value)] = node.targets[0].id
+        if not (isinstance(node, ast.Lambda) and node.lineno == code.co_firstlineno):
+            continue
+        a = node.args
+        own = [x.arg for x in a.posonlyargs + a.args + a.kwonlyargs] + [x.arg for x in (a.vararg, a.kwarg) if x]
+        body = node.body
+        start, end = (body.lineno, body.col_offset), (body.end_lineno, body.end_col_offset)
+        if tuple(own) == params and all(start <= spot < end for spot in spots):
+            found.append(node)
+    if not found:
+        return None
+    inner = [n for n in found if not any(o is not n and o.lineno <= n.lineno and _within(n, o) for o in found)]
+    if len(inner) != 1:
+        return None
+    lam = inner[0]
+    fn = ast.FunctionDef(name="lambda", args=lam.args, body=[ast.copy_location(ast.Return(lam.body), lam.body)],
+                         decorator_list=[], returns=None, type_comment=None, **_TYPE_PARAMS)
+    ast.copy_location(fn, lam)
+    fn.end_lineno, fn.end_col_offset = lam.end_lineno, lam.end_col_offset
+    return deep(to_gast, fn), names.get(id(lam))
+
+
+def _within(inner: ast.AST, outer: ast.AST) -> bool:
+    """``inner``'s span lies inside ``outer``'s."""
+    return ((outer.lineno, outer.col_offset) <= (inner.lineno, inner.col_offset)
+            and (inner.end_lineno, inner.end_col_offset) <= (outer.end_lineno, outer.end_col_offset))
+
+
+_TYPE_PARAMS = {"type_params": []} if "type_params" in ast.FunctionDef._fields else {}
+
+
 def astor_source(node: ast.AST) -> str:
     """astor's rendering of one statement or expression (the reference printer)."""
     node = _Unprinted().visit(node)

@@ -213,6 +213,9 @@ def _function(fn: types.FunctionType, depth: int, seen: set) -> list:
     code = fn.__code__
     head = ["function", fn.__module__, fn.__qualname__, code.co_filename, code.co_firstlineno,
             _source_hash(code.co_filename, fn.__globals__)]
+    if code.co_name == "<lambda>":                       # lambdas on one line share all of the above
+        head.append([[p for p in code.co_positions() if p[2] is not None and p[3] is not None and p[3] > p[2]][:1],
+                     hashlib.sha256(code.co_code).hexdigest(), repr(code.co_consts)])
     if id(fn) in seen:                                   # recursion: described once already
         return head
     seen.add(id(fn))

@@ -237,15 +237,14 @@ def from_function(fn) -> SourceFunction:
                 "runs, never the function it says it wraps, and a lambda's source cannot be read on its "
                 "own. Write the wrapper as a def, decorate the inner def instead, or pass the "
                 f"undecorated function ({fn.__name__}.__wrapped__) if that is what you mean to differentiate")
-        raise SourceUnavailableError(
-            "lambda functions are not supported: write the function with def")
+    lam = fn.__code__.co_name == "<lambda>"
     filename = fn.__code__.co_filename
     node = None
     file_lines = linecache.getlines(filename, fn.__globals__)
     text = "".join(file_lines)
     if file_lines:
         try:
-            node = A.parse_function_at(text, fn.__code__.co_firstlineno)
+            node = _lambda_at(text, fn) if lam else A.parse_function_at(text, fn.__code__.co_firstlineno)
         except SyntaxError:
             node = None                                   # the file changed since import
     if node is None:
@@ -261,21 +260,42 @@ def from_function(fn) -> SourceFunction:
         text = "".join(raw_lines)
         indented = raw_lines[0][:1] in (" ", "\t")
         # Pad so that the parser itself reports absolute lines and columns.
-        if indented and start >= 2:
+        if lam:
+            padded = ("\n" * (start - 2) + "if 1:\n" if indented and start >= 2 else "\n" * (start - 1)) + text
+            try:
+                node = _lambda_at(padded, fn)
+            except SyntaxError:
+                node = None
+        elif indented and start >= 2:
             node = A.parse("\n" * (start - 2) + "if 1:\n" + text).body[0].body[0]
         else:
             node = A.parse("\n" * (start - 1) + textwrap.dedent(text)).body[0]
         file_lines = [""] * (start - 1) + raw_lines
+    if lam and node is None:
+        raise SourceUnavailableError(
+            f"the lambda at {_site(fn)} could not be found in its source, or not told apart from another "
+            "lambda with the same parameters on that line: write the function with def")
     if not isinstance(node, (gast.FunctionDef, gast.AsyncFunctionDef)):       # async: the fence says why not
         raise SourceUnavailableError(f"could not find the def of {fn.__qualname__} in its source")
-    if node.name != fn.__code__.co_name:                 # the def found is not the code that runs
+    if not lam and node.name != fn.__code__.co_name:     # the def found is not the code that runs
         raise SourceUnavailableError(
             f"the source at {_site(fn)} defines {node.name}, not {fn.__code__.co_name}, the code "
             f"{fn.__qualname__} runs (the file changed since it was imported?): reload the module")
     lines, text = _function_lines([ln.rstrip("\r\n") for ln in file_lines], node)
     defaults = tuple(fn.__defaults__ or ())
-    return SourceFunction(fn.__name__, filename, node, lines, _live_scope(fn), text, defaults=defaults,
-                          kwdefaults=dict(fn.__kwdefaults__ or {}))
+    return SourceFunction(node.name if lam else fn.__name__, filename, node, lines, _live_scope(fn), text,
+                          defaults=defaults, kwdefaults=dict(fn.__kwdefaults__ or {}))
+
+
+def _lambda_at(text: str, fn):
+    """The lambda ``fn`` as a def named after the variable it is assigned to, else
+    ``lambda_<line>`` (its generated functions are named after that); None if not found."""
+    found = A.parse_lambda_at(text, fn.__code__)
+    if found is None:
+        return None
+    node, assigned = found
+    node.name = assigned if assigned and assigned.isidentifier() else f"lambda_{fn.__code__.co_firstlineno}"
+    return node
 
 
 
