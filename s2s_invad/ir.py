@@ -34,7 +34,7 @@ from dataclasses import dataclass, field
 from .sym import Attr, Num, Ref, Sym
 
 
-@dataclass(eq=False)
+@dataclass(eq=False, slots=True)
 class Value:
     name: str                    # unique name in the generated code
     var: str | None              # the source variable it binds; None for temporaries
@@ -48,7 +48,7 @@ class Value:
         return self.name
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Const:
     value: float | int
     ref: Sym | None = None       # Ref("G") for a module constant, Attr("math", "pi")
@@ -71,7 +71,7 @@ class Const:
 Operand = Value | Const
 
 
-@dataclass(eq=False)
+@dataclass(eq=False, slots=True)
 class Stmt:
     target: Value
     op: str                      # canonical primitive name

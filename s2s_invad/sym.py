@@ -15,6 +15,7 @@ from . import _astlib as A
 
 class Sym:
     """Base class; operators build simplified trees."""
+    __slots__ = ()                   # the leaves and trees below are slotted: no dict each
 
     def __add__(self, other): return add(self, lift(other))
     def __radd__(self, other): return add(lift(other), self)
@@ -29,31 +30,31 @@ class Sym:
     def __pos__(self): return self
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Num(Sym):
     value: float | int
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Ref(Sym):
     """A named value of the generated code (an SSA value or a module constant)."""
     name: str
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Attr(Sym):
     """A module attribute constant such as ``math.pi``."""
     module: str
     attr: str
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Op(Sym):
     op: str                      # add sub mul div pow neg eq (eq: 1 where a == b, else 0)
     args: tuple
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Fn(Sym):
     fn: str                      # canonical primitive name, e.g. "cos"
     args: tuple
