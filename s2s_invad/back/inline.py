@@ -32,6 +32,7 @@ from __future__ import annotations
 
 import re
 from bisect import bisect_right
+from sys import intern
 from collections import Counter
 from itertools import chain
 
@@ -164,7 +165,7 @@ def _scan(lines: list[str]) -> tuple[list, list, dict, list]:
     not single; comments and blank lines are skipped), with, per statement, the names it
     mentions and the first later statement of a lesser indent (where its block ends), and
     per name the statements that (un)bind it, in order."""
-    stmts, mentions, assigned, end = [], [], {}, []
+    stmts, mentions, assigned, end = [], [], {}, []       # (a name's mentions share one string)
     blocks: list[tuple[int, int]] = []        # (indent, statement) of the blocks still open
     find_names, strings = _NAME.findall, _STRING.sub
     i, n = 0, len(lines)
@@ -189,11 +190,11 @@ def _scan(lines: list[str]) -> tuple[list, list, dict, list]:
                 quoted = "'" in text or '"' in text
         idx, indent = len(stmts), len(line) - len(stripped)
         stmts.append(_Stmt(first, i, indent, text, first == i, quoted))
-        names = find_names(strings("''", text) if quoted else text)
+        names = list(map(intern, find_names(strings("''", text) if quoted else text)))
         mentions.append(names)
         cut = text.find(" = ")
         if cut > 0 and text[:cut].isidentifier():
-            head = text[:cut]
+            head = intern(text[:cut])
             if head in assigned:
                 assigned[head].append(idx)
             else:
@@ -295,6 +296,7 @@ def fold(lines: list[str], names, modules=frozenset({"math"})) -> list[str]:
                 second[name] = idx
             else:
                 first[name] = idx
+    del mentions, count, small, large, wanted         # not needed below: free them for the folds
     rewritten: list[_Stmt] = []                       # readers, once per fold into them
     for idx in sorted({first[n] for n in second}):
         st = stmts[idx]
