@@ -986,12 +986,13 @@ class _Fast:
     1-D float64 array of the right length for a vector (no batches, no lists): a few type
     tests, not the general checks. A call that leaves out parameters with default values
     takes them from the function (read at each call, as Python does) and is checked the same."""
-    __slots__ = ("fn", "guard", "params", "inputs_of", "outputs_of", "tuple_output", "plain", "tapes")
+    __slots__ = ("fn", "guard", "params", "inputs_of", "outputs_of", "tuple_output", "plain", "tapes", "scalars",
+                 "scalar_inputs", "scalar_outputs")
 
     def __init__(self, fn, spec, record: _Record, plain):
         self.fn = fn
         self.guard = record.guard
-        self.plain = plain                     # the def whose __defaults__ fill left-out parameters
+        self.plain = weakref.ref(plain)        # the def whose __defaults__ fill left-out parameters
         self.tapes = tuple(t for t in _tapes(fn) if t.param is not None)   # lengths from trip counts
         # a vector parameter the source does not use as one (it came as a list) takes the
         # general path for an array, which reads a 1-D array there as a batch of points
@@ -1000,14 +1001,22 @@ class _Fast:
         self.inputs_of = tuple(p.length if p.is_vector else None for p in spec.wrt_params)
         self.tuple_output = spec.tuple_output
         self.outputs_of = tuple(spec.out_spec) if spec.tuple_output else (spec.out_spec,)
+        # the usual case, tested first: every parameter (every input, every output) a scalar
+        self.scalars = len(self.params) if not self.tapes and all(p is None for p in self.params) else -1
+        self.scalar_inputs = len(self.inputs_of) if all(p is None for p in self.inputs_of) else -1
+        self.scalar_outputs = len(self.outputs_of) if self.tuple_output and all(
+            p is None for p in self.outputs_of) else -1
 
     def primals(self, primals):
         """Every parameter's value (defaults filled in) when the call fits, else None."""
         if type(primals) is not tuple:
             return None
+        if len(primals) == self.scalars and _NUMBERS.issuperset(map(type, primals)):
+            return primals
         missing = len(self.params) - len(primals)
         if missing:
-            defaults = self.plain.__defaults__
+            plain = self.plain()
+            defaults = plain.__defaults__ if plain is not None else None
             if not defaults or not 0 < missing <= len(defaults):
                 return None
             primals = primals + defaults[len(defaults) - missing:]
@@ -1020,13 +1029,16 @@ class _Fast:
         return primals
 
     def inputs(self, value):
-        if type(value) is tuple and _all_fit(value, self.inputs_of):
+        if type(value) is tuple and (len(value) == self.scalar_inputs and _NUMBERS.issuperset(map(type, value))
+                                     or _all_fit(value, self.inputs_of)):
             return value
         return (value,) if len(self.inputs_of) == 1 and _fits(value, self.inputs_of[0]) else None
 
     def outputs(self, value):
         if self.tuple_output:
-            return value if type(value) is tuple and _all_fit(value, self.outputs_of) else None
+            return value if type(value) is tuple and (
+                len(value) == self.scalar_outputs and _NUMBERS.issuperset(map(type, value))
+                or _all_fit(value, self.outputs_of)) else None
         return (value,) if _fits(value, self.outputs_of[0]) else None
 
 
@@ -1058,16 +1070,16 @@ def _all_fit(values: tuple, kinds: tuple) -> bool:
     return True
 
 
-_fast_table: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()
+# id(f) -> (a weak reference to f, {key: _Fast}): looked up on every call, so not a
+# WeakKeyDictionary (whose get builds a weak reference each time).
+_fast_tables: dict[int, tuple] = {}
 
 
 def _fast(f, key) -> _Fast | None:
-    try:
-        table = _fast_table.get(f)
-    except TypeError:                          # not weak-referenceable: not a def function
+    entry = _fast_tables.get(id(f))
+    if entry is None or entry[0]() is not f:
         return None
-    if table is None:
-        return None
+    table = entry[1]
     try:
         fast = table.get(key)
     except TypeError:                          # an unhashable wrt: the general path
@@ -1087,9 +1099,20 @@ def _remember(f, key, spec, fn) -> None:
     if flat:
         try:
             plain = _unwrap(f, key[1])[0]
-            _fast_table.setdefault(f, {})[key] = _Fast(fn, spec, _record(plain), plain)
-        except TypeError:
+            fast = _Fast(fn, spec, _record(plain), plain)
+            entry = _fast_tables.get(id(f))
+            if entry is None or entry[0]() is not f:
+                entry = (weakref.ref(f, functools.partial(_forget, id(f))), {})
+                _fast_tables[id(f)] = entry
+            entry[1][key] = fast
+        except TypeError:                      # not weak-referenceable, or an unhashable wrt
             pass
+
+
+def _forget(i: int, ref) -> None:
+    """The function with fast entries under id ``i`` was collected: drop them."""
+    if _fast_tables.get(i, (None,))[0] is ref:
+        del _fast_tables[i]
 
 
 # -- the modes ---------------------------------------------------------------------------

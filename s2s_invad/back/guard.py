@@ -24,6 +24,7 @@ modules (``params.K``) are not followed (the disk cache does not follow them eit
 from __future__ import annotations
 
 import types
+import weakref
 
 import numpy as np
 
@@ -73,7 +74,7 @@ class Guard:
     def __init__(self, fn):
         self.names: list = []        # (globals dict, name, value or UNBOUND)
         self.cells: list = []        # (closure cell, value)
-        self.functions: list = []    # (function, code, defaults, kwdefaults)
+        self.functions: list = []    # (weak reference to the function, code, defaults, kwdefaults)
         self.data: list = []         # (value, snapshot)
         self._walk(fn, 0, set())
 
@@ -81,7 +82,8 @@ class Guard:
         if depth > _DEPTH or id(fn) in seen or not isinstance(fn, types.FunctionType):
             return
         seen.add(id(fn))
-        self.functions.append((fn, fn.__code__, fn.__defaults__, fn.__kwdefaults__))
+        # weakly: the guard lives in the record of the function it describes, and must not keep it alive
+        self.functions.append((weakref.ref(fn), fn.__code__, fn.__defaults__, fn.__kwdefaults__))
         for name, cell, value in bindings(fn):
             if cell is None:
                 self.names.append((fn.__globals__, name, value))
@@ -110,8 +112,10 @@ class Guard:
             except ValueError:
                 if value is not UNBOUND:
                     return False
-        for fn, code, defaults, kwdefaults in self.functions:
-            if fn.__code__ is not code or fn.__defaults__ is not defaults or fn.__kwdefaults__ is not kwdefaults:
+        for ref, code, defaults, kwdefaults in self.functions:
+            fn = ref()
+            if fn is None or fn.__code__ is not code or fn.__defaults__ is not defaults \
+                    or fn.__kwdefaults__ is not kwdefaults:
                 return False
         for value, snapshot in self.data:
             if _snapshot(value) != snapshot:
