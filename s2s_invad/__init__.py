@@ -8,11 +8,11 @@ from ._version import VERSION as __version__
 from .api import (MODES, Derivatives, derivatives, drift, explain, from_source, ijvp, ivjp, jvp, slogdet,
                   source, vjp)
 from .errors import (ArgumentError, BackendError, BackendWarning, CacheWarning, EvaluationError,
-                     NonFiniteError, NotInvertibleError, OutputPathError, S2SError, ShapeError, SingularJacobianError, SourceUnavailableError,
-                     UnsupportedSyntaxError)
+                     NonFiniteError, NotInvertibleError, OutputPathError, ParameterError, S2SError, ShapeError,
+                     SingularJacobianError, SourceUnavailableError, TapeMemoryError, UnsupportedSyntaxError)
 
 __all__ = ["jvp", "vjp", "ijvp", "ivjp", "slogdet", "drift", "source", "explain", "derivatives", "Derivatives",
            "from_source", "MODES", "S2SError", "UnsupportedSyntaxError", "EvaluationError",
            "NotInvertibleError", "SingularJacobianError", "NonFiniteError", "SourceUnavailableError",
-           "ArgumentError", "ShapeError", "OutputPathError", "CacheWarning", "BackendError", "BackendWarning",
-           "__version__"]
+           "ArgumentError", "ParameterError", "TapeMemoryError", "ShapeError", "OutputPathError", "CacheWarning",
+           "BackendError", "BackendWarning", "__version__"]

@@ -6,10 +6,7 @@ key, a key that depends on the inputs and a value that is not a number are refus
 line, saying what to write instead.
 
 Two ways in: a file read as text (the command line: ``module_names`` evaluates the dict
-display), and a live function, whose module values ``loader.classify`` describes; that
-needs one line in loader.classify (``if isinstance(value, dict): return
-constant_dict(name, value)``), which the ``live_dicts`` fixture adds here until it is in
-place (it is then a no-op).
+display), and a live function, whose module values ``loader.classify`` describes.
 
 Reference: the user's function itself, rebuilt by tests/oracle.py with its dicts put back
 into its globals, differentiated by the complex step.
@@ -24,7 +21,6 @@ import s2s_invad as si
 from s2s_invad import cli
 from s2s_invad.errors import UnsupportedSyntaxError
 from s2s_invad.front import loader
-from s2s_invad.front.values import constant_dict
 
 import oracle
 from modules import load_function
@@ -94,16 +90,6 @@ def _reference(f, dicts):
     return y, np.array(columns).T
 
 
-@pytest.fixture
-def live_dicts(monkeypatch):
-    """loader.classify with the dict case it needs (a no-op once loader has it)."""
-    plain = loader.classify
-
-    def classify(name, value):
-        return constant_dict(name, value) if isinstance(value, dict) else plain(name, value)
-    monkeypatch.setattr(loader, "classify", classify)
-
-
 @pytest.fixture(scope="module")
 def mod(tmp_path_factory):
     return load_function(tmp_path_factory.mktemp("gaps_dicts"), "dicts_model", SOURCE + "\ndicts_model = model\n"
@@ -114,7 +100,7 @@ def _dicts(mod):
     return {"PARAMS": mod["PARAMS"], "TABLE": mod["TABLE"]}
 
 
-def test_live_function_every_mode(mod, live_dicts):
+def test_live_function_every_mode(mod):
     f = mod["model"]
     y_ref, J = _reference(f, _dicts(mod))
     for _ in range(2):
@@ -127,7 +113,7 @@ def test_live_function_every_mode(mod, live_dicts):
         assert si.slogdet(f, X)[1] == pytest.approx(tuple(np.linalg.slogdet(J)), rel=1e-12)
 
 
-def test_a_dict_changed_from_outside_is_seen(mod, live_dicts):
+def test_a_dict_changed_from_outside_is_seen(mod):
     f, params = mod["model"], mod["PARAMS"]
     si.jvp(f, X, tuple(V))
     saved = params["k"]
@@ -148,7 +134,7 @@ def test_a_dict_changed_from_outside_is_seen(mod, live_dicts):
     ("misses", '    return x * PARAMS["kk"]', ("has no key 'kk' (its keys: 'k', 'c', 'method'",)),
     ("runtime_key", "    return x * PARAMS.get(x)", ("depends on a runtime value (`x`)", "transform-time")),
 ])
-def test_refusals_live(mod, live_dicts, name, line, words):
+def test_refusals_live(mod, name, line, words):
     with pytest.raises(UnsupportedSyntaxError) as info:
         si.jvp(mod[name], (0.3,), (1.0,))
     assert info.value.lineno == _line(line)

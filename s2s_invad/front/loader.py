@@ -34,7 +34,7 @@ import numpy as np
 
 from .. import _astlib as A
 from ..errors import SourceUnavailableError
-from .values import NamedFloat, NamedInt
+from .values import NamedFloat, NamedInt, constant_dict
 
 gast = A.gast
 
@@ -181,6 +181,8 @@ def classify(name: str, value) -> tuple:
         if _is_numeric_tree(value):
             return "value", _copy_tree(value)
         return "other", f"a {type(value).__name__} that does not hold only numbers"
+    if isinstance(value, dict):
+        return constant_dict(name, value)
     if isinstance(value, np.ndarray):
         if value.dtype.kind in "biuf":
             arr = np.array(value, copy=True)
