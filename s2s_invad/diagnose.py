@@ -36,9 +36,11 @@ NUMERIC_ERRORS = (ArithmeticError, ValueError)
 # power is complex in Python, which math functions refuse (TypeError): that rebuild is inexact.
 CHECK_ERRORS = NUMERIC_ERRORS + (TypeError,)
 
-_STEP = re.compile(r"\s*# line (\d+): (.*)")
-_LUMP = re.compile(r"\s*# lines (\d+)-(\d+): lump with k = (\d+)")
-_LUMP_LINE = re.compile(r"\s*#   (\d+): (.*)")
+# the comments that quote the source; in an unrolled loop they name the iteration: "# line 4 (k = 1): ..."
+_ITERATION = r"(?: \([^:]*?\))?"
+_STEP = re.compile(r"\s*# line (\d+)" + _ITERATION + r": (.*)")
+_LUMP = re.compile(r"\s*# lines (\d+)-(\d+)" + _ITERATION + r": lump with k = (\d+)")
+_LUMP_LINE = re.compile(r"\s*#   (\d+)" + _ITERATION + r": (.*)")
 _TARGET = re.compile(r"\s*([A-Za-z_]\w*(?:\s*,\s*[A-Za-z_]\w*)*)\s*=[^=]")
 
 

@@ -210,3 +210,18 @@ def test_singular_jacobian(case, mode):
 def test_nearby_regular_point_gives_finite_results(mode):
     """Just off the singular point the inverse modes work and agree with the oracle."""
     checks.check_modes(si, ec.zero_pivot, (0.5, 1e-3), modes=(mode,))
+
+
+def _logs_in_unrolled_loop(x):
+    for k in range(3):
+        x = x + math.log(x - k)
+    return x
+
+
+def test_a_runtime_error_in_an_unrolled_loop_cites_its_source_line():
+    """The generated comments of unrolled iterations read "# line N (k = 2): ..."."""
+    with pytest.raises(si.NonFiniteError) as info:
+        si.jvp(_logs_in_unrolled_loop, (1.5,), (1.0,))       # log of a negative number at k = 2
+    line = _logs_in_unrolled_loop.__code__.co_firstlineno + 2
+    assert f"test_errors.py:{line}:" in str(info.value)
+    assert "`x = x + math.log(x - k)`" in str(info.value)
