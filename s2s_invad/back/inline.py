@@ -165,7 +165,7 @@ def _scan(lines: list[str]) -> tuple[list, list, dict, list]:
     not single; comments and blank lines are skipped), with, per statement, the names it
     mentions and the first later statement of a lesser indent (where its block ends), and
     per name the statements that (un)bind it, in order."""
-    stmts, mentions, assigned, end = [], [], {}, []       # (a name's mentions share one string)
+    stmts, mentions, assigned, end = [], [], {}, []
     blocks: list[tuple[int, int]] = []        # (indent, statement) of the blocks still open
     find_names, strings = _NAME.findall, _STRING.sub
     i, n = 0, len(lines)
@@ -190,7 +190,7 @@ def _scan(lines: list[str]) -> tuple[list, list, dict, list]:
                 quoted = "'" in text or '"' in text
         idx, indent = len(stmts), len(line) - len(stripped)
         stmts.append(_Stmt(first, i, indent, text, first == i, quoted))
-        names = list(map(intern, find_names(strings("''", text) if quoted else text)))
+        names = find_names(strings("''", text) if quoted else text)
         mentions.append(names)
         cut = text.find(" = ")
         if cut > 0 and text[:cut].isidentifier():
