@@ -142,7 +142,7 @@ class Evaluator:
         self.unroll = unroll                # None (by trip count), True, False or {line: bool}
         self.notes: list = []               # loops.LoopNote per source loop met
         self.roll_failures: dict = {}       # id(for statement) -> why its body cannot roll
-        self.rolled_indices: set = set()     # ids of the index Values of loops kept as loops
+        self.rolled_indices: dict = {}       # ids of the index Values of loops kept as loops -> count at run time?
         self.count_params: dict[str, str] = {}   # parameter used as a runtime trip count -> file:line of its loop
         self.param_arrays: dict[int, tuple] = {}   # id(the array a vector parameter is bound to) -> (name, array)
         self.products: dict[str, str] = {}       # vector parameter used whole in @ or np.dot -> file:line
@@ -200,6 +200,9 @@ class Evaluator:
         subject = subject or f"{what} on a runtime value"
         if id(scalar.value) in self.rolled_indices:       # passive: differentiability is not the point
             subject = subject.replace(" (it is not differentiable)", "")
+            if not self.rolled_indices[id(scalar.value)]:   # a loop tried as a loop: it is unrolled instead
+                raise self.refuse(self.node, f"{subject} (`{name}`, the loop's index, would be a runtime value "
+                                             "in the loop's code)")
             raise self.refuse(self.node, f"{subject} (`{name}` is the index of a loop kept as a loop, "
                                          "known only at run time, because its trip count is a runtime "
                                          "value): write the body with + - * / of the index, or make the "

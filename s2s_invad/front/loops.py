@@ -208,6 +208,7 @@ class _Reshaped(CannotRoll):
 
 
 def _roll(ev, stmt, start, count, step):
+    runtime = isinstance(count, Scalar) or isinstance(start, Scalar)    # it cannot be unrolled instead
     env = ev.frames[-1].env
     target = stmt.target.id
     assigned = assigned_names(stmt.body)
@@ -217,7 +218,7 @@ def _roll(ev, stmt, start, count, step):
     entries = {name: env[name] for name in carried}
     offset = (start, step) if isinstance(start, Scalar) else None
     try:
-        attempt = _attempt(ev, stmt, carried, entries, offset)
+        attempt = _attempt(ev, stmt, carried, entries, offset, runtime)
     except _Reshaped as first:
         # ``u = np.array(...)`` then ``u = [...]`` in the body: the first iteration starts
         # from an array, the others from a list. Evaluate the body from a list too and keep
@@ -226,7 +227,7 @@ def _roll(ev, stmt, start, count, step):
         converted = dict(entries)
         for name, value in first.changed.items():
             converted[name] = _like(entries[name], value)
-        second = _attempt(ev, stmt, carried, converted, offset)
+        second = _attempt(ev, stmt, carried, converted, offset, runtime)
         if not _same_body(body1, second.body, first.placeholders + [first.index],
                           second.placeholders + [second.index]):
             ev.discard(second)
@@ -238,7 +239,7 @@ def _roll(ev, stmt, start, count, step):
         # from outside, invariants of the loop instead of values it carries.
         ev.discard(attempt)
         carried = [name for name in carried if name not in unchanged]
-        attempt = _attempt(ev, stmt, carried, {name: entries[name] for name in carried}, offset)
+        attempt = _attempt(ev, stmt, carried, {name: entries[name] for name in carried}, offset, runtime)
     if offset is not None:                 # the index counts from 0; the body computes the value
         start, step = 0, 1
     loop = Loop(index=attempt.index, start=start, step=step, count=ev.operand(count), carried=[],
@@ -277,7 +278,7 @@ class _Attempt:
     spans: dict = dataclasses.field(default_factory=dict)   # name -> (first, end) in carries
 
 
-def _attempt(ev, stmt, carried, entries, offset=None) -> _Attempt:
+def _attempt(ev, stmt, carried, entries, offset=None, runtime=False) -> _Attempt:
     """Evaluate the body once from placeholders of ``entries``; undone on failure (a
     reshaped carry raises _Reshaped, with the body it evaluated). ``offset``: (start, step)
     of a range whose start is a runtime value: the loop counts i from 0 and the body first
@@ -313,9 +314,9 @@ def _attempt(ev, stmt, carried, entries, offset=None) -> _Attempt:
             start, step = offset
             value = start + Scalar(index) if step == 1 else start - Scalar(index)
             ev.finish([(target, True, value)])
-            ev.rolled_indices.add(id(value.value))
+            ev.rolled_indices[id(value.value)] = runtime
             env[target] = value
-        ev.rolled_indices.add(id(index))
+        ev.rolled_indices[id(index)] = runtime
         try:
             ev.block(stmt.body)
         except (_flow_errors()) as exc:
