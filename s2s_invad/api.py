@@ -1109,10 +1109,11 @@ def _remember(f, key, spec, fn) -> None:
             pass
 
 
-def _forget(i: int, ref) -> None:
-    """The function with fast entries under id ``i`` was collected: drop them."""
-    if _fast_tables.get(i, (None,))[0] is ref:
-        del _fast_tables[i]
+def _forget(i: int, ref, tables: dict = _fast_tables) -> None:
+    """The function with fast entries under id ``i`` was collected: drop them. (``tables``
+    is bound here: at interpreter exit the module's globals may already be gone.)"""
+    if tables.get(i, (None,))[0] is ref:
+        del tables[i]
 
 
 # -- the modes ---------------------------------------------------------------------------

@@ -38,3 +38,19 @@ def test_a_function_taking_a_collected_functions_id_gets_its_own_code():
         seen[id(f)] = seen.get(id(f), 0) + 1
         del f
     assert max(seen.values()) > 1        # the case under test happened
+
+
+
+def test_a_function_collected_after_the_modules_globals_are_gone_is_forgotten_quietly(monkeypatch):
+    """At interpreter exit the weak references' callbacks can run after api's globals are
+    set to None (seen at the end of the test suite): the callback has its table bound."""
+    f = make(3.0)
+    si.jvp(f, (0.5, 2.0), (1.0, 0.0))
+    si.jvp(f, (0.5, 2.0), (1.0, 0.0))
+    tables = api._fast_tables
+    assert id(f) in tables
+    monkeypatch.setattr(api, "_fast_tables", None)
+    del f
+    gc.collect()
+    monkeypatch.undo()
+    assert all(entry[0]() is not None for entry in tables.values())
