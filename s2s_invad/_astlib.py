@@ -128,12 +128,17 @@ class _ToGast(Ast3ToGAst):
         cls, fields, attributes = found
         if cls is None:                    # not a node of gast's (as gast.ast_to_gast: None)
             return None
-        visit, missing = self._visit, _MISSING
+        missing, node_class = _MISSING, ast.AST
         values = {}                        # the fields, then the positions, as gast sets them
         for field in fields:
             value = getattr(node, field, missing)
-            if value is not missing:
-                values[field] = visit(value)
+            if value is missing:
+                continue
+            if isinstance(value, node_class):      # self._visit(value), without its call
+                value = self.visit(value)
+            elif isinstance(value, list):
+                value = [self._visit(v) for v in value]
+            values[field] = value
         for attr in attributes:
             value = getattr(node, attr, missing)
             if value is not missing:
