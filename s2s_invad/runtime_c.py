@@ -61,8 +61,29 @@ def compiler() -> list[str]:
     return _compiler
 
 
+OPTIMIZE_SECONDS_ENV = "S2S_INVAD_C_OPTIMIZE_SECONDS"
+DEFAULT_OPTIMIZE_SECONDS = 30.0
+
+
 def flags() -> list[str]:
     return (os.environ.get("S2S_INVAD_CFLAGS", "").split() or [DEFAULT_OPT]) + FLAGS
+
+
+def optimize_seconds() -> float | None:
+    """How long the compiler may optimise a library before it is compiled unoptimised
+    instead (``$S2S_INVAD_C_OPTIMIZE_SECONDS``, default 30; 0: no limit). The optimiser's
+    time depends on the shape of the code more than on its size: the 7,400 statements of a
+    16 x 16 grid's ijvp (LU with fill, about 4,000 values live at once) took gcc -O1 90-130 s
+    here, against 2 s at -O0, while Bratu's 14,000 (as many live) took 11 s. None when the
+    user chose the flags (``$S2S_INVAD_CFLAGS``)."""
+    if os.environ.get("S2S_INVAD_CFLAGS", "").split():
+        return None
+    text = os.environ.get(OPTIMIZE_SECONDS_ENV, "").strip()
+    try:
+        seconds = float(text) if text else DEFAULT_OPTIMIZE_SECONDS
+    except ValueError:
+        raise BackendError(f"{OPTIMIZE_SECONDS_ENV}={text!r} is not a number of seconds") from None
+    return seconds if seconds > 0 else None
 
 
 _temporary: str | None = None
@@ -86,6 +107,7 @@ class Library:
         self.problem: str | None = None
         self.compile_seconds = 0.0
         self.loaded_from_disk = False
+        self.unoptimized = False                 # the optimiser ran out of time (optimize_seconds)
 
     def path(self) -> str:
         command = compiler() + flags()
@@ -127,7 +149,17 @@ class Library:
             command = compiler() + flags() + ["-o", so_file, c_file, "-lm"]
             import time
             t0 = time.perf_counter()
-            done = subprocess.run(command, capture_output=True, text=True)
+            limit = optimize_seconds()
+            try:
+                done = subprocess.run(command, capture_output=True, text=True, timeout=limit)
+            except subprocess.TimeoutExpired:
+                command = compiler() + ["-O0"] + FLAGS + ["-o", so_file, c_file, "-lm"]
+                done = subprocess.run(command, capture_output=True, text=True)
+                self.unoptimized = True
+                warnings.warn(f"s2s_invad backend c: the C compiler took over {limit:g} s optimising the "
+                              f"functions of {self.file or 'a generated module'}; they are compiled unoptimised "
+                              f"(about 1.6x slower to run; {OPTIMIZE_SECONDS_ENV} sets the limit)",
+                              BackendWarning, stacklevel=5)
             self.compile_seconds = time.perf_counter() - t0
             if done.returncode != 0:
                 first = "\n".join(done.stderr.strip().splitlines()[:3])

@@ -172,6 +172,27 @@ def test_functions_over_the_optimisation_bound_compile_unoptimised_and_agree(mon
 
 
 @needs_cc
+def test_an_optimiser_over_its_time_limit_gives_way_to_an_unoptimised_build(monkeypatch, tmp_path):
+    """S2S_INVAD_C_OPTIMIZE_SECONDS: gcc -O1 may take minutes on some shapes of code (a 2-D
+    grid's LU); past the limit the library is built at -O0, said by a BackendWarning, with
+    the same numbers."""
+    from s2s_invad import runtime_c
+    monkeypatch.setenv(runtime_c.OPTIMIZE_SECONDS_ENV, "0.000001")
+    monkeypatch.setenv("S2S_INVAD_CACHE", str(tmp_path / "cache"))
+    f = si.from_source("import math\n\n\ndef twist(x, y):\n    return x + 0.3 * math.sin(y), y - 0.2 * x * x\n",
+                       "twist")
+    with pytest.warns(si.BackendWarning, match="compiled unoptimised"):
+        got = bc.same_outcome(lambda b: si.ijvp(f, (0.4, 0.9), (1.0, -2.0), backend=b), "c")
+    (e,) = [e for e in bc.entries(f, "c") if e.__name__ == "twist_ijvp"]
+    assert e.library.unoptimized and e.fallbacks == 0 and got[0] == "ok"
+    monkeypatch.setenv(runtime_c.OPTIMIZE_SECONDS_ENV, "soon")
+    with pytest.raises(si.BackendError, match="not a number of seconds"):
+        runtime_c.optimize_seconds()
+    monkeypatch.setenv(runtime_c.OPTIMIZE_SECONDS_ENV, "0")
+    assert runtime_c.optimize_seconds() is None
+
+
+@needs_cc
 def test_cli_writes_a_module_that_runs_compiled(tmp_path):
     bc.check_cli(tmp_path, "c", "equasive_jvp = _crt.Entry(")
 
