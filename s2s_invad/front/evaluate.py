@@ -169,7 +169,6 @@ class Evaluator:
         self.calling: list = []
         self.modules: dict[str, str] = {}
         self.names: set[str] = set()
-        self.asserting = None               # the assert statement whose condition is evaluated
 
     # -- errors ------------------------------------------------------------------------
     @property
@@ -198,8 +197,6 @@ class Evaluator:
         """Refuse ``what`` (a key of HINTS, or any phrase) on a runtime value."""
         hint = self.HINTS.get(what, "write it with + - * / ** and the supported functions")
         name = scalar.value.name if scalar.value.name else "an input-dependent value"
-        if self.asserting is not None and what in ("a truth test", "a comparison"):
-            self.refuse_runtime_assert(name)
         subject = subject or f"{what} on a runtime value"
         if id(scalar.value) in self.rolled_indices:       # passive: differentiability is not the point
             subject = subject.replace(" (it is not differentiable)", "")
@@ -221,13 +218,6 @@ class Evaluator:
                                          "a constant")
         raise self.refuse(self.node, f"{subject} (`{name}` depends on the inputs, so the data flow "
                                      f"would change with them): {hint}")
-
-    def refuse_runtime_assert(self, name: str):
-        raise self.refuse(self.asserting, f"the condition of this assert depends on a runtime value (`{name}`): "
-                                          "the generated code has no branches, so it cannot check values known "
-                                          "only when it runs; check them before the call (e.g. assert x > 0 "
-                                          "before si.jvp(f, (x,), ...)), or assert only on transform-time values "
-                                          "(shapes, lengths, constants, loop indices)")
 
     def product_of(self, *operands) -> None:
         """Note the vector parameters used whole where a 2-D array would not be a batch of
@@ -650,29 +640,13 @@ class Evaluator:
 
     def s_assert(self, stmt):
         self.begin()
-        self.asserting = stmt
-        try:
-            ok = self.truth(self.eval(stmt.test), stmt.test, "the condition of this assert")
-        finally:
-            self.asserting = None
+        ok = self.truth(self.eval(stmt.test), stmt.test)
         self.finish()
         if not ok:
-            raise self.fail(stmt, "assertion failed at transform time" + self.assert_message(stmt))
-
-    def assert_message(self, stmt) -> str:
-        """``: <the user's message>`` of a failed assert, evaluated now (an f-string, any
-        expression; runtime values show as their names), or its source text when it cannot be."""
-        if stmt.msg is None:
-            return ""
-        self.begin()
-        try:
-            message = self.eval(stmt.msg)
-        except (UnsupportedSyntaxError, ShapeProbe):
-            text = self.text_of(stmt.msg)
-            return f" (its message `{text}` could not be evaluated)" if text else ""
-        finally:
-            self.pending.pop()
-        return f": {_shown(message)}"
+            msg = ""
+            if stmt.msg is not None and isinstance(stmt.msg, gast.Constant):
+                msg = f": {stmt.msg.value}"
+            raise self.fail(stmt, f"assertion failed at transform time{msg}")
 
     def s_return(self, stmt):
         self.begin()
@@ -1009,21 +983,6 @@ class Evaluator:
         chosen = self.truth(self.eval(node.test), node.test, "the condition of this conditional expression")
         return self.eval(node.body if chosen else node.orelse)
 
-    def e_joinedstr(self, node):
-        """An f-string (only an assert's message reaches here: the fence refuses the others)."""
-        return "".join(str(self.eval(part)) if not isinstance(part, gast.Constant) else str(part.value)
-                       for part in node.values)
-
-    def e_formattedvalue(self, node):
-        value = _shown(self.eval(node.value))
-        converted = {115: str, 114: repr, 97: ascii}.get(node.conversion)
-        value = converted(value) if converted is not None else value
-        spec = self.eval(node.format_spec) if node.format_spec is not None else ""
-        try:
-            return format(value, spec)
-        except (TypeError, ValueError) as exc:
-            raise self.fail(node, f"cannot format {_kind(value)} with {spec!r}: {exc}") from None
-
     def e_tuple(self, node):
         return tuple(self.elements(node.elts))
 
@@ -1309,8 +1268,7 @@ _EXPRESSIONS = {gast.Constant: Evaluator.e_constant, gast.Name: Evaluator.e_name
                 gast.Tuple: Evaluator.e_tuple, gast.List: Evaluator.e_list,
                 gast.Subscript: Evaluator.e_subscript, gast.Slice: Evaluator.e_slice,
                 gast.ListComp: Evaluator.e_listcomp, gast.GeneratorExp: Evaluator.e_generatorexp,
-                gast.Starred: Evaluator.e_starred, gast.Call: Evaluator.e_call,
-                gast.JoinedStr: Evaluator.e_joinedstr, gast.FormattedValue: Evaluator.e_formattedvalue}
+                gast.Starred: Evaluator.e_starred, gast.Call: Evaluator.e_call}
 
 
 # -- small helpers ---------------------------------------------------------------------------
@@ -1352,35 +1310,6 @@ def _kind(value) -> str:
     if isinstance(value, ConstDict):
         return f"the module dict {value.name}"
     return f"a {type(value).__name__}"
-
-
-class _Shown:
-    """A value shown in an assert's message by a text of its own (runtime values: their names)."""
-
-    def __init__(self, text):
-        self.text = text
-
-    def __repr__(self):
-        return self.text
-
-    __str__ = __repr__
-
-    def __format__(self, spec):
-        return repr(self)
-
-
-def _shown(value):
-    """``value`` with its runtime scalars replaced by their names (for messages)."""
-    if isinstance(value, Scalar):
-        return _Shown(f"<runtime value {value.value.name or 'computed from the inputs'}>")
-    if isinstance(value, (list, tuple)) and not hasattr(value, "_fields"):
-        return type(value)(_shown(v) for v in value)
-    if isinstance(value, np.ndarray) and value.dtype == object:
-        shown = np.empty(value.shape, dtype=object)
-        for idx in np.ndindex(value.shape):
-            shown[idx] = _shown(value[idx])
-        return _Shown(np.array2string(shown, max_line_width=1 << 30, threshold=1 << 30))
-    return value
 
 
 def changed_dict(d: ConstDict) -> str:

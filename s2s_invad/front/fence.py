@@ -51,8 +51,7 @@ ADVICE = {
     "DictComp": "dict comprehensions are not supported: use a list comprehension",
     "SetComp": "set comprehensions are not supported: use a list comprehension",
     "NamedExpr": "the walrus operator is not supported: use a separate assignment",
-    "JoinedStr": "f-strings are not supported: the function computes numbers only (an assert's "
-                 "message may be one)",
+    "JoinedStr": "f-strings are not supported: the function computes numbers only",
     "FormattedValue": "f-strings are not supported",
     "Await": "await is not supported: s2s_invad differentiates plain functions of numbers",
     "Yield": "'yield' makes the function a generator, and generators are not supported: return the "
@@ -153,11 +152,6 @@ def _walk(sf: SourceFunction, body) -> set[str]:
             names.add(node.id)
             if type(node.ctx) is not gast.Load and id(node) not in comprehension_targets:
                 local.add(node.id)
-            continue
-        if cls is gast.Assert:
-            # the message is any expression: evaluated only when the condition fails at
-            # transform time, to be quoted in the error (never part of the program)
-            stack.append(node.test)
             continue
         if cls in _STATEMENT_TYPES:
             _statement(sf, node)
