@@ -36,7 +36,10 @@ How the order is found:
    not a time limit, so the result is deterministic).
 4. The source order is kept unless the result is strictly better; a program of more than
    ``KEEP_EQUASIVE_ABOVE`` steps whose source order already has k = 1 everywhere keeps it
-   without searching (only merges of k = 1 lumps could follow, at a cost of seconds).
+   without searching (only merges of k = 1 lumps could follow, at a cost of seconds); one
+   whose source order has no lump above ``KEEP_SMALL_LUMPS`` only gets the local
+   improvement of its source order: the list scheduler, greedy, merges such lumps into
+   larger ones (k = 13 from k = 2 on 2,000 tuple updates) at 200 us a step.
 
 Passive statements never change a width; each is placed right before its first user.
 Programs the inverse modes cannot handle (m != n, a width below n...) keep source order.
@@ -60,6 +63,7 @@ FORCED_MAX = 5_000       # forced cuts need N^2 bits of descendant sets: skipped
 LOOKAHEAD_VALUES = 16    # live values whose lump the list scheduler simulates (fallback)
 LOOKAHEAD_TREES = 32     # largest lump (in trees) it simulates
 KEEP_EQUASIVE_ABOVE = 2_000  # larger programs already at k = 1 everywhere keep source order
+KEEP_SMALL_LUMPS = 2         # ... and those at k <= 2 only polish it (no list scheduling)
 
 
 def schedule(program: Program) -> list[Stmt]:
@@ -179,6 +183,13 @@ class _Dag:
                 # Already equasive step by step: only merging k = 1 lumps (a smaller sum
                 # of k^3, no cheaper code) could change, and that costs seconds here.
                 return source
+            if start.valid and start.cost[0] <= KEEP_SMALL_LUMPS:
+                # Lumps of k = 2 at most (tuple updates, 2 x 2 rotations): the greedy list
+                # scheduler opens lumps of k >= 2 and merges neighbours (k = 13 on 2,000
+                # tuple updates, in 2.5 s); polishing the source order is as good and 20x
+                # cheaper.
+                best = self.improve(source)
+                return best if self.profile(best).cost < start.cost else source
         best = None
         if self.N <= EXACT_MAX:
             found = self.exact(source, lambda v: self.out[v], STATE_LIMIT)
