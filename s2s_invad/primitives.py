@@ -29,6 +29,7 @@ sin, cos, exp, log, sqrt = (function(f) for f in ("sin", "cos", "exp", "log", "s
 sinh, cosh, sign = (function(f) for f in ("sinh", "cosh", "sign"))
 tan, asin, acos, atan = (function(f) for f in ("tan", "asin", "acos", "atan"))
 atanh, asinh, log1p, expm1 = (function(f) for f in ("atanh", "asinh", "log1p", "expm1"))
+hypot = function("hypot")
 
 
 @dataclass(frozen=True)
@@ -69,6 +70,15 @@ def _pow_partials(x, y, z):
     return y * x ** (y - 1), z * log(x + eq(x, ZERO))
 
 
+def _atan2_partials(y, x, z):
+    """d atan2(y, x) = (x / (x**2 + y**2), -y / (x**2 + y**2)), with r = hypot(x, y) as
+    (x / r) / r and -(y / r) / r: two roundings each, and no square to overflow (x**2
+    overflows beyond |x| = 1.3e154) or underflow (below 1.5e-154). At x = y = 0 (no
+    derivative) both are nan, which the results check reports."""
+    r = hypot(x, y)
+    return x / r / r, -(y / r) / r
+
+
 PRIMITIVES: dict[str, Primitive] = dict([
     # arithmetic:                        d z / d x,        d z / d y
     _prim("add", 2, lambda x, y, z: (ONE, ONE), symbol="+"),
@@ -94,12 +104,14 @@ PRIMITIVES: dict[str, Primitive] = dict([
     _prim("acos", 1, lambda x, z: (-1 / sqrt((1 - x) * (1 + x)),), "acos", "arccos"),
     _prim("atan", 1, lambda x, z: (1 / (1 + x ** 2),), "atan", "arctan"),
     _prim("abs", 1, lambda x, z: (sign(x),)),
+    # binary functions:                  d z / d y (or a),  d z / d x (or b)
+    _prim("atan2", 2, _atan2_partials, "atan2", "arctan2"),
+    _prim("hypot", 2, lambda x, y, z: (x / z, y / z), "hypot", "hypot"),   # hypot(x, y) >= |x|, |y|
 ])
 
 # Functions that only appear inside derivative rules.
 HELPERS = {"sign": {"numpy": "sign"}, "atanh": {"math": "atanh", "numpy": "arctanh"},
-           "asinh": {"math": "asinh", "numpy": "arcsinh"},
-           "hypot": {"math": "hypot", "numpy": "hypot"}}      # slogdet's log|1 + x**2| (back/logabs.py)
+           "asinh": {"math": "asinh", "numpy": "arcsinh"}}
 
 
 def lookup_function(module_kind: str, attr: str) -> str | None:

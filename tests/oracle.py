@@ -30,6 +30,16 @@ def _abs(z):
     return np.where(np.real(z) >= 0, z, -z)
 
 
+def _atan2(y, x):
+    """atan2 extended analytically: atan(y / x) on the branch the real parts choose."""
+    yr, xr = np.real(y), np.real(x)
+    with np.errstate(all="ignore"):
+        inner = np.where(xr != 0, np.arctan(y / np.where(xr != 0, x, 1)),
+                         np.sign(yr) * np.pi / 2 - np.arctan(x / np.where(yr != 0, y, 1)))
+    out = inner + np.where(xr < 0, np.where(yr >= 0, np.pi, -np.pi), 0.0)
+    return out if np.ndim(out) else out[()]
+
+
 # Every function the input language accepts, under every spelling it accepts.
 _FUNCTIONS = {
     "sin": np.sin, "cos": np.cos, "tan": np.tan,
@@ -37,6 +47,7 @@ _FUNCTIONS = {
     "sqrt": np.sqrt, "tanh": np.tanh, "sinh": np.sinh, "cosh": np.cosh,
     "asin": np.arcsin, "acos": np.arccos, "atan": np.arctan,
     "arcsin": np.arcsin, "arccos": np.arccos, "arctan": np.arctan,
+    "atan2": _atan2, "arctan2": _atan2,
 }
 
 def underlying_function(f):

@@ -372,11 +372,13 @@ class Evaluator:
             return -a
         return self.emit("neg", (a.value,), None, a.param)
 
-    def primitive(self, prim: str, alias: str | None, x):
-        """``prim(x)`` of a runtime scalar, spelled in module ``alias`` (None: builtin)."""
+    def primitive(self, prim: str, alias: str | None, *xs):
+        """``prim(*xs)`` where an operand is a runtime scalar (the others numbers), spelled
+        in module ``alias`` (None: builtin)."""
         if alias is not None:
             self.modules[alias] = library.module_kind(self, alias)
-        return self.emit(prim, (self.operand(x),), alias, x.param)
+        param = next((x.param for x in xs if isinstance(x, Scalar) and x.param), None)
+        return self.emit(prim, tuple(self.operand(x) for x in xs), alias, param)
 
     # -- naming --------------------------------------------------------------------------
     def begin(self):

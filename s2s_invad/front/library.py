@@ -38,7 +38,7 @@ import operator
 import numpy as np
 
 from .. import _astlib as A
-from ..primitives import PRIMITIVES
+from ..primitives import PRIMITIVES, spelling
 from .values import DICT_CHANGES, DICT_READS, ConstDict, NamedFloat, Scalar, is_number
 
 gast = A.gast
@@ -199,6 +199,58 @@ def primitive(ev, prim: str, kind: str, alias: str | None, x):
         return _map(lambda e: primitive(ev, prim, kind, alias, e), arr)
     from .evaluate import _kind
     raise ev.fail(ev.node, f"{prim}() of {_kind(x)}")
+
+
+def binary(ev, prim: str, kind: str, alias: str | None, a, b):
+    """``prim(a, b)``: a statement where an operand is a runtime scalar, a number now,
+    elementwise with NumPy's broadcasting for arrays and lists (``np.<fn>`` only)."""
+    if (isinstance(a, Scalar) or is_number(a)) and (isinstance(b, Scalar) or is_number(b)):
+        if isinstance(a, Scalar) or isinstance(b, Scalar):
+            return ev.primitive(prim, alias, a, b)
+        return _compute_now(ev, prim, kind, alias, a, b)
+    name = f"{alias}.{spelling(prim, kind)}"
+    if not all(isinstance(v, (Scalar, list, tuple, np.ndarray)) or is_number(v) for v in (a, b)):
+        from .evaluate import _kind
+        raise ev.fail(ev.node, f"{name} of {_kind(a)} and {_kind(b)}: it takes numbers or arrays")
+    if kind == "math":
+        raise ev.fail(ev.node, f"{name} takes two numbers, not a sequence: use "
+                               f"np.{spelling(prim, 'numpy')} for arrays (elementwise)")
+    a, b = (to_array(ev, v) if isinstance(v, (list, tuple)) else v for v in (a, b))
+    for s, other in ((a, b), (b, a)):
+        if isinstance(s, Scalar) and s.param in ev.arrays and isinstance(other, np.ndarray) and other.ndim \
+                and held_array_param(ev, other) is None:     # as in an operator (Evaluator.binop)
+            ev.vector_use(s, f"{name} with a vector of length {len(other)}")
+    each = np.vectorize(lambda p, q: binary(ev, prim, kind, alias, p, q), otypes=[object])
+    try:
+        return _unwrap(each(to_array(ev, a) if isinstance(a, np.ndarray) else _zero_d(a),
+                            to_array(ev, b) if isinstance(b, np.ndarray) else _zero_d(b)))
+    except ValueError as exc:
+        raise ev.fail(ev.node, f"{name} failed: {exc}") from None
+
+
+def _compute_now(ev, prim, kind, alias, *xs):
+    """``prim(*xs)`` of transform-time numbers, as the source's module computes it (a NumPy
+    result as the Python number it holds, an int for ints where NumPy keeps ints)."""
+    name = spelling(prim, kind)
+    fn = getattr(math if kind == "math" else np, name)
+    try:
+        with np.errstate(all="raise"):
+            value = fn(*xs)
+    except (ValueError, OverflowError, ZeroDivisionError, FloatingPointError) as exc:
+        raise ev.fail(ev.node, f"{alias}.{name}{tuple(xs)!r} at transform time: {exc}") from None
+    return value.item() if isinstance(value, np.generic) else value
+
+
+def _binary_primitive(prim):
+    """``math.atan2``, ``np.arctan2``...: a primitive of two operands."""
+    def impl(ev, alias, args, kwargs):
+        kind = module_kind(ev, alias)
+        name = f"{alias}.{spelling(prim, kind)}"
+        _no_keywords(ev, name, kwargs)
+        if len(args) != 2:
+            raise ev.fail(ev.node, f"{name} takes two arguments here, got {len(args)}")
+        return binary(ev, prim, kind, alias, *args)
+    return impl
 
 
 def _compute(ev, prim, kind, alias, x):
@@ -427,13 +479,20 @@ def _math_pow(ev, alias, args, kwargs):
 
 
 def _hypot(ev, alias, args, kwargs):
+    """np.hypot(x, y) and math.hypot(x, y): the primitive; math.hypot of n coordinates:
+    hypot(hypot(x, y), z)... (no square to overflow), math.hypot(x) = abs(x)."""
     kind = module_kind(ev, alias)
+    if kind == "numpy" or len(args) == 2:
+        return _binary_primitive("hypot")(ev, alias, args, kwargs)
+    _no_keywords(ev, f"{alias}.hypot", kwargs)
     if all(not isinstance(a, Scalar) and is_number(a) for a in args):
         return math.hypot(*args)
-    total = 0.0
-    for a in args:
-        total = total + a * a
-    return primitive(ev, "sqrt", kind, alias, total)
+    if len(args) == 1:
+        return abs(args[0]) if isinstance(args[0], Scalar) else binary(ev, "hypot", kind, alias, *args, 0.0)
+    total = args[0]
+    for a in args[1:]:
+        total = binary(ev, "hypot", kind, alias, total, a)
+    return total
 
 
 def _log_base(base):
@@ -1116,6 +1175,11 @@ def _tt_builtin_call(ev, name, args, kwargs):
         raise ev.fail(ev.node, f"{name}() failed: {exc}") from None
 
 
+for _p in PRIMITIVES.values():
+    if _p.arity == 2 and _p.symbol is None:
+        for _kind_name in ("math", "numpy"):
+            if getattr(_p, _kind_name):
+                _IMPLS.setdefault((_kind_name, getattr(_p, _kind_name)), _binary_primitive(_p.name))
 for _name in _MATH_TT:
     _IMPLS[("math", _name)] = _math_tt(_name)
 for _name in _DTYPES:
