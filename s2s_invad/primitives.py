@@ -29,6 +29,7 @@ sin, cos, exp, log, sqrt = (function(f) for f in ("sin", "cos", "exp", "log", "s
 sinh, cosh, sign = (function(f) for f in ("sinh", "cosh", "sign"))
 tan, asin, acos, atan = (function(f) for f in ("tan", "asin", "acos", "atan"))
 atanh, asinh, log1p, expm1 = (function(f) for f in ("atanh", "asinh", "log1p", "expm1"))
+tanh = function("tanh")
 hypot = function("hypot")
 
 
@@ -103,6 +104,10 @@ PRIMITIVES: dict[str, Primitive] = dict([
     _prim("asin", 1, lambda x, z: (1 / sqrt((1 - x) * (1 + x)),), "asin", "arcsin"),
     _prim("acos", 1, lambda x, z: (-1 / sqrt((1 - x) * (1 + x)),), "acos", "arccos"),
     _prim("atan", 1, lambda x, z: (1 / (1 + x ** 2),), "atan", "arctan"),
+    _prim("atanh", 1, lambda x, z: (1 / ((1 - x) * (1 + x)),), "atanh", "arctanh"),   # 1 - x exact near 1
+    _prim("asinh", 1, lambda x, z: (1 / hypot(1.0, x),), "asinh", "arcsinh"),  # no x**2 to overflow
+    _prim("acosh", 1, lambda x, z: (1 / (sqrt(x - 1) * sqrt(x + 1)),), "acosh", "arccosh"),
+    _prim("cbrt", 1, lambda x, z: (z / x / 3,), "cbrt", "cbrt"),        # not 1 / (3 z**2): z once
     _prim("abs", 1, lambda x, z: (sign(x),)),
     # binary functions:                  d z / d y (or a),  d z / d x (or b)
     _prim("atan2", 2, _atan2_partials, "atan2", "arctan2"),
@@ -110,8 +115,7 @@ PRIMITIVES: dict[str, Primitive] = dict([
 ])
 
 # Functions that only appear inside derivative rules.
-HELPERS = {"sign": {"numpy": "sign"}, "atanh": {"math": "atanh", "numpy": "arctanh"},
-           "asinh": {"math": "asinh", "numpy": "arcsinh"}}
+HELPERS = {"sign": {"numpy": "sign"}}
 
 
 def lookup_function(module_kind: str, attr: str) -> str | None:
@@ -167,6 +171,10 @@ INVERSES: dict[tuple[str, int], Callable] = {
     ("asin", 0): lambda z: sin(z),
     ("acos", 0): lambda z: cos(z),
     ("sqrt", 0): lambda z: z ** 2,
+    ("atanh", 0): lambda z: tanh(z),
+    ("asinh", 0): lambda z: sinh(z),
+    ("acosh", 0): lambda z: cosh(z),      # acosh >= 0, so cosh gives x back
+    ("cbrt", 0): lambda z: z * z * z,
 }
 
 

@@ -124,6 +124,12 @@ _feclearexcept = _c_int_function("feclearexcept")
 
 
 @numba.njit(cache=True)
+def cbrt(x):
+    """math.cbrt (Python 3.11), which numba does not type: NumPy's, the same libm cbrt."""
+    return np.cbrt(x)
+
+
+@numba.njit(cache=True)
 def fe_clear():
     _feclearexcept(MASK)
 

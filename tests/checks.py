@@ -221,3 +221,18 @@ def check_structured(si, f, primals, wrt=None, modes=MODES + ("slogdet",), seed=
         assert abs(logdet - want_log) <= 1e-9 * max(1.0, abs(want_log)) * max(1.0, c), \
             f"slogdet {logdet} != {want_log}"
     return c
+
+
+
+def run_mode(f, mode, primals, v, w, backend="python"):
+    """One call of ``mode`` (jvp, ijvp, slogdet, or vjp / ivjp with the cotangent or tangent
+    applied): tangent ``v`` of the inputs, ``w`` shaped like the outputs."""
+    import s2s_invad as si
+    if mode == "jvp":
+        return si.jvp(f, primals, v, backend=backend)
+    if mode == "ijvp":
+        return si.ijvp(f, primals, w, backend=backend)
+    if mode == "slogdet":
+        return si.slogdet(f, primals, backend=backend)
+    y, back = getattr(si, mode)(f, *primals, backend=backend)
+    return y, back(w if mode == "vjp" else v)

@@ -40,6 +40,15 @@ def _atan2(y, x):
     return out if np.ndim(out) else out[()]
 
 
+def _cbrt(z):
+    """The real cube root extended analytically: the principal cube root of z, or minus that
+    of -z, by the sign of Re z (np.cbrt takes no complex numbers)."""
+    z = np.asarray(z, dtype=complex)
+    with np.errstate(all="ignore"):
+        out = np.where(np.real(z) >= 0, z ** (1 / 3), -((-z) ** (1 / 3)))
+    return out if np.ndim(out) else out[()]
+
+
 # Every function the input language accepts, under every spelling it accepts.
 _FUNCTIONS = {
     "sin": np.sin, "cos": np.cos, "tan": np.tan,
@@ -48,6 +57,8 @@ _FUNCTIONS = {
     "asin": np.arcsin, "acos": np.arccos, "atan": np.arctan,
     "arcsin": np.arcsin, "arccos": np.arccos, "arctan": np.arctan,
     "atan2": _atan2, "arctan2": _atan2,
+    "atanh": np.arctanh, "arctanh": np.arctanh, "asinh": np.arcsinh, "arcsinh": np.arcsinh,
+    "acosh": np.arccosh, "arccosh": np.arccosh, "cbrt": lambda z: _cbrt(z),
 }
 
 def underlying_function(f):
@@ -119,6 +130,18 @@ MATH_SHIM.pow = lambda a, b: a ** b
 MATH_SHIM.log10 = lambda x: np.log(x) / np.log(10.0)
 MATH_SHIM.log2 = lambda x: np.log(x) / np.log(2.0)
 NP_SHIM.log10, NP_SHIM.log2, NP_SHIM.hypot = MATH_SHIM.log10, MATH_SHIM.log2, MATH_SHIM.hypot
+
+
+def _var(a, axis=None, ddof=0, keepdims=False):
+    """np.var without the complex conjugate NumPy takes (|x - mean|**2 is not analytic)."""
+    a = np.asarray(a)
+    d = a - np.mean(a, axis=axis, keepdims=True)
+    count = a.size if axis is None else np.prod([a.shape[i] for i in np.atleast_1d(axis)])
+    return np.sum(d * d, axis=axis, keepdims=keepdims) / (count - ddof)
+
+
+NP_SHIM.var = _var
+NP_SHIM.std = lambda a, axis=None, ddof=0, keepdims=False: np.sqrt(_var(a, axis, ddof, keepdims))
 SHIM = MATH_SHIM
 
 

@@ -122,19 +122,9 @@ def test_backend_c_agrees_with_the_python_backend(f, primals):
     v = checks.split_inputs(f, primals, np.linspace(0.5, 1.5, n))
     w = checks.shaped_like(np.linspace(-1.0, 1.0, n), oracle.evaluate(f, primals))
     for mode in ("jvp", "ijvp", "vjp", "ivjp", "slogdet"):
-        got, want = (_run(f, mode, primals, v, w, backend) for backend in ("c", "python"))
+        got, want = (checks.run_mode(f, mode, primals, v, w, backend) for backend in ("c", "python"))
         np.testing.assert_allclose(checks.flatten(got), checks.flatten(want), rtol=1e-14, atol=1e-15)
 
-
-def _run(f, mode, primals, v, w, backend):
-    if mode == "jvp":
-        return si.jvp(f, primals, v, backend=backend)
-    if mode == "ijvp":
-        return si.ijvp(f, primals, w, backend=backend)
-    if mode == "slogdet":
-        return si.slogdet(f, primals, backend=backend)
-    y, back = getattr(si, mode)(f, *primals, backend=backend)
-    return y, back(w if mode == "vjp" else v)
 
 
 def test_math_hypot_of_several_coordinates():

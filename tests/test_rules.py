@@ -53,6 +53,10 @@ UNARY = {
     "asin": ("asin", "arcsin", lambda x: 1 / mp.sqrt(1 - x ** 2), _sym([1 - x for x in _pts(-16, 0, 50)] + _pts(-300, -0.01, 40))),
     "acos": ("acos", "arccos", lambda x: -1 / mp.sqrt(1 - x ** 2), _sym([1 - x for x in _pts(-16, 0, 50)] + _pts(-300, -0.01, 40))),
     "atan": ("atan", "arctan", lambda x: 1 / (1 + x ** 2), _sym(_pts(-300, 153.5, 80))),
+    "atanh": ("atanh", "arctanh", lambda x: 1 / (1 - x ** 2), _sym([1 - x for x in _pts(-16, 0, 50)] + _pts(-300, -0.01, 40))),
+    "asinh": ("asinh", "arcsinh", lambda x: 1 / mp.sqrt(1 + x ** 2), _sym(_pts(-300, 308, 80))),
+    "acosh": ("acosh", "arccosh", lambda x: 1 / mp.sqrt(x ** 2 - 1), [1 + x for x in _pts(-15, 0, 40)] + _pts(0.01, 308, 60)),
+    "cbrt": ("cbrt", "cbrt", lambda x: 1 / (3 * mp.cbrt(abs(x)) ** 2), _sym(_pts(-307, 308, 80))),
     "abs": (None, None, mp.sign, _sym(_pts(-300, 300, 20))),
 }
 

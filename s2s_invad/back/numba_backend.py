@@ -69,6 +69,7 @@ _NUMPY = ({p.numpy for p in PRIMITIVES.values() if p.numpy} | {h["numpy"] for h 
           | {"isfinite", "all", "any", "divide", "copysign"})
 _CONSTANTS = {"inf", "nan", "pi", "e", "tau"}
 _NUMPY_REPLACED = {"zeros_like": "zeros_like", "ones_like": "ones_like"}
+_MATH_REPLACED = {"cbrt": "cbrt"}          # math functions numba does not know: runtime_numba's
 _EXPRESSIONS = (ast.BinOp, ast.UnaryOp, ast.Compare, ast.BoolOp, ast.IfExp, ast.Constant, ast.Name,
                 ast.Tuple, ast.Attribute, ast.Call, ast.Subscript, ast.Load, ast.Store, ast.operator,
                 ast.unaryop, ast.cmpop, ast.boolop)
@@ -310,6 +311,8 @@ class _Converter:
             base, attr = func.value.id, func.attr
             if base in self.m.numpy and attr in _NUMPY_REPLACED:
                 return ast.Call(self.nb(_NUMPY_REPLACED[attr]), args, [])
+            if base in self.m.math and attr in _MATH_REPLACED:
+                return ast.Call(self.nb(_MATH_REPLACED[attr]), args, [])
             if (base in self.m.numpy and attr in _NUMPY) or (base in self.m.math and attr in _MATH):
                 return ast.Call(func, args, [])
             raise Refused(f"a call of {base}.{attr}")

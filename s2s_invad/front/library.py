@@ -77,11 +77,24 @@ _ARRAY_ATTRS = {"shape", "size", "ndim", "T", "real", "imag"}
 _REAL_ATTRS = {"real", "imag", "conj", "conjugate"}      # of a real number: itself, 0, itself
 
 
+# NumPy functions that move or copy elements, or combine them only by + - * / (NumPy runs
+# them on the object arrays, whose elements' arithmetic appends the statements), by how many
+# leading arguments are arrays ("seq": one sequence of arrays); and the methods of arrays
+# that are such functions.
+_NUMPY_MOVES = {"tile": 1, "repeat": 1, "diag": 1, "diagonal": 1, "trace": 1, "triu": 1, "tril": 1,
+                "rot90": 1, "fliplr": 1, "flipud": 1, "swapaxes": 1, "moveaxis": 1, "expand_dims": 1,
+                "squeeze": 1, "atleast_1d": 1, "atleast_2d": 1, "broadcast_to": 1, "take": 1,
+                "cumprod": 1, "average": 1, "trapezoid": 1, "column_stack": "seq", "dstack": "seq",
+                "kron": 2, "cross": 2, "convolve": 2, "correlate": 2, "tensordot": 2}
+_NUMPY_MORE = set(_NUMPY_MOVES) | {"einsum", "polyval", "var", "std"}
+_MOVE_METHODS = {"repeat", "trace", "diagonal", "cumprod", "squeeze", "swapaxes", "take"}
+
+
 def known_names(module_kind: str) -> set[str]:
     """The attributes of math / numpy the language knows (for identifying live imports)."""
     if module_kind == "math":
         return set(_PRIMS["math"]) | _MATH_TT | _MATH_OTHER
-    return set(_PRIMS["numpy"]) | _NUMPY_OTHER
+    return set(_PRIMS["numpy"]) | _NUMPY_OTHER | _NUMPY_MORE
 
 
 def builtin_names() -> list[str]:
@@ -130,7 +143,7 @@ def attribute(ev, base, attr: str):
     if isinstance(base, Scalar):
         if attr in _REAL_ATTRS:                    # a real number: x.real is x, x.conj() is x
             return base if attr == "real" else 0.0 if attr == "imag" else Bound(base, attr)
-        if attr in _ARRAY_ATTRS or attr in _ARRAY_METHODS:
+        if attr in _ARRAY_ATTRS or attr in _ARRAY_METHODS or attr in _MOVE_METHODS or attr in ("var", "std"):
             ev.vector_use(base, f".{attr}")
         raise ev.refuse(ev.node, f"attribute .{attr} of a runtime scalar: call math.<fn> or np.<fn> "
                                  "on the value instead")
@@ -139,7 +152,7 @@ def attribute(ev, base, attr: str):
             return _np_real(ev, None, [base], {}) if attr == "real" else _np_imag(ev, None, [base], {})
         if attr in _ARRAY_ATTRS:
             return getattr(base, attr)
-        if attr in _ARRAY_METHODS:
+        if attr in _ARRAY_METHODS or attr in _MOVE_METHODS or attr in ("var", "std"):
             return Bound(base, attr)
     elif isinstance(base, list) and attr in _LIST_METHODS:
         return Bound(base, attr)
@@ -819,7 +832,8 @@ def _np_imag(ev, alias, args, kwargs):
     return np.full(to_array(ev, x).shape, 0.0, dtype=object)
 
 
-_PRODUCTS = {"dot": 1, "matmul": 1, "inner": 2, "vdot": 2, "outer": 2}   # operands a batch cannot be (Evaluator.product_of)
+_PRODUCTS = {"dot": 1, "matmul": 1, "inner": 2, "vdot": 2, "outer": 2,   # operands a batch cannot be (Evaluator.product_of)
+             "kron": 2, "tensordot": 2, "cross": 2, "convolve": 2, "correlate": 2}
 
 
 _AXIS_AT = {"sum": 1, "prod": 1, "mean": 1, "cumsum": 1, "cumprod": 1, "max": 1, "min": 1, "std": 1,
@@ -1042,6 +1056,8 @@ def _method(ev, obj, name, args, kwargs):
         if name == "dot":
             (other,) = _exactly(ev, ".dot", args, 1)
             return _unwrap(np.dot(to_array(ev, obj), to_array(ev, other)))
+        if name in ("var", "std"):
+            return _spread(name)(ev, None, [obj] + list(args), kwargs)
         if name == "reshape":
             a = _arguments(ev, ".reshape", (), kwargs, (), required=0, keywords=("order",))
             shape = args[0] if len(args) == 1 else tuple(args)
@@ -1191,3 +1207,75 @@ for _name, _op in (("add", operator.add), ("subtract", operator.sub), ("multiply
                    ("divide", operator.truediv), ("true_divide", operator.truediv),
                    ("power", operator.pow)):
     _IMPLS[("numpy", _name)] = _elementwise(_op)
+
+
+def _np_einsum(ev, alias, args, kwargs):
+    """np.einsum(subscripts, *operands): NumPy contracts the object arrays (sums of products,
+    in its order); the operands are products' operands for batches (Evaluator.product_of)."""
+    if not args or not isinstance(args[0], str):
+        raise ev.refuse(ev.node, "np.einsum takes the subscripts as a string first (np.einsum('ij,j->i', A, x))")
+    _no_keywords(ev, "np.einsum", kwargs)
+    operands = [to_array(ev, a) for a in args[1:]]
+    ev.product_of(*args[1:])
+    across_batch(ev, list(args[1:]), "einsum", (), {}, "np.einsum")
+    try:
+        return _unwrap(np.einsum(args[0], *[o.astype(object) for o in operands]))
+    except ev_errors() as exc:
+        raise ev.fail(ev.node, f"np.einsum failed: {exc}") from None
+
+
+def _np_polyval(ev, alias, args, kwargs):
+    """np.polyval(p, x): Horner's rule, p[0] * x**(n-1) + ... + p[-1], elementwise over x."""
+    _no_keywords(ev, "np.polyval", kwargs)
+    p, x = _exactly(ev, "np.polyval", args, 2)
+    coefficients = list(_sequence(ev, p, "np.polyval's coefficients"))
+    x = to_array(ev, x) if isinstance(x, (list, tuple, np.ndarray)) else x
+    if not coefficients:
+        return 0.0 * x
+    y = coefficients[0] + 0 * x if isinstance(x, np.ndarray) else coefficients[0]
+    for c in coefficients[1:]:
+        y = y * x + c
+    return y
+
+
+def _numpy_alias(ev) -> str:
+    """The name the source's module gives numpy (``np`` when it imports numpy as np), for a
+    method (``x.std()``) whose generated code calls numpy."""
+    for scope in reversed(ev.scopes):
+        for name in ("np", "numpy"):
+            if scope.lookup(name) == ("module", "numpy"):
+                return name
+    return alias_for(ev, "numpy")
+
+
+def _spread(name):
+    """np.var / np.std (and the methods): the mean of the squared deviations from the mean
+    (over axis=, divided by N - ddof), and its square root for std."""
+    def impl(ev, alias, args, kwargs):
+        a = _arguments(ev, f"np.{name}", args, kwargs, ("a", "axis", "dtype", "out", "ddof", "keepdims"))
+        if a.get("dtype") is not None or a.get("out") is not None:
+            raise ev.refuse(ev.node, f"np.{name}: dtype= and out= are not supported")
+        arr = to_array(ev, a["a"]).astype(object)
+        axis, ddof, keep = a.get("axis"), a.get("ddof", 0), bool(a.get("keepdims", False))
+        across_batch(ev, arr, name, (axis,), {}, f"np.{name}")
+        count = arr.size if axis is None else int(np.prod([arr.shape[i] for i in np.atleast_1d(axis)]))
+        if count - ddof <= 0:
+            raise ev.fail(ev.node, f"np.{name} of {count} values with ddof={ddof}: no degrees of freedom left")
+        try:
+            deviation = arr - np.mean(arr, axis=axis, keepdims=True)
+            spread = np.sum(deviation * deviation, axis=axis, keepdims=keep) / (count - ddof)
+        except ev_errors() as exc:
+            raise ev.fail(ev.node, f"np.{name} failed: {exc}") from None
+        spread = _unwrap(spread)
+        if name == "std":
+            return primitive(ev, "sqrt", "numpy", _numpy_alias(ev) if alias is None else alias, spread)
+        return spread
+    return impl
+
+
+for _name, _arrays in _NUMPY_MOVES.items():
+    _IMPLS[("numpy", _name)] = _structural(_name, _arrays)
+_IMPLS[("numpy", "einsum")] = _np_einsum
+_IMPLS[("numpy", "polyval")] = _np_polyval
+_IMPLS[("numpy", "var")] = _spread("var")
+_IMPLS[("numpy", "std")] = _spread("std")
