@@ -32,7 +32,8 @@ import random
 
 import numpy as np
 
-NUMPY_NAMES = {"asin": "arcsin", "acos": "arccos", "atan": "arctan"}
+NUMPY_NAMES = {"asin": "arcsin", "acos": "arccos", "atan": "arctan", "atanh": "arctanh", "asinh": "arcsinh",
+               "acosh": "arccosh"}
 HUGE = 1e250                # values beyond this are dropped (later moves would overflow)
 
 
@@ -77,8 +78,13 @@ TARGETS = {
     "tan": lambda r: _signed(r, r.choice([r.uniform(0, 1.4), math.pi / 2 - _log_uniform(r, -12, -2)])),
     "sin": lambda r: r.uniform(-6, 6),
     "cos": lambda r: r.uniform(-6, 6),
+    "atanh": lambda r: _signed(r, r.choice([r.uniform(0, 0.95), 1 - _log_uniform(r, -15, -3)])),
+    "asinh": lambda r: _signed(r, r.choice([r.uniform(0, 5), _log_uniform(r, 5, 300)])),
+    "acosh": lambda r: r.choice([1 + _log_uniform(r, -14, 0), r.uniform(1.5, 10), _log_uniform(r, 5, 300)]),
+    "cbrt": lambda r: _signed(r, r.choice([r.uniform(0.01, 5), _log_uniform(r, -300, 300)])),
 }
-INVERTIBLE = ("tanh", "exp", "expm1", "log", "log1p", "sqrt", "asin", "acos", "atan", "sinh", "tan")
+INVERTIBLE = ("tanh", "exp", "expm1", "log", "log1p", "sqrt", "asin", "acos", "atan", "sinh", "tan", "atanh",
+              "asinh", "acosh", "cbrt")
 ANY = tuple(TARGETS)
 
 

@@ -28,8 +28,9 @@ import numpy as np
 
 TINY, HUGE = 2.2250738585072014e-308, 1.7976931348623157e308
 FUNCTIONS = ("sin", "cos", "tan", "exp", "log", "log1p", "expm1", "sqrt", "tanh", "sinh", "cosh",
-             "asin", "acos", "atan")
-NUMPY_NAMES = {"asin": "arcsin", "acos": "arccos", "atan": "arctan"}
+             "asin", "acos", "atan", "atanh", "asinh", "acosh", "cbrt")
+NUMPY_NAMES = {"asin": "arcsin", "acos": "arccos", "atan": "arctan", "atanh": "arctanh", "asinh": "arcsinh",
+               "acosh": "arccosh"}
 
 
 def _function_source(source: str) -> ast.Module:
@@ -55,7 +56,9 @@ class _ComplexShim:
     pi, e = math.pi, math.e
 
     def __getattr__(self, name):
-        return getattr(np, {"asin": "arcsin", "acos": "arccos", "atan": "arctan"}.get(name, name))
+        if name == "cbrt":                  # no complex cbrt in NumPy: the real branch, analytic
+            return lambda z: z ** (1 / 3) if np.real(z) >= 0 else -((-z) ** (1 / 3))
+        return getattr(np, NUMPY_NAMES.get(name, name))
 
 
 def _complex_abs(z):
@@ -212,6 +215,8 @@ DERIVATIVES = {
     "sqrt": lambda x: 1 / (2 * mp.sqrt(x)), "tanh": lambda x: mp.sech(x) ** 2,
     "sinh": mp.cosh, "cosh": mp.sinh, "asin": lambda x: 1 / mp.sqrt(1 - x * x),
     "acos": lambda x: -1 / mp.sqrt(1 - x * x), "atan": lambda x: 1 / (1 + x * x),
+    "atanh": lambda x: 1 / (1 - x * x), "asinh": lambda x: 1 / mp.sqrt(1 + x * x),
+    "acosh": lambda x: 1 / mp.sqrt(x * x - 1), "cbrt": lambda x: 1 / (3 * mp.cbrt(abs(x)) ** 2),
 }
 
 

@@ -56,6 +56,8 @@ import fuzz_oracle
 import s2s_invad as si
 
 FLAGGED = "recompute drift beyond 2**-40 (flagged)"
+MIXED = "batch runs that are vectors in NumPy, not judged"
+WHOLE = "batches that are vectors in NumPy (judged whole)"
 CLASSES = ("correct", "wrong answer", "false singular", "false refusal", "bare exception",
            "silent non-finite", "drift unflagged", FLAGGED)
 RUNS = (("jvp", "store"), ("vjp", "store"), ("ijvp", "store"), ("ivjp", "store"), ("slogdet", "store"),
@@ -298,7 +300,7 @@ def _finite_on_arrays(f, x, k) -> bool:
     an ulp of sinh(720) moves exp(-4.5 x + 1.4e223) from 1 to inf."""
     try:
         with np.errstate(all="ignore"):
-            out = f(*x)
+            out = f(*(a.copy() for a in x))
     except (ArithmeticError, ValueError, TypeError):
         return False
     out = out if isinstance(out, tuple) else (out,)
@@ -329,10 +331,91 @@ def _drift_verdict(f, program, x, store, recompute, verdict, unroll=None) -> str
     return "correct" if drift > 0 else "drift unflagged"
 
 
+def _pointwise(f, x, points) -> bool:
+    """Whether the user's function, run by NumPy on the batch arrays, gives each point's own
+    result. It does not where it mixes the points (np.sum over a list holding values of
+    several inputs sums the whole batch): then the arrays are vectors in NumPy and the tool
+    differentiates that function of n x batch variables, which the per-point oracle does not
+    describe. Each call gets copies (``x += ...`` writes into an array argument)."""
+    try:
+        with np.errstate(all="ignore"), warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            whole = f(*(a.copy() for a in x))
+            each = [f(*p.x) for p in points]
+    except (ArithmeticError, ValueError, TypeError):
+        return True                                   # judged as usual (a refusal is fair there)
+    whole = whole if isinstance(whole, tuple) else (whole,)
+    for k, out in enumerate(each):
+        out = out if isinstance(out, tuple) else (out,)
+        got = np.array([np.broadcast_to(o, np.shape(x[0]))[k] for o in whole], dtype=float)
+        want = np.array(out, dtype=float)
+        if not np.allclose(got, want, rtol=1e-9, atol=0.0, equal_nan=True):
+            return False
+    return True
+
+
+def _whole_jacobian(program, x) -> np.ndarray | None:
+    """The complex-step Jacobian of the program run by NumPy on the batch arrays, as one
+    function of its n x batch inputs (flattened input by input), or None where the complex
+    run fails or is not finite."""
+    fn = fuzz_oracle._load(program, fuzz_oracle._ComplexShim(), lambda z: np.where(np.real(z) >= 0, z, -z))
+    flat = np.concatenate(x).astype(complex)
+    batch = len(x[0])
+    columns = []
+    with np.errstate(all="ignore"), warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        for j in range(flat.size):
+            z = flat.copy()
+            h = 1e-30 * max(abs(flat[j].real), 1e-270)
+            z[j] += complex(0.0, h)
+            try:
+                out = fn(*np.split(z, len(x)))
+            except (ArithmeticError, ValueError, TypeError):
+                return None
+            out = out if isinstance(out, tuple) else (out,)
+            column = np.concatenate([np.broadcast_to(o, (batch,)) for o in out]).imag / h
+            columns.append(column)
+    jac = np.array(columns).T
+    return jac if np.all(np.isfinite(jac)) else None
+
+
+def _check_mixed_batch(f, program, x, counts, failures, rng) -> None:
+    """A batch that is vectors in NumPy (:func:`_pointwise`): jvp, vjp and ijvp of the whole
+    function against its complex-step Jacobian (relative 1e-8, times cond(J) for ijvp); a
+    refusal, or a Jacobian the complex step cannot give, is counted and not judged."""
+    counts[WHOLE] += 1
+    jac = _whole_jacobian(program, x)
+    if jac is None:
+        counts[MIXED] += 1
+        return
+    n, batch = program.n, len(x[0])
+    cond = np.linalg.cond(jac)
+    for mode in ("jvp", "vjp", "ijvp"):
+        if mode == "ijvp" and not cond < 1e8:
+            continue
+        v = _vector(rng, n, batch)
+        kind, value = outcome(f, mode, "store", x, v, n)
+        if kind != "ok":
+            counts[MIXED] += 1
+            if kind == "bare":
+                _count(counts, failures, "bare exception", program, mode, "store", "batch, vectors", value)
+            continue
+        flat_v = np.concatenate(v)
+        want = {"jvp": lambda: jac @ flat_v, "vjp": lambda: jac.T @ flat_v,
+                "ijvp": lambda: np.linalg.solve(jac, flat_v)}[mode]()
+        got = np.broadcast_to(value.reshape(len(value), -1), (len(value), batch)).ravel()
+        tol = 1e-8 * (cond if mode == "ijvp" else 1.0)
+        ok = np.all(np.isfinite(got)) and np.linalg.norm(got - want) <= tol * max(np.linalg.norm(want), 1e-300)
+        _count(counts, failures, "correct" if ok else "wrong answer", program, mode, "store", "batch, vectors", value)
+
+
 def _check_batch(f, program, counts, failures, rng) -> None:
     points = [Point(program, x) for x in program.points]
     n, batch = program.n, len(points)
     x = tuple(np.array([p.x[j] for p in points]) for j in range(n))
+    if not _pointwise(f, x, points):
+        _check_mixed_batch(f, program, x, counts, failures, rng)
+        return
     for mode, memory in RUNS:
         v = _vector(rng, n, batch)
         kind, value = outcome(f, mode, memory, x, v, n)
@@ -388,7 +471,8 @@ def table(counts: collections.Counter) -> str:
             ("  with helper functions", counts["with helpers"]),
             ("runs (modes x memory x point or batch)", runs),
             ("correct: finite numbers that agree with the oracle", counts["answered"]),
-            ("correct: refusals the oracle justifies", counts["refused"])]
+            ("correct: refusals the oracle justifies", counts["refused"]),
+            ("  " + WHOLE, counts[WHOLE]), ("  " + MIXED, counts[MIXED])]
     rows += [(c, counts[c]) for c in CLASSES if c != "correct"]
     width = max(len(r[0]) for r in rows)
     out = [f"| {'class':<{width}} | {'count':>8} |", f"|{'-' * (width + 2)}|{'-' * 10}|"]
