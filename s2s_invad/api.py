@@ -61,6 +61,7 @@ from .errors import (ArgumentError, NonFiniteError, NotInvertibleError, Paramete
                      TapeMemoryError, UnsupportedSyntaxError)
 from .front.evaluate import ShapeProbe
 from .front.fence import fence
+from .front.objects import is_param_object
 from .front.loader import from_function as source_of
 from .front.loader import from_source as _from_source
 from .front.loader import transparent_inner
@@ -105,6 +106,8 @@ def _keyword_constants(fn) -> dict:
                     hashlib.sha256(np.ascontiguousarray(value).tobytes()).hexdigest()]
         if isinstance(value, (tuple, list)):
             return [type(value).__name__, [describe(v) for v in value]]
+        if is_param_object(value):               # by its fields (cache._Unkeyable: not cached)
+            return cache.describe(value)
         return [type(value).__name__, repr(value)]
     return {name: describe(value) for name, value in sorted((fn.__kwdefaults__ or {}).items())}
 
@@ -396,7 +399,26 @@ def _primals(f, primals) -> tuple:
         optional = ", ".join(f"{n}={reprlib.repr(d)}" for n, d in zip(names[required:], defaults))
         raise ArgumentError(f"{what}: expected {required} to {len(names)} value(s) ({', '.join(names[:required])}"
                             f"{', then optionally ' if required else ''}{optional}), got {len(primals)}")
-    return _as_tuple(primals, what, len(names), names)
+    primals = _as_tuple(primals, what, len(names), names)
+    for name, x in zip(names, primals):
+        if is_param_object(x):
+            _object_argument(f, name, x)
+    return primals
+
+
+def _object_argument(f, name: str, x) -> None:
+    """A parameter object given for a positional parameter: its fields are constants of the
+    generated code, which takes numbers and arrays at run time, so it is bound as JAX binds
+    static values: a keyword-only constant, a partial's keyword, a closure or a global."""
+    code = f.__code__
+    raise ArgumentError(
+        f"argument '{name}' of {f.__name__} ({code.co_filename}:{code.co_firstlineno}) is a "
+        f"{type(x).__name__} (a parameter object): its fields are read as constants when the function is "
+        f"transformed, and the primals are the values known only at run time (numbers and arrays). Make "
+        f"'{name}' keyword-only with the object as its default (def {f.__name__}(..., *, {name}=...)) and "
+        f"bind another object with functools.partial({f.__name__}, {name}=obj), or read it from a closure "
+        f"(lambda x: {f.__name__}(x, obj)) or a module global; a new object, or a changed field, "
+        f"transforms again")
 
 
 def _batched(primals) -> bool:
@@ -572,7 +594,10 @@ def _compiled(f, wrt, mode, primals, memory="store", schedule=True, unroll=None,
                    **({"checkpoints": int(checkpoints)} if checkpoints is not None else {}),
                    "lengths": sorted(lengths.items()), "arrays": arrays}
         if g.__kwdefaults__:                         # constants of the code; other keys as before
-            options.update(keyword_constants=_keyword_constants(g))
+            try:
+                options.update(keyword_constants=_keyword_constants(g))
+            except cache.Unkeyable:                  # a constant the key cannot capture: not cached
+                options.update(uncacheable=True)
         if backend != "python":                      # other keys as before: python entries stay valid
             options.update(backend=backend, max_statements=bound)
             if backend == "c":

@@ -11,6 +11,7 @@ primitive maps to the NumPy ufunc (which accepts complex and array arguments), a
 """
 
 import ast
+import dataclasses
 import inspect
 import linecache
 import math
@@ -84,14 +85,20 @@ def _is_number(value):
 
 
 def _is_constant(value):
-    """Module-level values the rebuilt functions may read: numbers, arrays, tuples/lists."""
+    """Module-level values the rebuilt functions may read: numbers, arrays, tuples/lists,
+    parameter objects (dataclass instances, SimpleNamespaces, instances of classes of the
+    user's modules: read as they are, their fields are constants)."""
     if _is_number(value) or isinstance(value, bool):
         return True
     if isinstance(value, np.ndarray):
         return value.dtype.kind in "biuf"
     if isinstance(value, (tuple, list)):
         return all(_is_constant(v) for v in value)
-    return False
+    if isinstance(value, types.SimpleNamespace) or dataclasses.is_dataclass(value):
+        return not isinstance(value, type)
+    cls = type(value)
+    return hasattr(value, "__dict__") and cls.__module__ not in ("builtins", "numpy") and not callable(value) \
+        and not isinstance(value, types.ModuleType)
 
 
 class _NumpyShim:
@@ -174,9 +181,17 @@ def rebuild(f):
     text, filename, only_f = _source_text(f)
     tree = ast.parse(text)
     namespace = {}
-    for name, value in f.__globals__.items():
+    closure = {}
+    for var, cell in zip(f.__code__.co_freevars, f.__closure__ or ()):
+        try:
+            closure[var] = cell.cell_contents
+        except ValueError:
+            pass
+    for name, value in list(f.__globals__.items()) + list(closure.items()):
         if _is_constant(value):
             namespace[name] = value
+        elif isinstance(value, type) and value.__module__ == f.__module__:
+            namespace[name] = value                  # a class of the module (for default values)
         else:
             shim = _shim_of(value)
             if shim is not None:
@@ -191,7 +206,10 @@ def rebuild(f):
     for node in defs:
         node.decorator_list = []
     exec(compile(ast.Module(body=defs, type_ignores=[]), filename, "exec"), namespace)
-    return namespace[f.__name__]
+    g = namespace[f.__name__]
+    if g.__code__.co_varnames[:g.__code__.co_argcount] == f.__code__.co_varnames[:f.__code__.co_argcount]:
+        g.__defaults__, g.__kwdefaults__ = f.__defaults__, f.__kwdefaults__    # the live default values
+    return g
 
 
 def _all_defs(tree):
@@ -199,7 +217,9 @@ def _all_defs(tree):
 
 
 def parameter_names(f):
-    return tuple(inspect.signature(underlying_function(f)).parameters)
+    """The positional parameters (keyword-only ones are constants fixed at their defaults)."""
+    return tuple(name for name, p in inspect.signature(underlying_function(f)).parameters.items()
+                 if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD))
 
 
 def _wrt_indices(f, wrt):

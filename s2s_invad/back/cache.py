@@ -143,6 +143,14 @@ class _Unkeyable(Exception):
     """A value the key cannot capture (the function is then not cached)."""
 
 
+Unkeyable = _Unkeyable
+
+
+def describe(value):
+    """The key's description of one value (:class:`Unkeyable` if it cannot be captured)."""
+    return _value(value, 0, set())
+
+
 @functools.lru_cache(maxsize=None)
 def package_fingerprint() -> str:
     """The version, the Python and AST library versions, and a hash of the package's source,
@@ -254,6 +262,12 @@ def _value(value, depth: int, seen: set):
         return ["builtin", getattr(value, "__module__", None), value.__qualname__]
     if isinstance(value, type) and value.__module__ == "builtins":
         return ["type", value.__qualname__]
+    from ..front.objects import is_param_object, state
+    if is_param_object(value):                      # a parameter object: what the transform reads of it
+        cls, fields, extra = state(value)
+        return ["object", cls.__module__, cls.__qualname__,
+                [[k, _value(v, depth + 1, seen)] for k, v in fields.items()],
+                [[k, _value(getattr(v, "fget", v), depth + 1, seen)] for k, v in extra.items()]]
     raise _Unkeyable(type(value).__name__)
 
 
@@ -266,10 +280,11 @@ def entry_key(fn, **options) -> str | None:
     qualified name, file and first line, the whole text of its source file (or of the
     exec'd string, as linecache holds it), and what every name its code mentions is bound to
     (numbers, strings, tuples, lists, dicts and arrays by value; modules by name; Python
-    functions by the same description, recursively). Conservative: a value it cannot
+    functions by the same description, recursively; parameter objects by their fields and
+    their class's attributes). Conservative: a value it cannot
     capture disables the cache for ``fn`` rather than risk a stale entry.
     """
-    if not isinstance(fn, types.FunctionType):
+    if not isinstance(fn, types.FunctionType) or options.get("uncacheable"):
         return None
     try:
         described = _function(fn, 0, set())

@@ -12,7 +12,9 @@ function it reaches through its names (helpers, recursively):
   compared by identity: ``K = 5.0``, a redefined helper, a rebound module are all changes;
 - the function's code, defaults and keyword defaults, by identity;
 - a copy of every array, list, tuple or dict such a name is bound to, compared by value,
-  so an in-place ``W[0, 1] = 7.0`` is a change too.
+  so an in-place ``W[0, 1] = 7.0`` is a change too; of a parameter object
+  (:mod:`~s2s_invad.front.objects`), its fields by value and its class's methods by
+  identity, so ``p.a = 3.0`` is a change (and the methods' own names are followed).
 
 When a guard fails the API drops everything it kept for the function and transforms again
 (from the disk cache when an entry with the new values is there). A check costs a dictionary
@@ -28,6 +30,7 @@ import weakref
 
 import numpy as np
 
+from ..front.objects import class_attributes, fields, is_param_object, state
 from .cache import UNBOUND, bindings
 
 _DEPTH = 12                  # as the cache key: helpers nested deeper are not followed
@@ -40,7 +43,7 @@ class _Opaque(Exception):
 def _snapshot(value):
     """A comparable copy of an array or container, or None for values compared by identity
     only (numbers, functions, modules: rebinding them makes a new object)."""
-    if not isinstance(value, (np.ndarray, list, tuple, dict)):
+    if not isinstance(value, (np.ndarray, list, tuple, dict)) and not is_param_object(value):
         return None
     try:
         return _plain(value, 0)
@@ -62,7 +65,24 @@ def _plain(value, depth):
         return (type(value), tuple(_plain(v, depth + 1) for v in value))
     if isinstance(value, dict):
         return (dict, tuple((_plain(k, depth + 1), _plain(v, depth + 1)) for k, v in value.items()))
+    if is_param_object(value):                 # its fields by value, its class's methods by identity
+        cls, fields, extra = state(value)
+        return (cls, _plain(fields, depth + 1), tuple((k, v if callable(v) or isinstance(v, property)
+                                                       else _plain(v, depth + 1)) for k, v in extra.items()))
     return (object, id(value))
+
+
+def _methods(value, depth: int) -> list:
+    """The functions (methods, property getters) of the parameter objects in ``value``."""
+    if depth > _DEPTH:
+        return []
+    if isinstance(value, (list, tuple)):
+        return [m for v in value for m in _methods(v, depth + 1)]
+    if not is_param_object(value):
+        return []
+    out = [getattr(v, "fget", v) for v in class_attributes(value).values()
+           if isinstance(v, (types.FunctionType, property))]
+    return out + [m for v in fields(value).values() for m in _methods(v, depth + 1)]
 
 
 class Guard:
@@ -100,6 +120,8 @@ class Guard:
             self.data.append((value, snapshot))
         wrapped = getattr(value, "__wrapped__", None)        # a @derivatives helper
         self._walk(wrapped if isinstance(wrapped, types.FunctionType) else value, depth + 1, seen)
+        for method in _methods(value, depth):                # inlined methods and properties
+            self._walk(method, depth + 1, seen)
 
     def holds(self) -> bool:
         for namespace, name, value in self.names:

@@ -38,9 +38,10 @@ from ..errors import EvaluationError, ShapeError, UnsupportedSyntaxError
 from ..ir import Const, Param, Program, Stmt, Value, iter_operands
 from ..naming import Namer
 from ..sym import Attr, Ref
-from . import library, loops
+from . import library, loops, objects
 from .fence import fence, refuse
 from .loader import Scope, SourceFunction, classify, copy_value, from_function, source_digest
+from .objects import ParamObject, Unreadable
 from .values import ConstDict, NamedFloat, NamedInt, Scalar, _running, constant_dict, is_number
 
 gast = A.gast
@@ -113,9 +114,11 @@ class Known:
 
 @dataclasses.dataclass(eq=False)
 class Helper:
-    """A module-level function of the source, inlined where it is called."""
+    """A module-level function of the source, inlined where it is called (a method of a
+    parameter object: ``first`` holds the object, its ``self``)."""
     name: str
     source: object               # a live function (API) or a SourceFunction (CLI)
+    first: tuple = ()            # arguments bound before the call's own
 
 
 @dataclasses.dataclass(frozen=True)
@@ -857,6 +860,8 @@ class Evaluator:
             module_kind, attr = value
             alias = library.alias_for(self, module_kind)
             return Known(module_kind, attr, alias)
+        if isinstance(value, _ClassFromText):
+            raise self.refuse(node, f"'{name}' is {value}")
         raise self.refuse(node, f"'{name}' is {value}: the function may use numbers, tuples and "
                                 "lists of numbers, NumPy arrays of numbers, math, numpy and helper "
                                 "functions defined in the same file")
@@ -878,6 +883,8 @@ class Evaluator:
     def e_attribute(self, node):
         base = self.eval(node.value)
         self.node = node
+        if isinstance(base, ParamObject) or objects.is_namedtuple(base):
+            return objects.attribute(self, base, node.attr)
         return library.attribute(self, base, node.attr)
 
     def e_binop(self, node):
@@ -1034,7 +1041,10 @@ class Evaluator:
         base = self.eval(node.value)
         index = self.index(node.slice)
         self.node = node
-        return self.subscript(base, index, node)
+        value = self.subscript(base, index, node)
+        if isinstance(value, Unreadable):
+            raise objects.unreadable(self, value)
+        return value
 
     def subscript(self, base, index, node):
         if isinstance(base, Scalar):
@@ -1169,7 +1179,7 @@ class Evaluator:
             raise self.refuse(node, f"recursive call of '{helper.name}': helpers are inlined, so "
                                     "recursion cannot be; write the recursion as a loop")
         sf = self.helper_source(helper, node)
-        env = self.bind_arguments(sf, args, kwargs, node)
+        env = self.bind_arguments(sf, list(helper.first) + list(args), kwargs, node)
         caller_line, caller_where = self.line, self.where
         self.where = caller_where + (("call", sf.node.name, caller_line),)
         self.frames.append(_Frame(sf, env, sf.node.name))
@@ -1311,6 +1321,8 @@ def _kind(value) -> str:
         return f"a {type(value).__name__} of length {len(value)}"
     if isinstance(value, ConstDict):
         return f"the module dict {value.name}"
+    if isinstance(value, ParamObject):
+        return f"the parameter object {value.path} ({value.kind})"
     return f"a {type(value).__name__}"
 
 
@@ -1491,7 +1503,7 @@ def module_names(tree, filename: str, file_lines: list[str], functions: dict) ->
             elif isinstance(stmt, (gast.FunctionDef, gast.AsyncFunctionDef)):
                 table[stmt.name] = ("helper", functions.get(stmt.name))
             elif isinstance(stmt, gast.ClassDef):
-                table[stmt.name] = ("other", "a class")
+                table[stmt.name] = ("other", _ClassFromText(CLASS_FROM_TEXT.format(line=stmt.lineno)))
             elif isinstance(stmt, (gast.Assign, gast.AnnAssign, gast.AugAssign)):
                 _module_assignment(ev, module_sf, table, stmt)
             elif isinstance(stmt, (gast.If, gast.For, gast.While, gast.With, gast.Try)):
@@ -1503,6 +1515,18 @@ def module_names(tree, filename: str, file_lines: list[str], functions: dict) ->
     finally:
         _running.reset(token)
     return table
+
+
+class _ClassFromText(str):
+    """Why the command line cannot read a class of the module, or an object of it (a
+    reason with its own advice)."""
+
+
+CLASS_FROM_TEXT = ("a class defined at line {line}: the command line reads the module as text and never "
+                   "runs it, so it builds no objects and reads no parameter objects (dataclasses, "
+                   "namedtuples, SimpleNamespace): write the parameters as module-level numbers, tuples, "
+                   "arrays or a dict (P = {{'a': 2.0}}, read as P['a']), or transform the function with the "
+                   "API (si.jvp, @si.derivatives(...).write), which reads live objects")
 
 
 def _module_assignment(ev: Evaluator, module_sf, table, stmt):
@@ -1525,7 +1549,14 @@ def _module_assignment(ev: Evaluator, module_sf, table, stmt):
     except (UnsupportedSyntaxError, ShapeProbe, _Return, _Break, _Continue) as exc:
         reason = exc.msg if isinstance(exc, UnsupportedSyntaxError) else "it is not a constant"
         text = _statement_text(module_sf, stmt)
+        classes = [n.id for n in gast.walk(stmt.value) if isinstance(n, gast.Name)
+                   and isinstance(table.get(n.id), tuple) and isinstance(table[n.id][1], _ClassFromText)]
         for name in names:
+            if classes:                             # an object of a class of the module: the advice alone
+                kind, why = table[classes[0]]
+                table[name] = ("other", _ClassFromText(f"an object of the class {classes[0]} (line "
+                                                       f"{stmt.lineno}: `{text}`), {why}"))
+                continue
             table[name] = ("other", f"a module-level value the command line cannot evaluate from the "
                                     f"text (line {stmt.lineno}: `{text}`: {reason})")
     finally:

@@ -12,7 +12,7 @@ Three ways in, one result (:class:`SourceFunction`):
 
 Module-level names are classified by :class:`Scope`: a module (math, numpy), a
 transform-time value (numbers, bools, nested tuples and lists of numbers, NumPy arrays of
-numbers), a helper function to inline, a math/numpy function imported by name, or
+numbers, parameter objects: :mod:`s2s_invad.front.objects`), a helper function to inline, a math/numpy function imported by name, or
 something else (refused where used, saying what it is). Line numbers and columns in the
 parsed tree are absolute in the file.
 """
@@ -34,6 +34,7 @@ import numpy as np
 
 from .. import _astlib as A
 from ..errors import SourceUnavailableError
+from .objects import ParamObject, Unreadable, convert, is_namedtuple, is_param_object
 from .values import NamedFloat, NamedInt, constant_dict
 
 gast = A.gast
@@ -177,9 +178,14 @@ def classify(name: str, value) -> tuple:
         return "value", NamedInt(int(value), name)
     if isinstance(value, (float, np.floating)):
         return "value", NamedFloat(float(value), name)
+    if is_namedtuple(value):                      # its fields by name and by index
+        return "value", convert(name, value)
     if isinstance(value, (tuple, list)):
         if _is_numeric_tree(value):
             return "value", _copy_tree(value)
+        converted = convert(name, value)          # e.g. a list of parameter objects
+        if not isinstance(converted, Unreadable):
+            return "value", converted
         return "other", f"a {type(value).__name__} that does not hold only numbers"
     if isinstance(value, dict):
         return constant_dict(name, value)
@@ -191,6 +197,8 @@ def classify(name: str, value) -> tuple:
         return "other", f"a NumPy array of dtype {value.dtype} (only real numbers are supported)"
     if isinstance(value, types.FunctionType):
         return "helper", value
+    if is_param_object(value):                    # a dataclass, a SimpleNamespace, an object
+        return "value", ParamObject(name, value)
     known = known_function(value)
     if known is not None:
         return "known", known
