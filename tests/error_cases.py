@@ -81,7 +81,7 @@ def uses_a_vector(u, y):
 
 
 def uses_lambda(x, y):
-    g = lambda t: t * t  # ERR: lambda  # noqa: E731
+    g = lambda *t: t[0] * t[0]  # ERR: lambda  # noqa: E731
     return x, y
 
 

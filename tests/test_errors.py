@@ -36,7 +36,7 @@ UNSUPPORTED = {
     "unknown_math": (ec.uses_unknown_math, ("erf",)),
     "unknown_numpy": (ec.uses_unknown_numpy, ("floor",)),
     "unknown_function": (ec.uses_unknown_function, ("hash",)),
-    "lambda": (ec.uses_lambda, ("lambda",)),
+    "lambda": (ec.uses_lambda, ("in lambda: *args and **kwargs are not supported",)),
     "keyword": (ec.uses_keyword, ("keyword",)),
     "global_list": (ec.uses_global_list, ("global_list",)),
     "global_text": (ec.uses_global_text, ("global_text",)),

@@ -68,13 +68,21 @@ def test_generated_code_is_named_after_the_variable_and_quotes_the_expression():
     assert "def lambda_" in anonymous
 
 
-def test_a_lambda_inside_the_function_is_refused_at_its_line():
+def test_a_lambda_inside_the_function_is_inlined():
     def f(x):
         g = lambda t: t * t  # noqa: E731
         return g(x)
+    assert si.jvp(f, (0.5,), (1.0,)) == pytest.approx((0.25, 1.0), rel=1e-15)   # tests/test_nested.py: more
+
+
+def test_a_lambda_calling_itself_is_refused_at_its_line():
+    def f(x):
+        g = lambda t: g(t * 0.5)  # noqa: E731
+        return g(x)
     with pytest.raises(si.UnsupportedSyntaxError) as info:
         si.jvp(f, (0.5,), (1.0,))
-    assert "lambda" in str(info.value) and "test_lambdas.py" in str(info.value)
+    assert "recursive call of the nested function 'lambda'" in str(info.value)
+    assert "test_lambdas.py" in str(info.value)
 
 
 def test_a_lambda_without_source_says_so():

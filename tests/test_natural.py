@@ -198,8 +198,8 @@ REFUSED = {       # case -> (source, arguments, line of the refusal, words of th
                   "recursive call"),
     "break_runtime": ("def f(x, y):\n    for i in range(3):\n        if x > y:\n            break\n"
                       "        x = x * 2.0\n    return x, y\n", XY, 3, "comparison"),
-    "nested_def": ("def f(x):\n    def g(t):\n        return t\n    return g(x)\n", (0.5,), 2,
-                   "nested functions"),
+    "nested_recursion": ("def f(x):\n    def g(t):\n        return g(t * 0.5)\n    return g(x)\n", (0.5,), 3,
+                         "recursive call of the nested function 'g'"),
     "too_many_to_unpack": ("def f(u):\n    a, b = u\n    return a, b\n", U3, 2, "cannot unpack 3 values"),
     "division_by_zero": ("def f(x):\n    return x / (1 - 1)\n", (0.5,), 2, "division"),
     "float_range": ("def f(x):\n    for i in range(2.0):\n        x = x * 2\n    return x\n", (0.5,), 2,

@@ -133,6 +133,19 @@ class _Frame:
     sf: SourceFunction
     env: dict
     name: str
+    parent: "_Frame | None" = None     # a nested function's enclosing frame (read when it runs)
+
+
+@dataclasses.dataclass(eq=False)
+class Closure:
+    """A def or lambda nested in the function, inlined where it is called, as helpers are.
+    Its free names are read from the enclosing frame when it runs (Python's closures: the
+    current value, not the value at the def); its default values were evaluated at the def."""
+    name: str
+    sf: SourceFunction           # the enclosing function's, with this function's node and names
+    parent: _Frame
+    defaults: dict
+    key: object                  # the def or lambda node (recursion is refused by it)
 
 
 class Evaluator:
@@ -325,6 +338,11 @@ class Evaluator:
         frame = self.frames[-1]
         if name in frame.env:
             return frame.env[name]
+        outer = frame.parent
+        while outer is not None:
+            if name in outer.env:
+                return outer.env[name]
+            outer = outer.parent
         found = frame.sf.scope.lookup(name)
         if found is None:
             return library.builtin(name)
@@ -636,6 +654,27 @@ class Evaluator:
     def s_pass(self, stmt):
         pass
 
+    def s_functiondef(self, stmt):
+        self.frames[-1].env[stmt.name] = self.closure(stmt, stmt, stmt.name)
+
+    def e_lambda(self, node):
+        return self.closure(node, _lambda_def(node), "lambda")
+
+    def closure(self, node, fn, name: str) -> Closure:
+        """The value of a nested def or lambda ``node`` (``fn``: it as a def): its default
+        values evaluated now, in the enclosing scope."""
+        sf = self.sf
+        names = sf.nested.get(id(node))
+        if names is None:                      # not checked by the fence: a module's lambda (CLI)
+            raise self.refuse(node, "a lambda here is not supported: write a def")
+        args = fn.args
+        positional = [a.id for a in args.posonlyargs + args.args]
+        defaults = {p: self.eval(n) for p, n in zip(positional[len(positional) - len(args.defaults):],
+                                                  args.defaults)}
+        defaults.update((a.id, self.eval(n)) for a, n in zip(args.kwonlyargs, args.kw_defaults) if n is not None)
+        own = dataclasses.replace(sf, name=fn.name, node=fn, local_names=names, defaults=None, kwdefaults=None)
+        return Closure(name, own, self.frames[-1], defaults, node)
+
     def s_delete(self, stmt):
         env = self.frames[-1].env
         for target in stmt.targets:
@@ -838,6 +877,15 @@ class Evaluator:
                                     "(then it is carried), or compute it after the loop")
         if name in sf.local_names:
             raise self.refuse(node, f"name '{name}' is used before it is assigned")
+        outer = frame.parent
+        while outer is not None:                  # a nested function: its enclosing functions' names
+            if name in outer.env:
+                return outer.env[name]
+            if name in outer.sf.local_names:
+                raise self.refuse(node, f"'{name}' of the enclosing function {outer.name} is not assigned yet "
+                                        f"when {frame.name} runs: a nested function reads the enclosing "
+                                        "function's names when it is called, so assign it before the call")
+            outer = outer.parent
         found = sf.scope.lookup(name)
         if found is None:
             known = library.builtin(name)
@@ -1026,7 +1074,7 @@ class Evaluator:
     def iterate(self, value, node, what: str = "iteration") -> list:
         self.node = node
         self.vector_use(value, what)
-        if isinstance(value, (Module, Known, Helper, Bound)) or is_number(value) or value is None:
+        if isinstance(value, (Module, Known, Helper, Bound, Closure)) or is_number(value) or value is None:
             raise self.fail(node, f"cannot iterate over {_kind(value)}")
         if isinstance(value, np.ndarray) and value.ndim == 0:
             raise self.fail(node, "cannot iterate over a 0-d array")
@@ -1049,7 +1097,7 @@ class Evaluator:
     def subscript(self, base, index, node):
         if isinstance(base, Scalar):
             self.vector_use(base, "indexing")
-        if isinstance(base, (Module, Known, Helper, Bound)) or is_number(base) or base is None:
+        if isinstance(base, (Module, Known, Helper, Bound, Closure)) or is_number(base) or base is None:
             raise self.fail(node, f"cannot index {_kind(base)}")
         try:
             return base[index]
@@ -1145,6 +1193,8 @@ class Evaluator:
     def call(self, func, args, kwargs, node):
         if isinstance(func, Helper):
             return self.inline(func, args, kwargs, node)
+        if isinstance(func, Closure):
+            return self.inline_closure(func, args, kwargs, node)
         if isinstance(func, (Known, Bound)):
             return library.call(self, func, args, kwargs)
         raise self.fail(node, f"{_kind(func)} is not callable here: call math/numpy functions, "
@@ -1180,10 +1230,25 @@ class Evaluator:
                                     "recursion cannot be; write the recursion as a loop")
         sf = self.helper_source(helper, node)
         env = self.bind_arguments(sf, list(helper.first) + list(args), kwargs, node)
+        return self.run_inlined(_Frame(sf, env, sf.node.name), helper.source, node)
+
+    def inline_closure(self, closure: Closure, args, kwargs, node):
+        """Call a nested def or lambda: inlined, in a frame whose free names are the
+        enclosing frame's."""
+        if any(h is closure.key for h in self.calling):
+            raise self.refuse(node, f"recursive call of the nested function '{closure.name}': nested functions "
+                                    "are inlined where they are called, so recursion cannot be; write the "
+                                    "recursion as a loop")
+        env = self.bind_arguments(closure.sf, args, kwargs, node, closure.defaults)
+        return self.run_inlined(_Frame(closure.sf, env, closure.name, closure.parent), closure.key, node)
+
+    def run_inlined(self, frame: _Frame, key, node):
+        """Run the body of an inlined function in ``frame``; its return value."""
+        sf = frame.sf
         caller_line, caller_where = self.line, self.where
         self.where = caller_where + (("call", sf.node.name, caller_line),)
-        self.frames.append(_Frame(sf, env, sf.node.name))
-        self.calling.append(helper.source)
+        self.frames.append(frame)
+        self.calling.append(key)
         try:
             self.block(_body(sf.node))
             result = None
@@ -1200,7 +1265,7 @@ class Evaluator:
             self.node = node
         return result
 
-    def bind_arguments(self, sf: SourceFunction, args, kwargs, node) -> dict:
+    def bind_arguments(self, sf: SourceFunction, args, kwargs, node, defaults=None) -> dict:
         fn = sf.node
         positional = [a.id for a in fn.args.posonlyargs + fn.args.args]
         keyword_only = [a.id for a in fn.args.kwonlyargs]
@@ -1214,7 +1279,7 @@ class Evaluator:
             if name in env:
                 raise self.fail(node, f"{fn.name}() got multiple values for argument '{name}'")
             env[name] = value
-        defaults = self.defaults(sf)
+        defaults = self.defaults(sf) if defaults is None else defaults
         for name in positional + keyword_only:
             if name not in env:
                 if name not in defaults:
@@ -1272,7 +1337,8 @@ _STATEMENTS = {gast.Assign: Evaluator.s_assign, gast.AnnAssign: Evaluator.s_anna
                gast.Pass: Evaluator.s_pass, gast.Delete: Evaluator.s_delete,
                gast.Assert: Evaluator.s_assert, gast.Return: Evaluator.s_return,
                gast.If: Evaluator.s_if, gast.For: Evaluator.s_for, gast.While: Evaluator.s_while,
-               gast.Break: Evaluator.s_break, gast.Continue: Evaluator.s_continue}
+               gast.Break: Evaluator.s_break, gast.Continue: Evaluator.s_continue,
+               gast.FunctionDef: Evaluator.s_functiondef}
 _EXPRESSIONS = {gast.Constant: Evaluator.e_constant, gast.Name: Evaluator.e_name, gast.Dict: Evaluator.e_dict,
                 gast.Attribute: Evaluator.e_attribute, gast.BinOp: Evaluator.e_binop,
                 gast.UnaryOp: Evaluator.e_unaryop, gast.BoolOp: Evaluator.e_boolop,
@@ -1280,7 +1346,8 @@ _EXPRESSIONS = {gast.Constant: Evaluator.e_constant, gast.Name: Evaluator.e_name
                 gast.Tuple: Evaluator.e_tuple, gast.List: Evaluator.e_list,
                 gast.Subscript: Evaluator.e_subscript, gast.Slice: Evaluator.e_slice,
                 gast.ListComp: Evaluator.e_listcomp, gast.GeneratorExp: Evaluator.e_generatorexp,
-                gast.Starred: Evaluator.e_starred, gast.Call: Evaluator.e_call}
+                gast.Starred: Evaluator.e_starred, gast.Call: Evaluator.e_call,
+                gast.Lambda: Evaluator.e_lambda}
 
 
 # -- small helpers ---------------------------------------------------------------------------
@@ -1291,6 +1358,24 @@ def _body(fn) -> list:
             and isinstance(body[0].value.value, str):
         body = body[1:]
     return body
+
+
+_LAMBDAS: dict = {}
+
+
+def _lambda_def(node):
+    """A lambda as a def named ``lambda`` returning its expression (made once per node)."""
+    found = _LAMBDAS.get(id(node))
+    if found is not None and found[0] is node:
+        return found[1]
+    ret = gast.Return(value=node.body)
+    fn = gast.FunctionDef(name="lambda", args=node.args, body=[ret], decorator_list=[], returns=None,
+                          type_comment=None, type_params=[])
+    for made, like in ((ret, node.body), (fn, node)):
+        made.lineno, made.col_offset = like.lineno, like.col_offset
+        made.end_lineno, made.end_col_offset = like.end_lineno, like.end_col_offset
+    _LAMBDAS[id(node)] = (node, fn)
+    return fn
 
 
 def _param(x) -> str | None:
@@ -1311,7 +1396,7 @@ def _kind(value) -> str:
         return f"the module {value.alias}"
     if isinstance(value, Known):
         return f"the function {value.alias + '.' if value.alias else ''}{value.attr}"
-    if isinstance(value, Helper):
+    if isinstance(value, (Helper, Closure)):
         return f"the function {value.name}"
     if isinstance(value, Bound):
         return f"the method .{value.name}"

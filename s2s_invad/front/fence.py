@@ -5,8 +5,9 @@ construct outside the input language (the list is in README.md, "The input langu
 Which uses are allowed is a matter for transform-time evaluation
 (:mod:`s2s_invad.front.evaluate`): a loop over a range of constants unrolls, a condition on
 a runtime value is refused there. The fence only rules out syntax that no use makes
-meaningful (classes, exceptions, lambdas, dicts, generators...), so every later pass can
-assume the subset. Each refusal names the construct, its absolute line and column, and
+meaningful (classes, exceptions, dicts, generators...), so every later pass can assume the
+subset. Nested defs and lambdas are checked as scopes of their own: the names they bind
+are theirs (``sf.nested``); their default values belong to the enclosing scope. Each refusal names the construct, its absolute line and column, and
 what to write instead. The walk is iterative, so deeply nested expressions are fine.
 """
 
@@ -20,23 +21,21 @@ gast = A.gast
 
 # Statements and expressions of the language (anything else is refused).
 STATEMENTS = {"Assign", "AugAssign", "AnnAssign", "For", "While", "If", "Break", "Continue",
-              "Return", "Expr", "Pass", "Assert", "Delete"}
+              "Return", "Expr", "Pass", "Assert", "Delete", "FunctionDef"}
 EXPRESSIONS = {"BinOp", "UnaryOp", "BoolOp", "Compare", "IfExp", "Call", "Constant", "Name",
                "Attribute", "Subscript", "Slice", "Tuple", "List", "Starred", "ListComp",
-               "GeneratorExp"}
+               "GeneratorExp", "Lambda"}
 OTHER_NODES = {"keyword", "comprehension", "arguments", "arg", "Load", "Store", "Del",
                "alias"}
 
 # What to write instead, by construct (gast class name).
 ADVICE = {
-    "FunctionDef": "nested functions are not supported: define the helper at module level "
-                   "(it is inlined where it is called)",
     "AsyncFunctionDef": "async functions are not supported: write a plain def that computes the values "
                         "(no await, async for or async with)",
     "ClassDef": "classes are not supported inside the function",
-    "Lambda": "lambdas are not supported: define a helper function at module level",
     "Global": "'global' is not supported: read module constants without declaring them",
-    "Nonlocal": "'nonlocal' is not supported",
+    "Nonlocal": "'nonlocal' is not supported: return the new value from the nested function and assign "
+                "it in the enclosing one",
     "With": "'with' blocks are not supported",
     "AsyncWith": "'async with' is not supported",
     "AsyncFor": "'async for' is not supported",
@@ -81,6 +80,9 @@ def assigned_names(body) -> set[str]:
     while stack:
         node = stack.pop()
         if isinstance(node, (gast.ListComp, gast.GeneratorExp, gast.Lambda)):
+            continue
+        if isinstance(node, gast.FunctionDef):          # its name is bound here, its body is its own
+            names.add(node.name)
             continue
         if isinstance(node, gast.Name) and isinstance(node.ctx, (gast.Store, gast.Del)):
             names.add(node.id)
@@ -148,6 +150,12 @@ def _walk(sf: SourceFunction, body) -> set[str]:
     while stack:
         node = stack.pop()
         cls = type(node)
+        if cls is gast.FunctionDef or cls is gast.Lambda:
+            if cls is gast.FunctionDef:
+                local.add(node.name)
+                names.add(node.name)
+            stack.extend(reversed(_nested(sf, node)))       # its defaults: the enclosing scope's
+            continue
         if cls is name_type:
             names.add(node.id)
             if type(node.ctx) is not gast.Load and id(node) not in comprehension_targets:
@@ -178,6 +186,27 @@ def _walk(sf: SourceFunction, body) -> set[str]:
                 children.append(value)
         stack.extend(reversed(children))
     return local
+
+
+def _nested(sf: SourceFunction, node) -> list:
+    """Check a nested def or lambda as a scope of its own; record the names it binds in
+    ``sf.nested``; return the nodes the enclosing scope evaluates (its default values)."""
+    args = node.args
+    what = f"def {node.name}" if isinstance(node, gast.FunctionDef) else "lambda"
+    if args.vararg or args.kwarg:
+        raise refuse(sf, args.vararg or args.kwarg, f"in {what}: *args and **kwargs are not supported: "
+                                                    "list every parameter")
+    if isinstance(node, gast.FunctionDef):
+        if node.decorator_list:
+            raise refuse(sf, node.decorator_list[0], f"decorators on the nested {what} are not supported: "
+                                                     "call the functions they stand for in its body")
+        body = list(node.body)
+    else:
+        body = [node.body]
+    params = {a.id for a in args.posonlyargs + args.args + args.kwonlyargs}
+    sf.names.update(params)
+    sf.nested[id(node)] = _walk(sf, body) | params
+    return list(args.defaults) + [d for d in args.kw_defaults if d is not None]
 
 
 def _statement(sf: SourceFunction, stmt) -> None:

@@ -105,6 +105,7 @@ class SourceFunction:
     defaults: tuple | None = None  # live default values (API); None: evaluate the nodes
     kwdefaults: dict | None = None  # live keyword-only defaults (API), with ``defaults``
     fenced: bool = False
+    nested: dict = field(default_factory=dict)          # id(nested def or lambda) -> its names (fence)
 
 
 def source_digest(*parts) -> str:
