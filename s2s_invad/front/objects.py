@@ -18,6 +18,7 @@ attributes that are not such values, are refused naming the attribute.
 from __future__ import annotations
 
 import dataclasses
+import enum
 import types
 
 import numpy as np
@@ -35,7 +36,7 @@ def is_namedtuple(value) -> bool:
 def is_param_object(value) -> bool:
     """A dataclass instance, a SimpleNamespace or a plain class instance with a ``__dict__``
     (a namedtuple is a tuple, kept as one: see :func:`convert`)."""
-    if isinstance(value, _NOT_OBJECTS) or isinstance(value, tuple) or callable(value):
+    if isinstance(value, _NOT_OBJECTS) or isinstance(value, (tuple, enum.Enum)) or callable(value):
         return False
     if dataclasses.is_dataclass(value) or isinstance(value, types.SimpleNamespace):
         return True
@@ -100,6 +101,19 @@ class ParamObject:
         what = "dataclass" if dataclasses.is_dataclass(self.obj) else \
             "SimpleNamespace" if isinstance(self.obj, types.SimpleNamespace) else "object"
         return what if what == "SimpleNamespace" else f"{cls.__name__} {what}"
+
+    def __eq__(self, other):                 # as the objects compare (two names of one object)
+        if not isinstance(other, ParamObject):
+            return NotImplemented
+        if self.obj is other.obj:
+            return True
+        try:
+            return bool(self.obj == other.obj)
+        except (TypeError, ValueError):            # fields NumPy cannot compare as one bool
+            return False
+
+    def __hash__(self):
+        return hash(id(self.obj))
 
     def __deepcopy__(self, memo):            # read-only: lists of objects copy as lists of the same
         return self
