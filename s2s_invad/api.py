@@ -19,6 +19,10 @@ Conventions, the same in every mode:
 * a vector parameter takes a 1-D array or a list of numbers, and its tangent or cotangent
   comes back as a 1-D NumPy array. Its length is fixed at transform time, from the
   argument: one analysis per length signature, cached, as jit specialises on shapes;
+* a parameter object (a dataclass instance, SimpleNamespace, plain object) given for a
+  positional parameter is a constant of the transform, as JAX's static arguments: its
+  fields are read when the function is transformed, it is never differentiated, and a new
+  object or a changed field transforms again;
 * batches: arrays evaluate several points at once (sources that call NumPy, or no
   module): a scalar parameter takes an array of the batch shape, a vector parameter of
   length n an array of shape (n, *batch). A NumPy array given for a parameter the source
@@ -52,6 +56,7 @@ from . import files
 from .back import cache
 from .back.callspec import CallSpec
 from .back.guard import Guard
+from .back.guard import snapshot as guard_snapshot
 from .analysis.memory import describe as describe_memory
 from .analysis.memory import plan_memory
 from .back import c_backend, numba_backend
@@ -316,12 +321,13 @@ def _policy(opts):
     return schedule, dict(unroll) if isinstance(unroll, tuple) else unroll
 
 
-def _analysis(f, key, opts, lengths: dict, probe=frozenset(), arrays=frozenset()) -> Analysis:
+def _analysis(f, key, opts, lengths: dict, probe=frozenset(), arrays=frozenset(), statics=None,
+              memo=()) -> Analysis:
     record = _record(f)
-    akey = (key, opts, tuple(sorted(lengths.items())), arrays)
+    akey = (key, opts, tuple(sorted(lengths.items())), arrays) + ((memo,) if memo else ())
     if akey not in record.analyses:
         schedule, unroll = _policy(opts)
-        record.analyses[akey] = analyse(f, key, schedule, lengths, frozenset(probe), unroll, arrays)
+        record.analyses[akey] = analyse(f, key, schedule, lengths, frozenset(probe), unroll, arrays, statics)
     return record.analyses[akey]
 
 
@@ -399,26 +405,40 @@ def _primals(f, primals) -> tuple:
         optional = ", ".join(f"{n}={reprlib.repr(d)}" for n, d in zip(names[required:], defaults))
         raise ArgumentError(f"{what}: expected {required} to {len(names)} value(s) ({', '.join(names[:required])}"
                             f"{', then optionally ' if required else ''}{optional}), got {len(primals)}")
-    primals = _as_tuple(primals, what, len(names), names)
-    for name, x in zip(names, primals):
-        if is_param_object(x):
-            _object_argument(f, name, x)
-    return primals
+    return _as_tuple(primals, what, len(names), names)
 
 
-def _object_argument(f, name: str, x) -> None:
-    """A parameter object given for a positional parameter: its fields are constants of the
-    generated code, which takes numbers and arrays at run time, so it is bound as JAX binds
-    static values: a keyword-only constant, a partial's keyword, a closure or a global."""
+def _static_objects(f, key, primals, backend: str = "python") -> tuple:
+    """(wrt key, {parameter: object}, memo key) for the parameter objects a call gives
+    positional parameters. As JAX's static arguments, each is a constant of the transform
+    (its fields are read when the function is transformed, and the generated code passes it
+    through unused): never differentiated, and a new object or a changed field (compared by
+    value, as the guard compares module constants) transforms again."""
+    names = _param_names(f)
+    objects = {n: x for n, x in zip(names, primals) if is_param_object(x)}
+    if not objects:
+        return key, {}, ()
     code = f.__code__
-    raise ArgumentError(
-        f"argument '{name}' of {f.__name__} ({code.co_filename}:{code.co_firstlineno}) is a "
-        f"{type(x).__name__} (a parameter object): its fields are read as constants when the function is "
-        f"transformed, and the primals are the values known only at run time (numbers and arrays). Make "
-        f"'{name}' keyword-only with the object as its default (def {f.__name__}(..., *, {name}=...)) and "
-        f"bind another object with functools.partial({f.__name__}, {name}=obj), or read it from a closure "
-        f"(lambda x: {f.__name__}(x, obj)) or a module global; a new object, or a changed field, "
-        f"transforms again")
+    where = f"{f.__name__} ({code.co_filename}:{code.co_firstlineno})"
+    if key is None:
+        key = tuple(n for n in names if n not in objects)
+    named = [n for n in key if n in objects]
+    if named:
+        raise ArgumentError(f"wrt names '{named[0]}' of {where}, but the call gives it a "
+                            f"{type(objects[named[0]]).__name__} (a parameter object): its fields are constants "
+                            "of the transform, not differentiated; differentiate numbers or arrays")
+    if backend != "python":
+        raise ArgumentError(f"argument '{next(iter(objects))}' of {where} is a parameter object, which "
+                            f"backend={backend!r} cannot pass: use the Python backend, or read the object "
+                            "from a closure, a module global or a keyword-only default")
+    memo = []
+    for name, x in sorted(objects.items()):
+        snapshot = guard_snapshot(x)
+        if snapshot is None:
+            raise ArgumentError(f"argument '{name}' of {where} is a {type(x).__name__} whose fields cannot be "
+                                "compared (object arrays?): pass numbers, arrays and tuples in it")
+        memo.append((name, snapshot))
+    return key, objects, tuple(memo)
 
 
 def _batched(primals) -> bool:
@@ -441,6 +461,7 @@ def _prepare(f, wrt, primals, opts, shapes=None):
     f, key = _unwrap(f, wrt)
     names = _param_names(f)
     primals = _primals(f, primals)
+    key, statics, memo = _static_objects(f, key, primals)
     record = _record(f)
     lengths = _known_lengths(names, primals, record, shapes)
     batched = _batched(primals)
@@ -458,7 +479,7 @@ def _prepare(f, wrt, primals, opts, shapes=None):
                 lengths[n] = primals[names.index(n)].shape[0]
             continue
         try:
-            analysis = _analysis(f, key, opts, lengths, frozenset(names) - set(lengths), arrays)
+            analysis = _analysis(f, key, opts, lengths, frozenset(names) - set(lengths), arrays, statics, memo)
             break
         except ShapeProbe as found:
             x = primals[names.index(found.param)]
@@ -572,6 +593,7 @@ def _compiled(f, wrt, mode, primals, memory="store", schedule=True, unroll=None,
     g, key = _unwrap(f, wrt)
     names = _param_names(g)
     primals = _primals(g, primals)
+    key, statics, memo = _static_objects(g, key, primals, backend)
     record = _record(g)
     lengths = _known_lengths(names, primals, record, shapes)
     batched = tuple(n for n, x in zip(names, primals)       # arrays for scalar parameters
@@ -579,6 +601,8 @@ def _compiled(f, wrt, mode, primals, memory="store", schedule=True, unroll=None,
     bound = _PASSES[backend].max_statements() if backend != "python" else None
     tuning = (bound, c_backend.optimize_max_statements()) if backend == "c" else bound   # what shapes its text
     mkey = (mode, key, (memory, checkpoints), opts, (backend, tuning), tuple(sorted(lengths.items())), batched)
+    if memo:                                         # parameter objects, by value; other keys as before
+        mkey += (memo,)
     if mkey not in record.compiled:
         arrays = tuple((n, np.ndim(x), np.shape(x)[0]) for n, x in zip(names, primals)
                        if n not in lengths and isinstance(x, np.ndarray) and x.ndim >= 1)
@@ -593,11 +617,13 @@ def _compiled(f, wrt, mode, primals, memory="store", schedule=True, unroll=None,
         options = {"mode": mode, "memory": memory, "schedule": opts[0], "unroll": opts[1], "wrt": key,
                    **({"checkpoints": int(checkpoints)} if checkpoints is not None else {}),
                    "lengths": sorted(lengths.items()), "arrays": arrays}
-        if g.__kwdefaults__:                         # constants of the code; other keys as before
-            try:
+        try:
+            if g.__kwdefaults__:                     # constants of the code; other keys as before
                 options.update(keyword_constants=_keyword_constants(g))
-            except cache.Unkeyable:                  # a constant the key cannot capture: not cached
-                options.update(uncacheable=True)
+            if statics:
+                options.update(statics={n: cache.describe(x) for n, x in sorted(statics.items())})
+        except cache.Unkeyable:                      # a constant the key cannot capture: not cached
+            options.update(uncacheable=True)
         if backend != "python":                      # other keys as before: python entries stay valid
             options.update(backend=backend, max_statements=bound)
             if backend == "c":
@@ -609,7 +635,8 @@ def _compiled(f, wrt, mode, primals, memory="store", schedule=True, unroll=None,
         entry = (spec, namespace[spec.entry])
         final = tuple(sorted((p.name, p.length) for p in spec.signature if p.is_vector))
         known = {name for name, _ in final}
-        record.compiled[mkey] = record.compiled[mkey[:5] + (final, tuple(n for n in batched if n not in known))] = entry
+        record.compiled[mkey] = record.compiled[mkey[:5] + (final, tuple(n for n in batched if n not in known))
+                                                + mkey[7:]] = entry
     spec, fn = record.compiled[mkey]
     checked = _check_primals(spec, primals)
     for tape in _tapes(fn):
@@ -901,6 +928,12 @@ def _check_primals(prog, primals) -> tuple:
     out, pairs = [], []
     for param, x in zip(prog.signature, primals):
         what = f"argument '{param.name}' of {prog.name}"
+        if param.name in prog.statics:                # a parameter object: passed through, unused
+            if not is_param_object(x):
+                raise ArgumentError(f"{what} is a {type(x).__name__}, but this code was made for a parameter "
+                                    "object there")
+            out.append(x)
+            continue
         if param.name in prog.counts and not param.is_vector:
             x = _trip_count(x, what, prog.counts[param.name])
         else:
@@ -915,8 +948,8 @@ def _check_primals(prog, primals) -> tuple:
 
 def _primal_batch(prog, primals) -> tuple:
     """The batch shape of checked primals (() for one point)."""
-    return _check_batches(prog, [(x, p.is_vector, p.name) for p, x in zip(prog.signature, primals)],
-                          "the arguments")
+    return _check_batches(prog, [(x, p.is_vector, p.name) for p, x in zip(prog.signature, primals)
+                                 if p.name not in prog.statics], "the arguments")
 
 
 def _matrix_argument(x, what: str, name: str, site: str) -> None:
@@ -1021,7 +1054,8 @@ class _Fast:
         self.tapes = tuple(t for t in _tapes(fn) if t.param is not None)   # lengths from trip counts
         # a vector parameter the source does not use as one (it came as a list) takes the
         # general path for an array, which reads a 1-D array there as a batch of points
-        self.params = tuple((p.length if p.name in record.vectors else _NEVER) if p.is_vector else
+        self.params = tuple(_NEVER if p.name in spec.statics else
+                            (p.length if p.name in record.vectors else _NEVER) if p.is_vector else
                             _COUNT if p.name in spec.counts else None for p in spec.signature)
         self.inputs_of = tuple(p.length if p.is_vector else None for p in spec.wrt_params)
         self.tuple_output = spec.tuple_output

@@ -252,6 +252,7 @@ class Program:
     loop_notes: list = field(default_factory=list)   # front.loops.LoopNote per source loop
     counts: dict = field(default_factory=dict)   # parameter used as a runtime trip count -> file:line of its loop
     products: dict = field(default_factory=dict)  # vector parameter used whole in @ or np.dot -> file:line
+    statics: tuple = ()          # parameters given a parameter object: constants, unused at run time
 
     @property
     def tuple_output(self) -> bool:

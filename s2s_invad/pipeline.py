@@ -76,7 +76,7 @@ def source_order(program: Program) -> list:
 
 
 def analyse(fn_or_source, wrt=None, schedule=True, shapes=None, probe=frozenset(), unroll=None,
-            arrays=frozenset()) -> Analysis:
+            arrays=frozenset(), statics=None) -> Analysis:
     """Run the analysis passes on a live function or a :class:`loader.SourceFunction`.
 
     ``shapes`` maps vector parameters to their lengths; ``probe`` names parameters without
@@ -88,10 +88,10 @@ def analyse(fn_or_source, wrt=None, schedule=True, shapes=None, probe=frozenset(
     source order (for debugging and comparison).
     """
     with gc_paused():
-        return deep(_analyse, fn_or_source, wrt, schedule, shapes, probe, unroll, arrays)
+        return deep(_analyse, fn_or_source, wrt, schedule, shapes, probe, unroll, arrays, statics)
 
 
-def _analyse(fn_or_source, wrt, schedule, shapes, probe, unroll, arrays=frozenset()) -> Analysis:
+def _analyse(fn_or_source, wrt, schedule, shapes, probe, unroll, arrays=frozenset(), statics=None) -> Analysis:
     if isinstance(fn_or_source, loader.SourceFunction):
         sf = fn_or_source
     else:
@@ -101,7 +101,7 @@ def _analyse(fn_or_source, wrt, schedule, shapes, probe, unroll, arrays=frozense
     why: dict[int, str] = {}                 # loops unrolled so that the inverse modes exist
     while True:
         with stage("evaluate"):
-            program = evaluate(sf, wrt, shapes, probe, unroll, arrays)
+            program = evaluate(sf, wrt, shapes, probe, unroll, arrays, statics)
         for note in program.loop_notes:
             if note.line in why and not note.rolled:
                 note.reason = why[note.line]

@@ -260,6 +260,8 @@ def _point(primals):
             out.append(np.array(x, dtype=complex))
         elif isinstance(x, (int, np.integer)) and not isinstance(x, bool):
             out.append(int(x))                      # a count stays an int (perturbed when asked)
+        elif _is_constant(x) and not _is_number(x):
+            out.append(x)                           # a parameter object: passed as it is
         else:
             out.append(complex(float(x)))
     return out

@@ -256,10 +256,37 @@ def test_what_cannot_be_read_is_refused_at_its_line(f, words):
     assert info.value.lineno == _line(f, "return")
 
 
-def test_an_object_passed_as_an_argument_says_how_to_bind_it():
-    with pytest.raises(si.ArgumentError, match=r"argument 'p' of takes_an_object .*test_params.py.*is a Frozen "
-                                               r"\(a parameter object\).*keyword-only.*functools.partial"):
-        si.jvp(takes_an_object, (0.5, FROZEN), (1.0,), wrt="x")
+def test_an_object_passed_as_an_argument_cannot_be_differentiated_or_compiled():
+    with pytest.raises(si.ArgumentError, match=r"wrt names 'p' of takes_an_object \(.*test_params.py:\d+\), but "
+                                               r"the call gives it a Frozen \(a parameter object\)"):
+        si.jvp(takes_an_object, (0.5, FROZEN), (1.0, 0.0), wrt=("x", "p"))
+    with pytest.raises(si.ArgumentError, match=r"argument 'p' of takes_an_object .* is a parameter object, "
+                                               r"which backend='c' cannot pass"):
+        si.jvp(takes_an_object, (0.5, FROZEN), (1.0,), backend="c")
+
+
+def passed_objects(x, p, y, q):
+    return p.force(x) + q.a * y, y * p.arm.length - np.sin(q.offsets[0] * x)
+
+
+def test_objects_passed_as_arguments_are_constants_of_the_transform():
+    """As JAX's static arguments: not differentiated (also without wrt), their fields built
+    into the code, another object or a changed field transforms again."""
+    q = Mutable(a=1.25, offsets=(0.5, 0.0))
+    primals = (0.3, FROZEN, -0.4, q)
+    checks.check_structured(si, passed_objects, primals, wrt=("x", "y"))
+    y, y_dot = si.jvp(passed_objects, primals, (1.0, 0.0))             # wrt: the parameters given numbers
+    assert y == pytest.approx(passed_objects(*primals), rel=1e-15)
+    q.a = -3.0                                                         # in place: transformed again
+    y, y_dot = si.jvp(passed_objects, primals, (0.0, 1.0))
+    assert y == pytest.approx(passed_objects(*primals), rel=1e-15) and y_dot[0] == pytest.approx(-3.0)
+    other = Mutable(a=0.5, offsets=(2.0, 0.0))                         # another object
+    y, (x_dot, y_dot) = si.ijvp(passed_objects, (0.3, FROZEN, -0.4, other), (1.0, 0.0))
+    assert y == pytest.approx(passed_objects(0.3, FROZEN, -0.4, other), rel=1e-15)
+    J = oracle.dense_jacobian(passed_objects, (0.3, FROZEN, -0.4, other), wrt=("x", "y"))
+    np.testing.assert_allclose(J @ [x_dot, y_dot], [1.0, 0.0], atol=1e-12)
+    with pytest.raises(si.UnsupportedSyntaxError, match="attribute .force of a runtime scalar"):
+        si.jvp(passed_objects, (0.3, 1.0, -0.4, q), (1.0, 0.0), wrt=("x", "y"))   # a number for p: p.force?
 
 
 # -- realistic cases -------------------------------------------------------------------------------

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-FORMAT = 5          # of the JSON below
+FORMAT = 6          # of the JSON below
 
 
 @dataclass(frozen=True)
@@ -67,6 +67,7 @@ class CallSpec:
     calls_math: bool = False         # a math function on runtime values: one point at a time
     counts: dict = field(default_factory=dict)   # parameter used as a runtime trip count -> "file:line" of its loop
     products: dict = field(default_factory=dict)  # vector parameter used whole in @ or np.dot -> "file:line"
+    statics: tuple = ()              # parameters given a parameter object (passed through, unused)
 
     @property
     def wrt_params(self) -> list[ParamSpec]:
@@ -86,13 +87,14 @@ class CallSpec:
         return cls(program.name, f"{program.name}_{mode}",
                    tuple(ParamSpec(p.name, p.length, p.differentiated) for p in program.signature),
                    program.out_spec, dict(program.modules), program.calls_math, dict(program.counts),
-                   dict(program.products))
+                   dict(program.products), tuple(program.statics))
 
     def to_json(self) -> dict:
         return {"format": FORMAT, "name": self.name, "entry": self.entry,
                 "signature": [[p.name, p.length, p.differentiated] for p in self.signature],
                 "out_spec": _spec_to_json(self.out_spec), "modules": dict(sorted(self.modules.items())),
-                "calls_math": self.calls_math, "counts": dict(self.counts), "products": dict(self.products)}
+                "calls_math": self.calls_math, "counts": dict(self.counts), "products": dict(self.products),
+                "statics": list(self.statics)}
 
     @classmethod
     def from_json(cls, data) -> "CallSpec":
@@ -120,8 +122,11 @@ class CallSpec:
         for what, sites in (("counts", counts), ("products", products)):
             if not (isinstance(sites, dict) and all(k in names and isinstance(v, str) for k, v in sites.items())):
                 raise ValueError(f"call spec: {what} must map parameter names to 'file:line' strings")
+        statics = data.get("statics")
+        if not (isinstance(statics, list) and all(s in names for s in statics)):
+            raise ValueError("call spec: statics must list parameter names")
         name, entry = data.get("name"), data.get("entry")
         if not (isinstance(name, str) and isinstance(entry, str) and entry.isidentifier()):
             raise ValueError("call spec: name and entry are missing or mistyped")
         return cls(name, entry, tuple(ParamSpec(*p) for p in signature), out_spec, dict(modules), calls_math,
-                   dict(counts), dict(products))
+                   dict(counts), dict(products), tuple(statics))

@@ -51,6 +51,9 @@ def _snapshot(value):
         return None
 
 
+snapshot = _snapshot
+
+
 def _plain(value, depth):
     """A comparable copy of a nest of containers of numbers, strings and arrays."""
     if depth > _DEPTH:

@@ -152,8 +152,10 @@ class Evaluator:
     """Runs one function at transform time and builds its SSA program."""
 
     def __init__(self, sf: SourceFunction, wrt=None, shapes: dict | None = None,
-                 probe: frozenset = frozenset(), unroll=None, arrays: frozenset = frozenset()):
+                 probe: frozenset = frozenset(), unroll=None, arrays: frozenset = frozenset(),
+                 statics: dict | None = None):
         self.root = sf
+        self.statics = dict(statics or {})   # parameter -> the parameter object the call gives it
         self.wrt = wrt
         self.unroll = unroll                # None (by trip count), True, False or {line: bool}
         self.notes: list = []               # loops.LoopNote per source loop met
@@ -482,6 +484,10 @@ class Evaluator:
         for node in arg_nodes:
             name = node.id
             length = self.shapes.get(name)
+            if name in self.statics:           # a parameter object: its fields are constants
+                env[name] = ParamObject(name, self.statics[name])
+                signature.append(Param(name, [], None, False))
+                continue
             if length is None:
                 v = Value(self.var_name(name), name, node.lineno)
                 env[name] = Scalar(v, name if name in self.probe else None)
@@ -547,7 +553,7 @@ class Evaluator:
             modules=dict(sorted(self.modules.items())), constants=constants, digest=digest,
             reserved=self.names | self.namer.used | self.namer.reserved, signature=signature,
             out_names=out_names, counts=dict(sorted(self.count_params.items())),
-            products=dict(sorted(self.products.items())))
+            products=dict(sorted(self.products.items())), statics=tuple(sorted(self.statics)))
 
     def output(self, value, node):
         """(spec, leaves) of the returned value: a scalar, a 1-D list/array, or a tuple."""
@@ -1524,7 +1530,7 @@ def _statement_text(sf: SourceFunction, node) -> str:
 
 
 def evaluate(sf: SourceFunction, wrt=None, shapes=None, probe=frozenset(), unroll=None,
-             arrays=frozenset()) -> Program:
+             arrays=frozenset(), statics=None) -> Program:
     """The SSA program of ``sf`` with vector parameters of the given ``shapes``.
 
     ``probe``: parameters given no length that may be vectors; using one as a vector
@@ -1532,7 +1538,7 @@ def evaluate(sf: SourceFunction, wrt=None, shapes=None, probe=frozenset(), unrol
     ``unroll``: which loops to unroll (see :mod:`s2s_invad.front.loops`); the program's
     ``loop_notes`` say what happened to each.
     """
-    ev = Evaluator(sf, wrt, shapes, probe, unroll, arrays)
+    ev = Evaluator(sf, wrt, shapes, probe, unroll, arrays, statics)
     program = ev.run()
     program.loop_notes = _unique_notes(ev.notes)
     return program
