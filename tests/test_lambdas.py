@@ -81,7 +81,7 @@ def test_a_lambda_calling_itself_is_refused_at_its_line():
         return g(x)
     with pytest.raises(si.UnsupportedSyntaxError) as info:
         si.jvp(f, (0.5,), (1.0,))
-    assert "recursive call of the nested function 'lambda'" in str(info.value)
+    assert "recursive call of the nested function 'g'" in str(info.value)
     assert "test_lambdas.py" in str(info.value)
 
 

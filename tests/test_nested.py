@@ -131,6 +131,12 @@ def test_closures_read_values_when_they_run():
     assert second == pytest.approx(0.5 * y + 3.0 * (y - x), rel=1e-15)      # offset read at the call
 
 
+def test_a_lambda_is_named_after_its_variable():
+    text = si.source(brief_lambda, "jvp")
+    line = inspect.getsourcelines(brief_lambda)[1] + 1
+    assert f"# line {line} (in g from line {line + 1}): g = lambda y: y + np.tanh(y)" in text
+
+
 def test_generated_code_cites_the_nested_lines():
     text = si.source(nested_in_nested, "jvp")
     last = inspect.getsourcelines(nested_in_nested)[1] + 5

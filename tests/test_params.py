@@ -201,6 +201,42 @@ def test_replacing_the_object_or_changing_a_nested_array_transforms_again():
         FROZEN.arm.weights[:] = weights
 
 
+class WithClassConstant:
+    gain = 2.0
+
+    def __init__(self):
+        self.bias = 0.5
+
+    def response(self, x):
+        return self.gain * np.tanh(x) + self.bias
+
+
+CLASSY = WithClassConstant()
+
+
+def reads_a_class_constant(x, y):
+    return CLASSY.response(x) + y, CLASSY.gain * y - x
+
+
+def test_a_changed_class_attribute_or_method_transforms_again():
+    point = (0.2, 0.7)
+    try:
+        checks.check_structured(si, reads_a_class_constant, point)
+        WithClassConstant.gain = -1.5
+        checks.check_structured(si, reads_a_class_constant, point)
+        assert si.jvp(reads_a_class_constant, point, (0.0, 1.0))[1] == pytest.approx((1.0, -1.5))
+        WithClassConstant.response = lambda self, x: self.bias * x      # noqa: E731 (a method rebound)
+        y, _ = si.jvp(reads_a_class_constant, point, (1.0, 0.0))
+        assert y == pytest.approx(reads_a_class_constant(*point), rel=1e-15)
+    finally:
+        WithClassConstant.gain = 2.0
+        del WithClassConstant.response
+        WithClassConstant.response = _RESPONSE
+
+
+_RESPONSE = WithClassConstant.response
+
+
 def test_a_changed_keyword_constant_or_partial_transforms_again():
     p = Mutable(a=1.0)
 
@@ -263,6 +299,14 @@ def test_an_object_passed_as_an_argument_cannot_be_differentiated_or_compiled():
     with pytest.raises(si.ArgumentError, match=r"argument 'p' of takes_an_object .* is a parameter object, "
                                                r"which backend='c' cannot pass"):
         si.jvp(takes_an_object, (0.5, FROZEN), (1.0,), backend="c")
+
+
+def test_source_without_the_object_says_how_to_give_it():
+    with pytest.raises(si.UnsupportedSyntaxError) as info:
+        si.source(takes_an_object, "jvp")
+    assert "if the parameter 'p' is a parameter object" in str(info.value)
+    assert "pass the object with the primals" in str(info.value)
+    assert info.value.lineno == _line(takes_an_object, "return")
 
 
 def passed_objects(x, p, y, q):

@@ -596,7 +596,11 @@ class Evaluator:
 
     def s_assign(self, stmt):
         self.begin()
-        value = self.eval(stmt.value)
+        value = stmt.value
+        if isinstance(value, gast.Lambda) and len(stmt.targets) == 1 and isinstance(stmt.targets[0], gast.Name):
+            value = self.closure(value, _lambda_def(value), stmt.targets[0].id)    # named after its variable
+        else:
+            value = self.eval(value)
         bindings = []
         for target in stmt.targets:
             bindings += self.assign(target, value)
@@ -939,7 +943,18 @@ class Evaluator:
         self.node = node
         if isinstance(base, ParamObject) or objects.is_namedtuple(base):
             return objects.attribute(self, base, node.attr)
-        return library.attribute(self, base, node.attr)
+        try:
+            return library.attribute(self, base, node.attr)
+        except UnsupportedSyntaxError as exc:
+            param = next((p.name for p in self.signature if isinstance(base, Scalar)
+                          and p.values == [base.value]), None)
+            if param is None or not exc.msg.startswith(f"attribute .{node.attr} of a runtime scalar"):
+                raise
+            raise self.refuse(node, f"{exc.msg}; if the parameter '{param}' is a parameter object (a "
+                                    "dataclass, a SimpleNamespace...), its fields are constants of the "
+                                    "transform, known only from a call: pass the object with the primals "
+                                    f"(si.jvp(f, (..., {param}, ...), ...)), or read it from a closure, a "
+                                    "module global or a keyword-only default") from None
 
     def e_binop(self, node):
         left = self.eval(node.left)
@@ -1252,7 +1267,7 @@ class Evaluator:
         """Run the body of an inlined function in ``frame``; its return value."""
         sf = frame.sf
         caller_line, caller_where = self.line, self.where
-        self.where = caller_where + (("call", sf.node.name, caller_line),)
+        self.where = caller_where + (("call", frame.name, caller_line),)
         self.frames.append(frame)
         self.calling.append(key)
         try:
