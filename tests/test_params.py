@@ -9,6 +9,7 @@ again; what cannot be read says so at its line; the command line refuses with ad
 import collections
 import dataclasses
 import functools
+import importlib.util
 import inspect
 import os
 import pathlib
@@ -423,37 +424,78 @@ def test_an_invertible_coupling_layer_with_namespace_weights():
 # -- the command line ------------------------------------------------------------------------------
 
 CLI_MODULE = '''import math
+import typing
 from dataclasses import dataclass
+from types import SimpleNamespace
+
+import numpy as np
 
 
-@dataclass
+@dataclass(frozen=True)
 class Links:
+    """Link lengths."""
     upper: float = 1.0
     lower: float = 0.8
+    weights: np.ndarray = None
+
+    def reach_x(self, a, b):
+        return self.upper * math.cos(a) + self.lower * math.cos(a + b)
+
+    @property
+    def total(self):
+        return self.upper + self.lower
 
 
-LINKS = Links()
-K = 2.0
+class Step(typing.NamedTuple):
+    h: float
+    k: float = 2.0
+
+
+class Plain:
+    def __init__(self):
+        self.a = 1.0
+
+
+LINKS = Links(lower=0.6, weights=np.array([1.0, 2.0]))
+STEP = Step(0.1)
+NS = SimpleNamespace(g=9.81, arm=LINKS)
+PLAIN = Plain()
 
 
 def reach(a, b):
-    return LINKS.upper * math.cos(a) + LINKS.lower * math.cos(a + b), b
+    x = LINKS.reach_x(a, b) * STEP.h + NS.arm.weights[1]
+    return x, LINKS.upper * math.sin(a) + LINKS.lower * math.sin(a + b) + LINKS.total * STEP[1] * NS.g * b
 
 
 def plain(a, b):
-    return K * a, b
+    return PLAIN.a * a, b
 '''
 
 
-def test_the_command_line_refuses_objects_with_file_line_and_advice(tmp_path):
+def test_the_command_line_reads_dataclasses_namedtuples_and_namespaces(tmp_path):
     source = tmp_path / "arm.py"
     source.write_text(CLI_MODULE)
     done = subprocess.run([sys.executable, "-m", "s2s_invad", "gen", "arm.py", "-o", "arm_ad.py"],
                           cwd=tmp_path, capture_output=True, text=True, timeout=120,
                           env={**os.environ, "PYTHONPATH": str(pathlib.Path(__file__).resolve().parents[1])})
     assert done.returncode == 0, done.stderr
-    assert "skipped reach: arm.py:16:12: 'LINKS' is an object of the class Links (line 11: `LINKS = Links()`), " \
-           "a class defined at line 6: the command line reads the module as text and never runs it" in done.stderr
+    assert "skipped plain: arm.py:46:12: 'PLAIN' is an object of the class Plain (line 37: `PLAIN = Plain()`), " \
+           "a class defined at line 29: the command line reads the module as text and never runs it, so it " \
+           "builds objects only of dataclasses and typing.NamedTuple classes" in done.stderr
     assert "or transform the function with the API" in done.stderr
-    text = (tmp_path / "arm_ad.py").read_text()
-    assert "def plain_jvp(" in text and "reach" not in text
+    spec = importlib.util.spec_from_file_location("params_cli_arm", source)
+    module = sys.modules["params_cli_arm"] = importlib.util.module_from_spec(spec)    # dataclasses look it up
+    try:
+        spec.loader.exec_module(module)
+    finally:
+        del sys.modules["params_cli_arm"]
+    live = module.reach
+    generated = {}
+    exec(compile((tmp_path / "arm_ad.py").read_text(), str(tmp_path / "arm_ad.py"), "exec"), generated)
+    assert "plain_jvp" not in generated
+    for mode, args in (("jvp", (0.3, 0.5, 1.0, -0.5)), ("ijvp", (0.3, 0.5, 1.0, -0.5))):
+        got = generated[f"reach_{mode}"](*args)
+        want = getattr(si, mode)(live, args[:2], args[2:])
+        np.testing.assert_allclose(checks.flatten(got), checks.flatten(want), rtol=1e-14)
+    assert "# line 17 (in reach_x from line 41): return self.upper * math.cos(a)" in \
+        (tmp_path / "arm_ad.py").read_text()

@@ -1216,6 +1216,11 @@ class Evaluator:
             return self.inline(func, args, kwargs, node)
         if isinstance(func, Closure):
             return self.inline_closure(func, args, kwargs, node)
+        if isinstance(func, objects.TextClass):      # an object of a class read as text (the CLI)
+            if self.frames[-1].name != "<module>":
+                raise self.refuse(node, f"{func.name}(...) builds an object: the command line builds them "
+                                        "at the module's top level only (p = P(...)); read that one here")
+            return func.build(self, args, kwargs, node, _numeric)
         if isinstance(func, (Known, Bound)):
             return library.call(self, func, args, kwargs)
         raise self.fail(node, f"{_kind(func)} is not callable here: call math/numpy functions, "
@@ -1587,11 +1592,14 @@ def module_names(tree, filename: str, file_lines: list[str], functions: dict) ->
     module_sf = SourceFunction("<module>", filename, None, lines, Scope(table.__getitem__), "")
     ev = Evaluator(module_sf)
     token = _running.set(ev)
+    known: dict = {}                 # bound name -> "dataclass", "dataclasses", "NamedTuple", "typing"
     try:
         for stmt in tree.body:
             if isinstance(stmt, gast.Import):
                 for alias in stmt.names:
                     bound = alias.asname or alias.name.split(".")[0]
+                    if alias.name in ("dataclasses", "typing"):
+                        known[bound] = alias.name
                     if alias.name in ("math", "numpy"):
                         table[bound] = ("module", alias.name)
                     else:
@@ -1601,6 +1609,11 @@ def module_names(tree, filename: str, file_lines: list[str], functions: dict) ->
                 module = {"math": math, "numpy": np}.get(stmt.module or "")
                 for alias in stmt.names:
                     bound = alias.asname or alias.name
+                    if (stmt.module, alias.name) in _TEXT_CLASSES:
+                        known[bound] = alias.name
+                        if alias.name == "SimpleNamespace":
+                            table[bound] = ("value", objects.TextClass(bound, "namespace"))
+                            continue
                     if module is None or not hasattr(module, alias.name):
                         table[bound] = ("other", f"imported from {stmt.module}, which the command line "
                                                  "does not read")
@@ -1609,7 +1622,7 @@ def module_names(tree, filename: str, file_lines: list[str], functions: dict) ->
             elif isinstance(stmt, (gast.FunctionDef, gast.AsyncFunctionDef)):
                 table[stmt.name] = ("helper", functions.get(stmt.name))
             elif isinstance(stmt, gast.ClassDef):
-                table[stmt.name] = ("other", _ClassFromText(CLASS_FROM_TEXT.format(line=stmt.lineno)))
+                table[stmt.name] = _text_class(ev, module_sf, stmt, known, table, file_lines)
             elif isinstance(stmt, (gast.Assign, gast.AnnAssign, gast.AugAssign)):
                 _module_assignment(ev, module_sf, table, stmt)
             elif isinstance(stmt, (gast.If, gast.For, gast.While, gast.With, gast.Try)):
@@ -1623,16 +1636,71 @@ def module_names(tree, filename: str, file_lines: list[str], functions: dict) ->
     return table
 
 
+_TEXT_CLASSES = {("dataclasses", "dataclass"), ("typing", "NamedTuple"), ("types", "SimpleNamespace")}
+
+
+def _is_known(node, known: dict, name: str, module: str) -> bool:
+    """``node`` spells ``name`` imported from ``module``: ``name`` bound by a from-import, or
+    ``module.name`` (a decorator may be called: ``@dataclass(frozen=True)``)."""
+    if isinstance(node, gast.Call):
+        node = node.func
+    if isinstance(node, gast.Name):
+        return known.get(node.id) == name
+    return isinstance(node, gast.Attribute) and node.attr == name and isinstance(node.value, gast.Name) \
+        and known.get(node.value.id) == module
+
+
+def _text_class(ev: Evaluator, module_sf, stmt, known: dict, table: dict, file_lines: list) -> tuple:
+    """(kind, value) of a module-level class read as text: a dataclass or a typing.NamedTuple
+    whose body has only fields (with defaults evaluated from the text), methods and
+    properties becomes an :class:`objects.TextClass`; any other class, the reason it is not."""
+    def other(why: str = "") -> tuple:
+        return "other", _ClassFromText(CLASS_FROM_TEXT.format(line=stmt.lineno) + why)
+    if any(_is_known(d, known, "dataclass", "dataclasses") for d in stmt.decorator_list) and not stmt.bases:
+        kind = "dataclass"
+    elif len(stmt.bases) == 1 and not stmt.decorator_list and _is_known(stmt.bases[0], known, "NamedTuple", "typing"):
+        kind = "namedtuple"
+    else:
+        return other()
+    from .loader import _function_lines
+    names, defaults, attrs = [], {}, {}
+    for item in stmt.body:
+        if isinstance(item, gast.Expr) and isinstance(item.value, gast.Constant) or isinstance(item, gast.Pass):
+            continue
+        if isinstance(item, gast.AnnAssign) and isinstance(item.target, gast.Name):
+            names.append(item.target.id)
+            if item.value is not None:
+                ev.frames.append(_Frame(module_sf, {}, "<module>"))
+                try:
+                    defaults[item.target.id] = _numeric(ev.eval(item.value))
+                except UnsupportedSyntaxError as exc:
+                    return other(f" (the default of its field {item.target.id}, line {item.lineno}: {exc.msg})")
+                finally:
+                    ev.frames.pop()
+            continue
+        if isinstance(item, gast.FunctionDef) and kind == "dataclass":
+            prop = [d for d in item.decorator_list if isinstance(d, gast.Name) and d.id == "property"]
+            if len(prop) == len(item.decorator_list) <= 1:
+                lines, text = _function_lines(file_lines, item)
+                sf = SourceFunction(item.name, module_sf.filename, item, lines, Scope(table.__getitem__), text)
+                attrs[item.name] = objects.TextMethod(sf, bool(prop))
+                continue
+        return other(f" (line {item.lineno} of its body is neither a field, a method nor a property)")
+    return "value", objects.TextClass(stmt.name, kind, names, defaults, attrs)
+
+
 class _ClassFromText(str):
     """Why the command line cannot read a class of the module, or an object of it (a
     reason with its own advice)."""
 
 
 CLASS_FROM_TEXT = ("a class defined at line {line}: the command line reads the module as text and never "
-                   "runs it, so it builds no objects and reads no parameter objects (dataclasses, "
-                   "namedtuples, SimpleNamespace): write the parameters as module-level numbers, tuples, "
-                   "arrays or a dict (P = {{'a': 2.0}}, read as P['a']), or transform the function with the "
-                   "API (si.jvp, @si.derivatives(...).write), which reads live objects")
+                   "runs it, so it builds objects only of dataclasses and typing.NamedTuple classes whose "
+                   "bodies are fields (with constant defaults), methods and properties, and of "
+                   "types.SimpleNamespace(...), at the module's top level: write the class so, or the "
+                   "parameters as module-level numbers, tuples, arrays or a dict (P = {{'a': 2.0}}, read as "
+                   "P['a']), or transform the function with the API (si.jvp, @si.derivatives(...).write), "
+                   "which reads live objects")
 
 
 def _module_assignment(ev: Evaluator, module_sf, table, stmt):

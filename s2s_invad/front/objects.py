@@ -17,6 +17,7 @@ attributes that are not such values, are refused naming the attribute.
 
 from __future__ import annotations
 
+import collections
 import dataclasses
 import enum
 import types
@@ -129,6 +130,8 @@ def convert(path: str, value, depth: int = 0):
     """The transform-time value of ``value`` read at ``path``, or an :class:`Unreadable`."""
     if depth > 32:
         return Unreadable(path, "nested too deeply")
+    if isinstance(value, ParamObject):            # already read (a module read as text nests them)
+        return value
     if value is None or isinstance(value, (bool, np.bool_)):
         return None if value is None else bool(value)
     if isinstance(value, (int, np.integer)):
@@ -197,6 +200,9 @@ def attribute(ev, base, attr: str):
         known = ", ".join(found) or "none"
         raise ev.refuse(ev.node, f"{path} ({base.kind}) has no attribute '{attr}' (its fields: {known})")
     raw = on_class[attr]
+    if isinstance(raw, TextMethod):                  # a class of a module read as text (the CLI)
+        helper = Helper(f"{cls}.{attr}", raw.sf, (base,))
+        return ev.call(helper, [], {}, ev.node) if raw.prop else helper
     if isinstance(raw, property) and isinstance(raw.fget, types.FunctionType):
         return ev.call(Helper(f"{cls}.{attr}", raw.fget, (base,)), [], {}, ev.node)
     if isinstance(raw, types.FunctionType):
@@ -212,3 +218,59 @@ def attribute(ev, base, attr: str):
         raise unreadable(ev, value)
     return value
 
+
+
+# -- classes of a module read as text (the command line) ------------------------------------------
+
+class TextMethod:
+    """A method (``prop``: a property) of a class read as text: its SourceFunction."""
+    __slots__ = ("sf", "prop")
+
+    def __init__(self, sf, prop: bool = False):
+        self.sf, self.prop = sf, prop
+
+
+class TextClass:
+    """A class the command line builds objects of from the module's text, without running
+    it: a dataclass (``kind`` "dataclass"), a typing.NamedTuple ("namedtuple") or
+    types.SimpleNamespace ("namespace"). ``defaults`` are the fields' default values,
+    evaluated from the text; ``attrs`` the methods (:class:`TextMethod`)."""
+
+    def __init__(self, name: str, kind: str, names=(), defaults=None, attrs=None):
+        self.name, self.kind, self.names, self.defaults = name, kind, list(names), dict(defaults or {})
+        if kind == "dataclass":
+            self.cls = type(name, (), {**(attrs or {}), "__module__": "<module read as text>"})
+        elif kind == "namedtuple":
+            self.cls = collections.namedtuple(name, self.names)
+
+    def build(self, ev, args, kwargs, node, numeric):
+        """An object of this class, as ``Name(*args, **kwargs)`` at module level makes it."""
+        if self.kind == "namespace":
+            if args:
+                raise ev.fail(node, "SimpleNamespace takes keyword arguments only")
+            return types.SimpleNamespace(**{k: numeric(v) for k, v in kwargs.items()})
+        if len(args) > len(self.names):
+            raise ev.fail(node, f"{self.name}() takes {len(self.names)} field(s) ({', '.join(self.names)}) "
+                                f"but {len(args)} were given")
+        values = dict(zip(self.names, args))
+        for key, value in kwargs.items():
+            if key not in self.names or key in values:
+                raise ev.fail(node, f"{self.name}() got an unexpected or repeated field '{key}'")
+            values[key] = value
+        for key in self.names:
+            if key not in values:
+                if key not in self.defaults:
+                    raise ev.fail(node, f"{self.name}() is missing the field '{key}'")
+                values[key] = self.defaults[key]
+        values = {k: numeric(values[k]) for k in self.names}
+        if self.kind == "namedtuple":
+            return self.cls(**values)
+        obj = object.__new__(self.cls)
+        obj.__dict__.update(values)
+        return obj
+
+    def __deepcopy__(self, memo):
+        return self
+
+    def __repr__(self):
+        return f"<class {self.name} read as text>"
