@@ -94,6 +94,8 @@ def _is_constant(value):
         return value.dtype.kind in "biuf"
     if isinstance(value, (tuple, list)):
         return all(_is_constant(v) for v in value)
+    if isinstance(value, dict):
+        return all(_is_constant(v) for v in value.values())
     if isinstance(value, types.SimpleNamespace) or dataclasses.is_dataclass(value):
         return not isinstance(value, type)
     cls = type(value)

@@ -114,6 +114,13 @@ def uses_a_list_of_objects(x, y):
     return total * x + LINKS_LIST[1].length * y ** 2, x - y
 
 
+SETTINGS = {"arm": Arm(0.75), "pair": Pair(0.5, 2.0), "gain": 1.25}
+
+
+def uses_a_dict_of_objects(x, y):
+    return SETTINGS["arm"].length * np.sin(x) + SETTINGS["pair"].b * y, SETTINGS["gain"] * y - SETTINGS["pair"][0] * x
+
+
 def helper_with_default(x, p=MUTABLE):
     return p.a * x + np.sin(x)
 
@@ -140,7 +147,7 @@ VECTOR = (np.array([0.4, 0.9]),)
 
 @pytest.mark.parametrize("f, primals", [
     (uses_dataclasses, POINT), (uses_tuples, VECTOR), (uses_namespace, VECTOR), (uses_methods, POINT),
-    (uses_a_list_of_objects, POINT), (calls_helper_default, POINT), (keyword_object, POINT), (CLOSURE, POINT),
+    (uses_a_list_of_objects, POINT), (uses_a_dict_of_objects, POINT), (calls_helper_default, POINT), (keyword_object, POINT), (CLOSURE, POINT),
 ], ids=lambda v: getattr(v, "__name__", None) if callable(v) else None)
 def test_every_mode_against_the_oracle(f, primals):
     checks.check_structured(si, f, primals)

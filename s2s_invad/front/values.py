@@ -232,6 +232,10 @@ def _entry(name: str, value, depth: int) -> tuple:
         return constant_dict(name, value, depth + 1)
     if value is None:
         return "value", None
+    from .objects import Unreadable, convert, is_namedtuple, is_param_object
+    if is_param_object(value) or is_namedtuple(value):      # parameter objects (front/objects.py)
+        read = convert(name, value, depth)
+        return ("other", read.why) if isinstance(read, Unreadable) else ("value", read)
     numbers = _numbers(value)
     if numbers is not None:
         return "value", numbers
