@@ -164,6 +164,14 @@ def test_values_read_are_constants_of_the_generated_code():
     assert "np.sin" in text
 
 
+def test_a_dataclass_in_source_text():
+    """si.from_source compiles the text on its own (not with s2s_invad's __future__ flags,
+    under which dataclasses would look up string annotations in a module that is not there)."""
+    f = si.from_source("import numpy as np\nfrom dataclasses import dataclass\n\n@dataclass\nclass P:\n"
+                       "    a: float = 2.0\n\nP0 = P()\n\ndef f(x):\n    return P0.a * np.sin(x)\n", "f")
+    assert si.jvp(f, (0.5,), (1.0,)) == pytest.approx((2.0 * np.sin(0.5), 2.0 * np.cos(0.5)), rel=1e-15)
+
+
 # -- stale values --------------------------------------------------------------------------------
 
 def stale_global(x, y):

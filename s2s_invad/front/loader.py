@@ -405,7 +405,7 @@ def from_source(text: str, name: str, namespace: dict | None = None):
     glob = {"__name__": f"s2s_invad_source_{next(_SOURCE_COUNTER)}"} if namespace is None else namespace
     try:
         try:
-            code = compile(text, filename, "exec")
+            code = compile(text, filename, "exec", dont_inherit=True)     # not this module's __future__ flags
         except (RecursionError, MemoryError):            # Python's own limit on nesting
             raise A.too_deep(text) from None
     except SyntaxError as exc:
