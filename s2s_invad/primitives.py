@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from fractions import Fraction
 from typing import Callable
 
-from .sym import ONE, ZERO, Sym, eq, function, is_num
+from .sym import ONE, ZERO, Sym, compare, eq, function, is_num
 
 sin, cos, exp, log, sqrt = (function(f) for f in ("sin", "cos", "exp", "log", "sqrt"))
 sinh, cosh, sign = (function(f) for f in ("sinh", "cosh", "sign"))
@@ -80,6 +80,43 @@ def _atan2_partials(y, x, z):
     return x / r / r, -(y / r) / r
 
 
+def _max_partials(x, y, z):
+    """d maximum(x, y) = (1, 0) where x > y, (0, 1) where y > x and (1/2, 1/2) at a tie
+    (JAX's convention for jnp.maximum: the mean of the one-sided derivatives there); NaN
+    (which maximum propagates) compares false: (0, 0), and the results check reports it."""
+    tie = 0.5 * eq(x, y)
+    return compare("gt", x, y) + tie, compare("gt", y, x) + tie
+
+
+def _min_partials(x, y, z):
+    tie = 0.5 * eq(x, y)
+    return compare("lt", x, y) + tie, compare("lt", y, x) + tie
+
+
+def _fmax_partials(x, y, z):
+    """fmax(x, y) is x where y is NaN (and y where x is): as maximum, plus y != y."""
+    dx, dy = _max_partials(x, y, z)
+    return dx + compare("ne", y, y), dy + compare("ne", x, x)
+
+
+def _fmin_partials(x, y, z):
+    dx, dy = _min_partials(x, y, z)
+    return dx + compare("ne", y, y), dy + compare("ne", x, x)
+
+
+def _compared(x, y, z):
+    """A comparison is 1 or 0, constant on each side of its boundary: derivative 0."""
+    return ZERO, ZERO
+
+
+def _where_partials(c, a, b, z):
+    """where(c, a, b) is a where c holds, else b: d = (0, c, 1 - c), c being 1 or 0 (the
+    value of a comparison), so the unselected branch's value never reaches z; its tangent is
+    multiplied by an exact 0 (jnp.where's rule), which is 0 unless that tangent is inf or
+    NaN: then the results check raises NonFiniteError."""
+    return ZERO, c, 1 - c
+
+
 PRIMITIVES: dict[str, Primitive] = dict([
     # arithmetic:                        d z / d x,        d z / d y
     _prim("add", 2, lambda x, y, z: (ONE, ONE), symbol="+"),
@@ -112,10 +149,34 @@ PRIMITIVES: dict[str, Primitive] = dict([
     # binary functions:                  d z / d y (or a),  d z / d x (or b)
     _prim("atan2", 2, _atan2_partials, "atan2", "arctan2"),
     _prim("hypot", 2, lambda x, y, z: (x / z, y / z), "hypot", "hypot"),   # hypot(x, y) >= |x|, |y|
+    # nonsmooth functions, with the conventional derivative at their kinks (JAX's):
+    _prim("maximum", 2, _max_partials, numpy="maximum"),     # NaN propagates; ties: 1/2, 1/2
+    _prim("minimum", 2, _min_partials, numpy="minimum"),
+    _prim("fmax", 2, _fmax_partials, numpy="fmax"),          # NaN ignored
+    _prim("fmin", 2, _fmin_partials, numpy="fmin"),
+    _prim("sign", 1, lambda x, z: (ZERO,), numpy="sign"),      # piecewise constant: 0
+    _prim("heaviside", 2, lambda x, h, z: (ZERO, eq(x, ZERO)), numpy="heaviside"),  # h where x == 0
+    # comparisons and logic of runtime values (values True/False, read as 1 and 0), and select
+    _prim("gt", 2, _compared, symbol=">"),
+    _prim("ge", 2, _compared, symbol=">="),
+    _prim("lt", 2, _compared, symbol="<"),
+    _prim("le", 2, _compared, symbol="<="),
+    _prim("ne", 2, _compared, symbol="!="),
+    _prim("logical_and", 2, _compared, numpy="logical_and"),
+    _prim("logical_or", 2, _compared, numpy="logical_or"),
+    _prim("logical_not", 1, lambda c, z: (ZERO,), numpy="logical_not"),
+    _prim("where", 3, _where_partials, numpy="where"),
 ])
 
+# Primitives whose value is piecewise constant (derivative 0 everywhere it exists): their
+# results are not varied (analysis/activity.py), so they are constants of the derivative
+# code; COMPARISONS and BOOLEAN hold the ones whose value is True or False.
+COMPARISONS = frozenset({"gt", "ge", "lt", "le", "ne"})
+BOOLEAN = COMPARISONS | {"logical_and", "logical_or", "logical_not"}
+PIECEWISE_CONSTANT = BOOLEAN | {"sign"}
+
 # Functions that only appear inside derivative rules.
-HELPERS = {"sign": {"numpy": "sign"}}
+HELPERS: dict[str, dict] = {}
 
 
 def lookup_function(module_kind: str, attr: str) -> str | None:

@@ -50,7 +50,8 @@ class Attr(Sym):
 
 @dataclass(frozen=True, slots=True)
 class Op(Sym):
-    op: str                      # add sub mul div pow neg eq (eq: 1 where a == b, else 0)
+    op: str                      # add sub mul div pow neg, and the comparisons eq ne gt ge lt le
+                                 # (eq: 1 where a == b, else 0; True and False add as 1 and 0)
     args: tuple
 
 
@@ -171,6 +172,18 @@ def eq(a: Sym, b: Sym) -> Sym:
     return Op("eq", (a, b))
 
 
+COMPARISONS = {"eq": "==", "ne": "!=", "gt": ">", "ge": ">=", "lt": "<", "le": "<="}
+_DECIDE = {"eq": lambda a, b: a == b, "ne": lambda a, b: a != b, "gt": lambda a, b: a > b,
+           "ge": lambda a, b: a >= b, "lt": lambda a, b: a < b, "le": lambda a, b: a <= b}
+
+
+def compare(op: str, a: Sym, b: Sym) -> Sym:
+    """``a > b`` (op "gt"...) as a number: 1 where it holds, else 0."""
+    if is_num(a) and is_num(b):
+        return Num(int(_DECIDE[op](a.value, b.value)))
+    return Op(op, (a, b))
+
+
 def neg(a: Sym) -> Sym:
     if type(a) is Num:
         return Num(-a.value)
@@ -209,8 +222,8 @@ def to_text(e: Sym, callee, refs: set | None = None) -> tuple[str, int]:
             op, args = "mul", (args[0], args[0])
         if op == "neg":
             return A.unary_text("-", *to_text(args[0], callee, refs))
-        if op == "eq":
-            return A.compare_text([to_text(a, callee, refs) for a in args], ["=="])
+        if op in COMPARISONS:
+            return A.compare_text([to_text(a, callee, refs) for a in args], [COMPARISONS[op]])
         return A.binop_text(A.SYMBOL[op], A.PREC[op], *to_text(args[0], callee, refs),
                             *to_text(args[1], callee, refs))
     if kind is Fn:

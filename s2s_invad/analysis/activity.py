@@ -1,7 +1,9 @@
 """Analysis: which values are active, and which statements are needed at all.
 
 A value is *active* when it depends on a differentiated parameter (varied) and some
-output depends on it (useful). Statements no output depends on are dead and dropped,
+output depends on it (useful). The result of a piecewise constant primitive (a comparison
+``x > 0``, ``np.sign``: derivative 0) is never varied: it is a constant of the derivative
+code, as the condition of ``np.where`` is. Statements no output depends on are dead and dropped,
 so the generated code has no dead code. Passive statements that an output or an active
 statement needs stay: they are constants of the derivative code.
 
@@ -14,6 +16,7 @@ values are dropped from the loop, and a loop nobody needs disappears.
 from __future__ import annotations
 
 from ..ir import Loop, Program, Value
+from ..primitives import PIECEWISE_CONSTANT
 
 
 def activity(program: Program) -> Program:
@@ -88,7 +91,8 @@ def _varied(items: list, varied: set) -> None:
                 if not grew:
                     break
                 varied.update(id(c.var) for c in grew)
-        elif any(isinstance(a, Value) and id(a) in varied for a in item.args):
+        elif item.op not in PIECEWISE_CONSTANT and any(isinstance(a, Value) and id(a) in varied
+                                                        for a in item.args):
             varied.add(id(item.target))
 
 

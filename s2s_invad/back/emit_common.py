@@ -25,7 +25,7 @@ from ..ir import Program, Stmt, Value, spec_size, where_text
 from ..analysis.lumps import Lump
 from ..analysis import pattern
 from ..analysis.pattern import Structure, structure
-from ..primitives import spelling
+from ..primitives import COMPARISONS, PRIMITIVES, spelling
 from ..naming import Namer
 from ..sym import ONE, ZERO, Attr, Fn, Num, Op, Ref, Sym, is_atom, is_num, to_text
 from .names import ModuleNames
@@ -394,6 +394,8 @@ class Emitter:
         args = [self.operand_text(a) for a in stmt.args]
         if stmt.op in A.PREC:
             value = A.binop_text(A.SYMBOL[stmt.op], A.PREC[stmt.op], *args[0], *args[1])[0]
+        elif stmt.op in COMPARISONS:
+            value = A.compare_text(args, [PRIMITIVES[stmt.op].symbol])[0]
         elif stmt.op == "neg":
             value = A.unary_text("-", *args[0])[0]
         elif stmt.op == "pos":
@@ -665,7 +667,7 @@ class Emitter:
         w.stmt(A.assign(list(unknowns), call))
 
 
-_OPS = frozenset({"add", "sub", "mul", "div", "pow", "neg"})
+_OPS = frozenset({"add", "sub", "mul", "div", "pow", "neg"}) | COMPARISONS
 
 
 def _reuse(e: Sym, table: dict, limit: int) -> Sym:

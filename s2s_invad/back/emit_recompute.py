@@ -32,7 +32,7 @@ from .emit_vjp import output_cotangents, vjp_step
 from ..ir import Value
 from ..analysis.lumps import Lump
 from ..analysis.memory import MemoryPlan
-from ..primitives import inverse
+from ..primitives import COMPARISONS, inverse
 from ..sym import ONE, ZERO, Fn, Num, Op, Ref, Sym
 
 ULP_UP = Op("add", (Num(1), Op("pow", (Num(2), Num(-52)))))     # 1 + 2**-52: up by one ulp
@@ -220,7 +220,8 @@ def _perturbed_side(recipe) -> dict:
 
 _ARITHMETIC = {"add": lambda a, b: Op("add", (a, b)), "sub": lambda a, b: Op("sub", (a, b)),
                "mul": lambda a, b: Op("mul", (a, b)), "div": lambda a, b: Op("div", (a, b)),
-               "pow": lambda a, b: Op("pow", (a, b)), "neg": lambda a: Op("neg", (a,)), "pos": lambda a: a}
+               "pow": lambda a, b: Op("pow", (a, b)), "neg": lambda a: Op("neg", (a,)), "pos": lambda a: a,
+               **{op: (lambda op: lambda a, b: Op(op, (a, b)))(op) for op in COMPARISONS}}
 
 
 def check_names(lump: Lump, plan: MemoryPlan, index: int) -> set[str]:

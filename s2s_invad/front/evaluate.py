@@ -37,6 +37,7 @@ from .. import _astlib as A
 from ..errors import EvaluationError, ShapeError, UnsupportedSyntaxError
 from ..ir import Const, Param, Program, Stmt, Value, iter_operands
 from ..naming import Namer
+from ..primitives import BOOLEAN
 from ..sym import Attr, Ref
 from . import library, loops, objects
 from .fence import fence, refuse
@@ -389,6 +390,16 @@ class Evaluator:
             if a_num and a == 1:
                 return 1.0
         return self.emit(op, (self.operand(a), self.operand(b)), None, _param(a) or _param(b))
+
+    def compare(self, op: str, a, b):
+        """``a op b`` (op "gt", "ge", "lt" or "le") where a side is a runtime Scalar: a
+        statement whose value is True or False (a constant of the derivative code)."""
+        return self.emit(op, (self.operand(a), self.operand(b)), None, _param(a) or _param(b))
+
+    def logical(self, op: str, *xs):
+        """np.logical_and / logical_or / logical_not (``&``, ``|``, ``~``) of comparisons
+        (a number operand is True or False now: ``c & True`` is c)."""
+        return library.logical(self, op, None, *xs)
 
     def negate(self, a):
         if not isinstance(a, Scalar):
@@ -1023,6 +1034,11 @@ class Evaluator:
 
     def truth(self, value, node, what: str = "a condition") -> bool:
         self.node = node
+        if isinstance(value, Scalar) and getattr(self.defs.get(id(value.value)), "op", None) in BOOLEAN:
+            text = self.text_of(node) or "the comparison"
+            raise self.refuse(node, f"a comparison on a runtime value (`{text}`) as {what}: it is known only at "
+                                    "run time, so the data flow would change with the inputs; choose between "
+                                    f"values with np.where({text}, a, b), np.maximum or np.minimum instead")
         if isinstance(value, Scalar):
             self.refuse_runtime("a truth test", value, f"{what} depends on a runtime value")
         if isinstance(value, np.ndarray):
@@ -1052,6 +1068,8 @@ class Evaluator:
                 raise
             except (TypeError, ValueError) as exc:
                 raise self.fail(node, f"comparison failed: {exc}") from None
+            if len(node.ops) == 1 and _holds_runtime(ok):
+                return ok                          # x > 0: a runtime condition, for np.where
             if not self.truth(ok, node):
                 return False
             left = right

@@ -94,7 +94,10 @@ def known_names(module_kind: str) -> set[str]:
     """The attributes of math / numpy the language knows (for identifying live imports)."""
     if module_kind == "math":
         return set(_PRIMS["math"]) | _MATH_TT | _MATH_OTHER
-    return set(_PRIMS["numpy"]) | _NUMPY_OTHER | _NUMPY_MORE
+    if module_kind == "numpy.linalg":
+        return {"norm"}
+    from .nonsmooth import NUMPY_NAMES
+    return set(_PRIMS["numpy"]) | _NUMPY_OTHER | _NUMPY_MORE | NUMPY_NAMES
 
 
 def builtin_names() -> list[str]:
@@ -136,9 +139,12 @@ def attribute(ev, base, attr: str):
             return NamedFloat(value, f"{base.alias}.{attr}")
         if attr == "newaxis" and base.kind == "numpy":
             return None
+        if attr == "linalg" and base.kind == "numpy":
+            return Module(base.alias, "numpy.linalg")
         if attr in known_names(base.kind):
             return Known(base.kind, attr, base.alias)
-        raise ev.refuse(ev.node, f"{base.alias}.{attr} is not supported: the {base.kind} functions "
+        raise ev.refuse(ev.node, f"{base.alias}{'.linalg' if base.kind == 'numpy.linalg' else ''}.{attr} is "
+                                 f"not supported: the {base.kind} functions "
                                  f"s2s_invad knows are {', '.join(sorted(known_names(base.kind)))}")
     if isinstance(base, Scalar):
         if attr in _REAL_ATTRS:                    # a real number: x.real is x, x.conj() is x
@@ -148,6 +154,9 @@ def attribute(ev, base, attr: str):
         raise ev.refuse(ev.node, f"attribute .{attr} of a runtime scalar: call math.<fn> or np.<fn> "
                                  "on the value instead")
     if isinstance(base, np.ndarray):
+        from .nonsmooth import METHODS
+        if attr in METHODS:
+            return Bound(base, attr)
         if attr == "real" or attr == "imag":
             return _np_real(ev, None, [base], {}) if attr == "real" else _np_imag(ev, None, [base], {})
         if attr in _ARRAY_ATTRS:
@@ -228,15 +237,21 @@ def binary(ev, prim: str, kind: str, alias: str | None, a, b):
     if kind == "math":
         raise ev.fail(ev.node, f"{name} takes two numbers, not a sequence: use "
                                f"np.{spelling(prim, 'numpy')} for arrays (elementwise)")
-    a, b = (to_array(ev, v) if isinstance(v, (list, tuple)) else v for v in (a, b))
-    for s, other in ((a, b), (b, a)):
-        if isinstance(s, Scalar) and s.param in ev.arrays and isinstance(other, np.ndarray) and other.ndim \
-                and held_array_param(ev, other) is None:     # as in an operator (Evaluator.binop)
-            ev.vector_use(s, f"{name} with a vector of length {len(other)}")
-    each = np.vectorize(lambda p, q: binary(ev, prim, kind, alias, p, q), otypes=[object])
+    return broadcast(ev, name, lambda p, q: binary(ev, prim, kind, alias, p, q), (a, b))
+
+
+def broadcast(ev, name: str, each, args):
+    """``each(*elements)`` over ``args`` (numbers, runtime scalars, lists, arrays) broadcast
+    as NumPy broadcasts them, as an object array (a 0-d result as its element)."""
+    args = [to_array(ev, v) if isinstance(v, (list, tuple)) else v for v in args]
+    for s in args:
+        for other in args:
+            if isinstance(s, Scalar) and s.param in ev.arrays and isinstance(other, np.ndarray) and other.ndim \
+                    and held_array_param(ev, other) is None:     # as in an operator (Evaluator.binop)
+                ev.vector_use(s, f"{name} with a vector of length {len(other)}")
+    each = np.vectorize(each, otypes=[object])
     try:
-        return _unwrap(each(to_array(ev, a) if isinstance(a, np.ndarray) else _zero_d(a),
-                            to_array(ev, b) if isinstance(b, np.ndarray) else _zero_d(b)))
+        return _unwrap(each(*(to_array(ev, v) if isinstance(v, np.ndarray) else _zero_d(v) for v in args)))
     except ValueError as exc:
         raise ev.fail(ev.node, f"{name} failed: {exc}") from None
 
@@ -404,11 +419,9 @@ def _minmax(name):
         items = list(args[0]) if len(args) == 1 and not is_number(args[0]) else list(args)
         if len(args) == 1:
             _sequence(ev, args[0], f"{name}()")
-        for item in items:
-            if isinstance(item, Scalar):
-                raise ev.refuse(ev.node, f"{name}() of runtime values is not differentiable "
-                                         "everywhere and would make the data flow depend on the "
-                                         "inputs: write the formula without it")
+        if any(isinstance(item, Scalar) for item in items):
+            from .nonsmooth import _builtin_extreme
+            return _builtin_extreme(ev, name, items, kwargs)
         try:
             return fn(*args, **kwargs)
         except ev_errors() as exc:
@@ -1027,6 +1040,9 @@ def _np_tt(name):
 def _method(ev, obj, name, args, kwargs):
     if isinstance(obj, np.ndarray) and name not in _BATCH_SAFE_METHODS:
         across_batch(ev, obj, name, args, kwargs, f".{name}()")
+    from .nonsmooth import METHODS
+    if isinstance(obj, np.ndarray) and name in METHODS:
+        return METHODS[name](ev, None, [obj] + list(args), kwargs)
     if name in ("conj", "conjugate") and not isinstance(obj, np.ndarray):
         _exactly(ev, f".{name}", args, 0)
         return obj                                          # a real number is its own conjugate
@@ -1279,3 +1295,8 @@ _IMPLS[("numpy", "einsum")] = _np_einsum
 _IMPLS[("numpy", "polyval")] = _np_polyval
 _IMPLS[("numpy", "var")] = _spread("var")
 _IMPLS[("numpy", "std")] = _spread("std")
+
+from . import nonsmooth as _nonsmooth  # noqa: E402  (it reads this module's helpers)
+
+_IMPLS.update(_nonsmooth.IMPLS)
+logical = _nonsmooth.logical

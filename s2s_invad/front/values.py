@@ -6,8 +6,9 @@ While :mod:`s2s_invad.front.evaluate` runs a function, every value is one of
   None, a tuple, list, range or slice, a NumPy array, a helper function, a module;
 * a :class:`Scalar`: a *runtime* scalar, one SSA value of the program being built.
   Arithmetic on it appends a statement to the program (through the evaluator that is
-  running) instead of computing; truth tests, comparisons and use as an index or a count
-  are refused, because the data flow would then depend on the input.
+  running) instead of computing; a comparison (``x > 0``) is a runtime value too, True or
+  False, for ``np.where`` and arithmetic; truth tests (``if x > 0:``), ``==`` and use as an
+  index or a count are refused, because the data flow would then depend on the input.
 
 A module-level dict of constants is a :class:`ConstDict`: read-only, its values read
 with transform-time keys. Containers (lists, tuples, NumPy object arrays) may hold both kinds, so ``F = np.zeros(n)``
@@ -71,6 +72,24 @@ def _binary(op: str):
     return forward, backward
 
 
+def _compared(op: str):
+    """``x > y``: a runtime comparison (True or False, derivative 0: library.compare)."""
+    def method(self, other):
+        if not (isinstance(other, Scalar) or is_number(other)):
+            return NotImplemented
+        return running().compare(op, self, other)
+    return method
+
+
+def _logical(op: str):
+    """``c & d``, ``c | d`` of comparisons: np.logical_and / np.logical_or."""
+    def method(self, other):
+        if not (isinstance(other, Scalar) or is_number(other)):
+            return NotImplemented
+        return running().logical(op, self, other)
+    return method
+
+
 def _refused(what: str):
     def method(self, *args):
         running().refuse_runtime(what, self)
@@ -121,8 +140,14 @@ class Scalar:
 
     __rmatmul__ = __matmul__
     __bool__ = _refused("a truth test")
-    __lt__ = __le__ = __gt__ = __ge__ = _refused("a comparison")
-    __eq__ = __ne__ = _refused("a comparison")
+    __lt__, __le__, __gt__, __ge__ = (_compared(op) for op in ("lt", "le", "gt", "ge"))
+    __and__ = __rand__ = _logical("logical_and")
+    __or__ = __ror__ = _logical("logical_or")
+
+    def __invert__(self):
+        return running().logical("logical_not", self)
+
+    __eq__ = __ne__ = _refused("a comparison by == or != (write <= and >=, or np.where)")
     __index__ = _refused("an index or count")
     __int__ = _refused("int()")
     __float__ = _refused("a conversion to float (e.g. storing it in a float array)")
