@@ -123,6 +123,16 @@ _fetestexcept = _c_int_function("fetestexcept")
 _feclearexcept = _c_int_function("feclearexcept")
 
 
+@numba.vectorize(["float64(float64, float64)"], cache=True)
+def heaviside(x, h):
+    """numpy.heaviside, which numba does not type: 0 for x < 0, h at 0, 1 for x > 0 (NaN stays)."""
+    if x < 0.0:
+        return 0.0
+    if x > 0.0:
+        return 1.0
+    return h if x == 0.0 else x
+
+
 @numba.njit(cache=True)
 def cbrt(x):
     """math.cbrt (Python 3.11), which numba does not type: NumPy's, the same libm cbrt."""

@@ -8,6 +8,9 @@ subtractive cancellation, exact to rounding even with h = 1e-30.
 The rebuilt function sees shims instead of `math`, `np` and `numpy`: each supported
 primitive maps to the NumPy ufunc (which accepts complex and array arguments), and
 `abs` maps to a version that keeps the complex step alive (z if Re z >= 0 else -z).
+Comparisons ``a < b`` (<, <=, >, >=) compare real parts, and the nonsmooth functions
+(np.maximum, np.where's conditions, np.max, builtin max...) choose by real parts, so
+away from kinks and ties the chosen piece carries the step.
 """
 
 import ast
@@ -16,6 +19,7 @@ import inspect
 import linecache
 import math
 import numbers
+import operator
 import textwrap
 import types
 
@@ -50,6 +54,101 @@ def _cbrt(z):
     return out if np.ndim(out) else out[()]
 
 
+def _select(pick_first, a, b):
+    """maximum / minimum for complex steps: the operand whose real part wins (away from ties,
+    where the derivative is one operand's)."""
+    out = np.where(pick_first(np.real(a), np.real(b)), a, b)
+    return out if np.ndim(out) else out[()]
+
+
+def _maximum(a, b):
+    return _select(lambda x, y: (x >= y) | np.isnan(x), a, b)
+
+
+def _minimum(a, b):
+    return _select(lambda x, y: (x <= y) | np.isnan(x), a, b)
+
+
+def _fmax(a, b):
+    return _select(lambda x, y: (x >= y) | np.isnan(y), a, b)
+
+
+def _fmin(a, b):
+    return _select(lambda x, y: (x <= y) | np.isnan(y), a, b)
+
+
+def _extreme(pick):
+    """np.max / np.min by the real parts (np.argmax picks the first of a tie)."""
+    def reduce(a, axis=None, keepdims=False):
+        a = np.asarray(a)
+        if axis is None:
+            flat = a.ravel()
+            out = flat[pick(np.real(flat))]
+            return np.reshape(out, (1,) * a.ndim) if keepdims else out
+        index = np.expand_dims(pick(np.real(a), axis=axis), axis)
+        out = np.take_along_axis(a, index, axis)
+        return out if keepdims else np.squeeze(out, axis)
+    return reduce
+
+
+def _heaviside(x, h):
+    xr = np.real(x)
+    out = np.where(xr < 0, 0.0, np.where(xr > 0, 1.0, h))
+    return out if np.ndim(out) else out[()]
+
+
+def _norm(x, ord=None, axis=None, keepdims=False):
+    """np.linalg.norm of real vectors and matrices, analytic (no conjugate): sqrt(sum x*x),
+    sums and maxima of |x| chosen by real parts."""
+    x = np.asarray(x)
+    if axis is None and x.ndim == 2 and ord not in (None, "fro"):
+        sums = np.sum(_abs(x), axis=0 if ord in (1, -1) else 1)
+        return (_extreme(np.argmax) if ord > 0 else _extreme(np.argmin))(sums)
+    if ord in (None, 2, "fro"):
+        return np.sqrt(np.sum(x * x, axis=axis))
+    if ord == 1:
+        return np.sum(_abs(x), axis=axis)
+    if ord in (np.inf, -np.inf):
+        return (_extreme(np.argmax) if ord > 0 else _extreme(np.argmin))(_abs(x), axis=axis)
+    return np.sum(_abs(x) ** ord, axis=axis) ** (1.0 / ord)
+
+
+def _logaddexp(a, b):
+    high, low = _maximum(a, b), _minimum(a, b)
+    return high + np.log1p(np.exp(low - high))
+
+
+def _builtin_extreme(pick):
+    """Builtin max / min ordering complex numbers by their real parts."""
+    def extreme(*args, **kwargs):
+        items = list(args[0]) if len(args) == 1 else list(args)
+        return pick(items, key=np.real, **kwargs)
+    return extreme
+
+
+_COMPARE_OPS = {ast.Lt: "lt", ast.LtE: "le", ast.Gt: "gt", ast.GtE: "ge"}
+
+
+def _compare(op, a, b):
+    """``a < b`` in the rebuilt function: by real parts where a side is complex."""
+    if any(np.iscomplexobj(v) for v in (a, b)):
+        a, b = np.real(a), np.real(b)
+    out = {"lt": operator.lt, "le": operator.le, "gt": operator.gt, "ge": operator.ge}[op](a, b)
+    return np.bool_(out) if isinstance(out, bool) else out      # ~ of it is logical not, as in NumPy
+
+
+class _RealComparisons(ast.NodeTransformer):
+    """Rewrites each single comparison ``a < b`` (<, <=, >, >=) as ``_oracle_compare("lt", a, b)``."""
+
+    def visit_Compare(self, node):
+        self.generic_visit(node)
+        if len(node.ops) != 1 or type(node.ops[0]) not in _COMPARE_OPS:
+            return node
+        call = ast.Call(ast.Name("_oracle_compare", ast.Load()),
+                        [ast.Constant(_COMPARE_OPS[type(node.ops[0])]), node.left, node.comparators[0]], [])
+        return ast.copy_location(call, node)
+
+
 # Every function the input language accepts, under every spelling it accepts.
 _FUNCTIONS = {
     "sin": np.sin, "cos": np.cos, "tan": np.tan,
@@ -60,6 +159,14 @@ _FUNCTIONS = {
     "atan2": _atan2, "arctan2": _atan2,
     "atanh": np.arctanh, "arctanh": np.arctanh, "asinh": np.arcsinh, "arcsinh": np.arcsinh,
     "acosh": np.arccosh, "arccosh": np.arccosh, "cbrt": lambda z: _cbrt(z),
+}
+_NUMPY_NONSMOOTH = {
+    "maximum": _maximum, "minimum": _minimum, "fmax": _fmax, "fmin": _fmin,
+    "sign": lambda x: np.sign(np.real(x)), "heaviside": _heaviside,
+    "clip": lambda a, a_min=None, a_max=None: _minimum(_maximum(a, a_min), a_max) if a_min is not None
+    and a_max is not None else _maximum(a, a_min) if a_min is not None else _minimum(a, a_max),
+    "max": _extreme(np.argmax), "amax": _extreme(np.argmax), "min": _extreme(np.argmin),
+    "amin": _extreme(np.argmin), "logaddexp": _logaddexp,
 }
 
 def underlying_function(f):
@@ -103,14 +210,23 @@ def _is_constant(value):
         and not isinstance(value, types.ModuleType)
 
 
+class _LinalgShim:
+    """numpy.linalg with an analytic norm."""
+    norm = staticmethod(_norm)
+
+    def __getattr__(self, name):
+        return getattr(np.linalg, name)
+
+
 class _NumpyShim:
     """numpy, except that arrays built from scratch are complex (so that ``F = np.zeros(n)``
     followed by ``F[i] = <complex>`` keeps the complex step), and the supported primitives
     under every spelling."""
 
     def __init__(self):
-        for name, fn in _FUNCTIONS.items():
+        for name, fn in {**_FUNCTIONS, **_NUMPY_NONSMOOTH}.items():
             setattr(self, name, fn)
+        self.linalg = _LinalgShim()
         self.abs = self.absolute = self.fabs = _abs
 
     def __getattr__(self, name):
@@ -198,7 +314,9 @@ def rebuild(f):
             shim = _shim_of(value)
             if shim is not None:
                 namespace[name] = shim
-    namespace.update(math=MATH_SHIM, np=NP_SHIM, numpy=NP_SHIM, abs=_abs)
+    namespace.update(math=MATH_SHIM, np=NP_SHIM, numpy=NP_SHIM, abs=_abs, max=_builtin_extreme(max),
+                     min=_builtin_extreme(min), _oracle_compare=_compare)
+    tree = ast.fix_missing_locations(_RealComparisons().visit(tree))
     defs = [node for node in tree.body if isinstance(node, ast.FunctionDef)]
     if not only_f:
         first = f.__code__.co_firstlineno
@@ -249,6 +367,8 @@ def _shaped(result):
     """A result with the imaginary parts dropped, shaped as s2s_invad returns it."""
     if isinstance(result, tuple):
         return tuple(_shaped(r) for r in result)
+    if isinstance(result, np.ndarray) and result.ndim == 0:      # np.where of scalars
+        return float(np.real(result))
     if isinstance(result, (list, np.ndarray)):
         return np.real(np.asarray(result, dtype=complex)).astype(float)
     return float(np.real(result))

@@ -71,6 +71,10 @@ _C_FUNCTIONS = {name: name for name in ("sin", "cos", "tan", "exp", "log", "log1
                                         "hypot", "atan2")}
 _C_FUNCTIONS.update(arcsin="asin", arccos="acos", arctan="atan", arctanh="atanh", arcsinh="asinh", arccosh="acosh",
                     arctan2="atan2")
+_C_NUMPY = {"sign": "s2s_sign", "maximum": "s2s_maximum", "minimum": "s2s_minimum", "fmax": "fmax",
+            "fmin": "fmin", "heaviside": "s2s_heaviside"}
+_C_LOGICAL = {"logical_and": "(({0} != 0.0) && ({1} != 0.0))", "logical_or": "(({0} != 0.0) || ({1} != 0.0))",
+              "logical_not": "({0} == 0.0)"}
 _CONSTANTS = {"pi": math.pi, "e": math.e, "tau": math.tau, "inf": math.inf, "nan": math.nan}
 _BINARY = {ast.Add: "+", ast.Sub: "-", ast.Mult: "*", ast.Div: "/"}
 _LOGICAL = {ast.BitAnd: "&&", ast.BitOr: "||"}
@@ -92,6 +96,13 @@ PRELUDE = r"""#include <math.h>
 
 /* numpy.sign: -1, 0 or 1, NaN for NaN */
 static double s2s_sign(double x) { return x > 0.0 ? 1.0 : (x < 0.0 ? -1.0 : x); }
+
+/* numpy.maximum and numpy.minimum: NaN propagates (fmax and fmin ignore it) */
+static double s2s_maximum(double x, double y) { return (x >= y || isnan(x)) ? x : y; }
+static double s2s_minimum(double x, double y) { return (x <= y || isnan(x)) ? x : y; }
+
+/* numpy.heaviside(x, h): 0, h or 1 */
+static double s2s_heaviside(double x, double h) { return x < 0.0 ? 0.0 : (x > 0.0 ? 1.0 : (x == 0.0 ? h : x)); }
 
 /* runtime.finite: every value finite */
 static int s2s_finite(const double *x, int n) {
@@ -323,8 +334,12 @@ class _CFunction:
                 if attr == "isfinite":
                     return f"isfinite({args[0]})"
             if base in self.m.numpy:
-                if attr == "sign":
-                    return f"s2s_sign({args[0]})"
+                if attr in _C_NUMPY:
+                    return f"{_C_NUMPY[attr]}({', '.join(args)})"
+                if attr == "where":              # a select: only the chosen value is read
+                    return f"({args[0]} != 0.0 ? {args[1]} : {args[2]})"
+                if attr in _C_LOGICAL:
+                    return _C_LOGICAL[attr].format(*args)
                 if attr in ("all", "any"):
                     return f"({args[0]})"
                 if attr == "divide":

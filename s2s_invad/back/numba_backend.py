@@ -68,7 +68,7 @@ _NUMPY = ({p.numpy for p in PRIMITIVES.values() if p.numpy} | {h["numpy"] for h 
                                                                if "numpy" in h}
           | {"isfinite", "all", "any", "divide", "copysign"})
 _CONSTANTS = {"inf", "nan", "pi", "e", "tau"}
-_NUMPY_REPLACED = {"zeros_like": "zeros_like", "ones_like": "ones_like"}
+_NUMPY_REPLACED = {"zeros_like": "zeros_like", "ones_like": "ones_like", "heaviside": "heaviside"}
 _MATH_REPLACED = {"cbrt": "cbrt"}          # math functions numba does not know: runtime_numba's
 _EXPRESSIONS = (ast.BinOp, ast.UnaryOp, ast.Compare, ast.BoolOp, ast.IfExp, ast.Constant, ast.Name,
                 ast.Tuple, ast.Attribute, ast.Call, ast.Subscript, ast.Load, ast.Store, ast.operator,

@@ -61,6 +61,7 @@ _INPLACE = {gast.Add: operator.iadd, gast.Sub: operator.isub, gast.Mult: operato
             gast.Mod: operator.imod, gast.MatMult: operator.imatmul, gast.LShift: operator.ilshift,
             gast.RShift: operator.irshift, gast.BitAnd: operator.iand, gast.BitOr: operator.ior,
             gast.BitXor: operator.ixor}
+_ORDER = (gast.Lt, gast.LtE, gast.Gt, gast.GtE)
 _COMPARE = {gast.Eq: operator.eq, gast.NotEq: operator.ne, gast.Lt: operator.lt,
             gast.LtE: operator.le, gast.Gt: operator.gt, gast.GtE: operator.ge,
             gast.Is: operator.is_, gast.IsNot: operator.is_not,
@@ -1063,7 +1064,12 @@ class Evaluator:
             right = self.eval(comp)
             self.node = node
             try:
-                ok = _COMPARE[type(op)](left, right)
+                if type(op) in _ORDER and any(isinstance(v, np.ndarray) and v.dtype == object
+                                              and _holds_runtime(v) for v in (left, right)):
+                    # NumPy would make the comparisons' results bools: compare element by element
+                    ok = library.broadcast(self, "a comparison", _COMPARE[type(op)], (left, right))
+                else:
+                    ok = _COMPARE[type(op)](left, right)
             except UnsupportedSyntaxError:
                 raise
             except (TypeError, ValueError) as exc:

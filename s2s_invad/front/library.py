@@ -55,8 +55,8 @@ _PRIMS["numpy"].update({"abs": "abs", "absolute": "abs", "fabs": "abs"})
 
 _MATH_TT = {"floor", "ceil", "trunc", "factorial", "comb", "perm", "gcd", "isqrt", "isfinite",
             "isinf", "isnan", "copysign", "fmod", "degrees", "radians"}
-_MATH_CONSTANTS = {"pi", "e", "tau", "inf"}
-_NUMPY_CONSTANTS = {"pi", "e", "inf"}
+_MATH_CONSTANTS = {"pi", "e", "tau", "inf", "nan"}
+_NUMPY_CONSTANTS = {"pi", "e", "inf", "nan"}
 _MATH_OTHER = {"pow", "hypot", "log10", "log2"}
 _NUMPY_OTHER = {"array", "asarray", "zeros", "ones", "empty", "full", "zeros_like", "ones_like",
                 "empty_like", "full_like", "arange", "linspace", "eye", "identity", "copy",
