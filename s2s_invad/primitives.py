@@ -145,7 +145,7 @@ PRIMITIVES: dict[str, Primitive] = dict([
     _prim("asinh", 1, lambda x, z: (1 / hypot(1.0, x),), "asinh", "arcsinh"),  # no x**2 to overflow
     _prim("acosh", 1, lambda x, z: (1 / (sqrt(x - 1) * sqrt(x + 1)),), "acosh", "arccosh"),
     _prim("cbrt", 1, lambda x, z: (z / x / 3,), "cbrt", "cbrt"),        # not 1 / (3 z**2): z once
-    _prim("abs", 1, lambda x, z: (sign(x),)),
+    _prim("abs", 1, lambda x, z: (2 * compare("ge", x, ZERO) - 1,)),   # 1 for x >= 0, else -1 (JAX's, 1 at 0)
     # binary functions:                  d z / d y (or a),  d z / d x (or b)
     _prim("atan2", 2, _atan2_partials, "atan2", "arctan2"),
     _prim("hypot", 2, lambda x, y, z: (x / z, y / z), "hypot", "hypot"),   # hypot(x, y) >= |x|, |y|

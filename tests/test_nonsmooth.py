@@ -319,3 +319,21 @@ def test_backend_c_agrees_with_the_python_backend(f, primals):
 def test_backend_numba_agrees_with_the_python_backend(f, primals):
     pytest.importorskip("numba")
     _agree(f, primals, "numba")
+
+
+def abs_math(x, y):
+    return abs(x) + y, math.fabs(y) + x
+
+
+def abs_np(x, y):
+    return np.abs(x) + y, np.fabs(y) + x
+
+
+@pytest.mark.parametrize("f", [abs_math, abs_np])
+def test_abs_at_zero_has_derivative_one_in_both_namespaces(f):
+    """d |x| = 1 for x >= 0, -1 for x < 0 (JAX's select(x >= 0, g, -g)): at x = 0 it is 1,
+    in math and NumPy sources alike (and -0.0 >= 0 too)."""
+    assert list(_jvp_column(f, (0.0, 0.5), 0)) == [1.0, 1.0]
+    assert list(_jvp_column(f, (-0.0, -0.0), 1)) == [1.0, 1.0]
+    assert list(_jvp_column(f, (-2.0, -0.5), 1)) == [1.0, -1.0]
+    checks.check_structured(si, f, (0.7, -0.4))
