@@ -337,3 +337,17 @@ def test_abs_at_zero_has_derivative_one_in_both_namespaces(f):
     assert list(_jvp_column(f, (-0.0, -0.0), 1)) == [1.0, 1.0]
     assert list(_jvp_column(f, (-2.0, -0.5), 1)) == [1.0, -1.0]
     checks.check_structured(si, f, (0.7, -0.4))
+
+
+def looped(x, y):
+    for i in range(200):
+        x, y = np.maximum(x, 0.5 * x) + 0.01 * y, y + 0.01 * np.where(x > 0, x, 0.1 * x)
+    return x, y
+
+
+def test_loops_kept_as_loops_and_recomputed_sweeps():
+    text = si.source(looped, "jvp")
+    assert "for i in range(200):" in text and "np.maximum(" in text
+    checks.check_structured(si, looped, (0.3, -0.2), memory=("store", "recompute"))
+    checks.check_structured(si, layer, (np.array([0.4, -0.8, 0.6]),), memory=("store", "recompute"))
+    checks.check_structured(si, conditions, (-0.5, 0.9), memory=("store", "recompute"))

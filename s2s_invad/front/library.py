@@ -7,9 +7,12 @@ Three families (the README lists them under "The input language"):
   they append a statement; on numbers they compute now; ``np.<fn>`` maps over arrays and
   lists elementwise, ``math.<fn>`` takes one number as in Python;
 * transform-time helpers that never see a runtime value in a place that would need one:
-  ``range``, ``len``, ``enumerate``, ``zip``, ``reversed``, ``min``, ``max``, ``int``,
-  ``round``, ``math.floor``..., ``np.arange``, ``np.linspace``; a runtime value where a
-  count, an index or a comparison is needed is refused;
+  ``range``, ``len``, ``enumerate``, ``zip``, ``reversed``, ``int``, ``round``,
+  ``math.floor``..., ``np.arange``, ``np.linspace``; a runtime value where a count or an
+  index is needed is refused;
+* the nonsmooth functions of :mod:`.nonsmooth` (comparisons as runtime values,
+  ``np.where``, ``np.maximum``, builtin ``min``/``max`` of runtime values, ``np.clip``,
+  ``np.max``, ``np.linalg.norm``, ``np.logaddexp``...), with JAX's derivatives at kinks;
 * structure: ``list``, ``tuple``, ``sum``, ``float``, ``np.array``, ``np.zeros``,
   ``np.ones``, ``np.full``, ``np.eye``, ``np.concatenate``, ``np.stack``, ``np.sum``,
   ``np.dot``, ``np.vdot``, ``np.matmul``, ``np.outer``, ``np.roll``, ``np.pad``, ``np.flip``,
