@@ -117,7 +117,7 @@ def uses_mod(x, y):
 
 
 def uses_compare(x, y):
-    z = x < y  # ERR: compare
+    z = x == y  # ERR: compare (x < y is a runtime condition now; == stays refused)
     return z, y
 
 

@@ -43,7 +43,7 @@ UNSUPPORTED = {
     "undefined": (ec.uses_undefined, ("undefined_name",)),
     "floordiv": (ec.uses_floordiv, ("//", "floor")),
     "mod": (ec.uses_mod, ("%", "modulo")),
-    "compare": (ec.uses_compare, ("compar", "<")),
+    "compare": (ec.uses_compare, ("compar", "==")),
     "star_args": (ec.uses_star_args, ("*rest", "*args", "variadic", "star")),
     "kwargs": (ec.uses_kwargs, ("**options", "**kwargs", "keyword")),
     "late": (ec.late_error, ("%", "modulo")),

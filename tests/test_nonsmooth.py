@@ -351,3 +351,16 @@ def test_loops_kept_as_loops_and_recomputed_sweeps():
     checks.check_structured(si, looped, (0.3, -0.2), memory=("store", "recompute"))
     checks.check_structured(si, layer, (np.array([0.4, -0.8, 0.6]),), memory=("store", "recompute"))
     checks.check_structured(si, conditions, (-0.5, 0.9), memory=("store", "recompute"))
+
+
+def returns_a_comparison(x, y):
+    return x < y, y
+
+
+def test_a_comparison_returned_is_a_constant_output():
+    """x < y as a result: True or False (1.0 or 0.0 from backend c), tangent 0; its row of
+    J is zero, so the inverse modes refuse it at transform time."""
+    y, dy = si.jvp(returns_a_comparison, (0.3, 0.5), (1.0, 1.0))
+    assert y == (True, 0.5) and dy == (0.0, 1.0)
+    with pytest.raises(si.NotInvertibleError, match="zero row"):
+        si.ijvp(returns_a_comparison, (0.3, 0.5), (1.0, 1.0))
