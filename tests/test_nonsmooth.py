@@ -364,3 +364,21 @@ def test_a_comparison_returned_is_a_constant_output():
     assert y == (True, 0.5) and dy == (0.0, 1.0)
     with pytest.raises(si.NotInvertibleError, match="zero row"):
         si.ijvp(returns_a_comparison, (0.3, 0.5), (1.0, 1.0))
+
+
+def clip_method(u):
+    return u.clip(-0.5, 0.8) + 0.5 * u[::-1]
+
+
+def test_clip_method_and_the_list_of_known_functions():
+    checks.check_structured(si, clip_method, (np.array([0.2, -0.9, 1.3]),))
+
+    def unknown(u):
+        return np.linalg.inv(u)
+    with pytest.raises(UnsupportedSyntaxError, match="np.linalg.inv is not supported.* norm"):
+        si.jvp(unknown, (np.ones(2),), (np.ones(2),))
+
+    def unknown_numpy(x):
+        return np.nanmax(x)
+    with pytest.raises(UnsupportedSyntaxError, match="np.nanmax is not supported.*logaddexp.*maximum.*where"):
+        si.jvp(unknown_numpy, (0.5,), (1.0,))

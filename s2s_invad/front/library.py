@@ -152,7 +152,9 @@ def attribute(ev, base, attr: str):
     if isinstance(base, Scalar):
         if attr in _REAL_ATTRS:                    # a real number: x.real is x, x.conj() is x
             return base if attr == "real" else 0.0 if attr == "imag" else Bound(base, attr)
-        if attr in _ARRAY_ATTRS or attr in _ARRAY_METHODS or attr in _MOVE_METHODS or attr in ("var", "std"):
+        if attr == "clip":                         # elementwise: of a batch of scalars too
+            return Bound(base, attr)
+        if attr in _ARRAY_ATTRS or attr in _ARRAY_METHODS or attr in _MOVE_METHODS or attr in ("var", "std", "max", "min"):
             ev.vector_use(base, f".{attr}")
         raise ev.refuse(ev.node, f"attribute .{attr} of a runtime scalar: call math.<fn> or np.<fn> "
                                  "on the value instead")
@@ -1044,7 +1046,7 @@ def _method(ev, obj, name, args, kwargs):
     if isinstance(obj, np.ndarray) and name not in _BATCH_SAFE_METHODS:
         across_batch(ev, obj, name, args, kwargs, f".{name}()")
     from .nonsmooth import METHODS
-    if isinstance(obj, np.ndarray) and name in METHODS:
+    if name in METHODS and (isinstance(obj, np.ndarray) or name == "clip"):
         return METHODS[name](ev, None, [obj] + list(args), kwargs)
     if name in ("conj", "conjugate") and not isinstance(obj, np.ndarray):
         _exactly(ev, f".{name}", args, 0)

@@ -120,7 +120,9 @@ def _builtin_extreme(ev, name, items, kwargs):
 
 
 def _np_clip(ev, alias, args, kwargs):
-    """np.clip(a, a_min, a_max) = np.minimum(np.maximum(a, a_min), a_max); None: no bound."""
+    """np.clip(a, a_min, a_max) = np.minimum(np.maximum(a, a_min), a_max); None: no bound
+    (also the method a.clip(a_min, a_max))."""
+    alias = alias or L._numpy_alias(ev)
     a = L._arguments(ev, f"{alias}.clip", args, kwargs, ("a", "a_min", "a_max"), required=1)
     lo, hi = a.get("a_min"), a.get("a_max")
     if lo is None and hi is None:
