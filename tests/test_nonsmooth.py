@@ -382,3 +382,13 @@ def test_clip_method_and_the_list_of_known_functions():
         return np.nanmax(x)
     with pytest.raises(UnsupportedSyntaxError, match="np.nanmax is not supported.*logaddexp.*maximum.*where"):
         si.jvp(unknown_numpy, (0.5,), (1.0,))
+
+
+def where_indices_of_a_constant(u):
+    (picked,) = np.where(np.array([1.0, 0.0, 2.0]) > 0.5)
+    return u[picked] * 2.0
+
+
+def test_where_of_a_transform_time_mask_gives_indices():
+    y, _ = si.jvp(where_indices_of_a_constant, (np.array([0.3, -0.4, 0.5]),), (np.ones(3),))
+    np.testing.assert_array_equal(y, [0.6, 1.0])

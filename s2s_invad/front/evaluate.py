@@ -1074,8 +1074,8 @@ class Evaluator:
                 raise
             except (TypeError, ValueError) as exc:
                 raise self.fail(node, f"comparison failed: {exc}") from None
-            if len(node.ops) == 1 and _holds_runtime(ok):
-                return ok                          # x > 0: a runtime condition, for np.where
+            if len(node.ops) == 1 and (_holds_runtime(ok) or isinstance(ok, np.ndarray) and ok.ndim):
+                return ok                          # x > 0: a runtime condition (or a mask), for np.where
             if not self.truth(ok, node):
                 return False
             left = right

@@ -89,6 +89,9 @@ def select(ev, alias, c, a, b):
 def _np_where(ev, alias, args, kwargs):
     L._no_keywords(ev, f"{alias}.where", kwargs)
     if len(args) == 1:
+        from .evaluate import _holds_runtime
+        if not _holds_runtime(args[0]):               # indices of a transform-time mask: NumPy's
+            return np.where(np.array(L.to_array(ev, args[0]).tolist()))
         raise ev.refuse(ev.node, f"{alias}.where(condition) gives the indices where it holds, which "
                                  f"depend on the input: write {alias}.where(condition, a, b)")
     if len(args) != 3:
