@@ -392,3 +392,35 @@ def where_indices_of_a_constant(u):
 def test_where_of_a_transform_time_mask_gives_indices():
     y, _ = si.jvp(where_indices_of_a_constant, (np.array([0.3, -0.4, 0.5]),), (np.ones(3),))
     np.testing.assert_array_equal(y, [0.6, 1.0])
+
+
+def test_bitwise_operators_take_comparisons_only():
+    def invert_float(x):
+        return np.where(~x, x, 2.0 * x)
+    with pytest.raises(UnsupportedSyntaxError, match="not a comparison"):
+        si.jvp(invert_float, (0.5,), (1.0,))
+
+    def logical_of_floats(x, y):
+        return np.where(np.logical_and(x, y - 1.0), x, y), y     # nonzero, as NumPy reads floats
+    checks.check_structured(si, logical_of_floats, (0.5, 0.25))
+    assert si.jvp(logical_of_floats, (0.5, 1.0), (1.0, 2.0))[1] == (2.0, 2.0)   # y - 1 == 0: the y branch
+
+
+def heaviside_pivot(x, h):
+    return x + 0.1 * h, np.heaviside(x, h) + 0.5 * x
+
+
+def test_slogdet_with_a_condition_as_pivot():
+    """d heaviside(x, h) / dh is x == 0 (True or False), a pivot here. At x = 0:
+    J = [[1, 0.1], [0.5, 1]], det 0.95; at x = 0.3: J = [[1, 0.1], [0.5, 0]], det -0.05."""
+    sign, logdet = si.slogdet(heaviside_pivot, (0.0, 0.4))[1]
+    assert sign == 1.0 and logdet == pytest.approx(math.log(0.95), rel=1e-14)
+    sign, logdet = si.slogdet(heaviside_pivot, (0.3, 0.4))[1]
+    assert sign == -1.0 and logdet == pytest.approx(math.log(0.05), rel=1e-13)
+    for backend in ("c", "numba"):
+        if backend == "c" and not any(shutil.which(c) for c in ("cc", "gcc", "clang")):
+            continue
+        if backend == "numba":
+            pytest.importorskip("numba")
+        got = si.slogdet(heaviside_pivot, (0.0, 0.4), backend=backend)[1]
+        assert got[0] == 1.0 and got[1] == pytest.approx(math.log(0.95), rel=1e-14)

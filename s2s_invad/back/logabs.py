@@ -12,16 +12,19 @@ through the expression as the mathematics allows::
 
 and the sign alongside (sign(exp(h)) = 1, sign(a ** c) = 1 for even c...). A name whose
 value is defined by one of these (``t = math.exp(x)``) is looked through, a few levels
-deep. What is left, ``log(abs(e))`` and ``sign(e)``, is computed as before.
+deep. A condition (``x > 0``, True or False; np.where's pivot) is its own sign. What is
+left, ``log(abs(e))`` and ``sign(e)``, is computed as before.
 """
 
 from __future__ import annotations
 
 import math
 
-from ..sym import ONE, Fn, Num, Op, Ref, Sym, is_num
+from ..primitives import BOOLEAN
+from ..sym import COMPARISONS, ONE, Fn, Num, Op, Ref, Sym, is_num
 
 DEPTH = 3                     # how many names deep definitions are looked through
+CONDITION = Ref("<a comparison: True or False>")     # the definition of a condition's value
 
 
 def sign_log(e: Sym, defs: dict[str, Sym], depth: int = DEPTH) -> tuple[Sym, Sym]:
@@ -52,6 +55,8 @@ def sign_log(e: Sym, defs: dict[str, Sym], depth: int = DEPTH) -> tuple[Sym, Sym
         if square is not None:
             c, a = square
             return ONE, 2 * Fn("log", (Fn("hypot", (Num(math.sqrt(c)), a)),))
+    if isinstance(e, Op) and e.op in COMPARISONS or isinstance(e, Ref) and defs.get(e.name) is CONDITION:
+        return e, Fn("log", (Fn("abs", (e,)),))          # True or False: its own sign (no np.sign of a bool)
     if isinstance(e, Ref) and e.name in defs and depth > 0:
         return sign_log(defs[e.name], defs, depth - 1)
     return Fn("sign", (e,)), Fn("log", (Fn("abs", (e,)),))
@@ -83,4 +88,6 @@ def definitions(statements) -> dict[str, Sym]:
             out[stmt.target.name] = Op("neg", tuple(args))
         elif stmt.op == "pow" and is_num(args[1]):
             out[stmt.target.name] = Op("pow", tuple(args))
+        elif stmt.op in BOOLEAN:
+            out[stmt.target.name] = CONDITION
     return out

@@ -400,6 +400,13 @@ class Evaluator:
     def logical(self, op: str, *xs):
         """np.logical_and / logical_or / logical_not (``&``, ``|``, ``~``) of comparisons
         (a number operand is True or False now: ``c & True`` is c)."""
+        symbol = {"logical_and": "&", "logical_or": "|", "logical_not": "~"}[op]
+        for x in xs:
+            if isinstance(x, Scalar) and getattr(self.defs.get(id(x.value)), "op", None) not in BOOLEAN:
+                raise self.refuse(self.node, f"operator {symbol} of a runtime value that is not a comparison "
+                                             f"(NumPy's {symbol} of a float is an error): combine comparisons "
+                                             f"((x > 0) {symbol if symbol != '~' else '&'} (y < 1)), or write "
+                                             f"np.{op}(...), which reads a number as x != 0")
         return library.logical(self, op, None, *xs)
 
     def negate(self, a):
