@@ -23,7 +23,7 @@ import linecache
 import textwrap
 import tokenize
 
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 import s2s_invad as si
@@ -91,6 +91,7 @@ def _names(filename: str) -> set[str]:
 
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(name=hostile)
+@example(name="**")                 # once made the results check take the not_real path
 def test_hostile_file_names_change_nothing(name):
     filename = name + ".py"
     _check_module(_from_file(filename, BODY), _from_file("model.py", BODY), _names(filename))

@@ -84,7 +84,8 @@ def guard(text: str, filename: str, numpy: str | None, runtime: str = "_rt", res
         out += [f"        {runtime}.not_finite({site})"]
     elif names:
         total = " + ".join(f"({n} - {n})" for n in names) if len(names) > 1 else f"{names[0]} - {names[0]}"
-        if "**" in text:           # a negative float to a fractional power is complex in Python
+        if "**" in text.replace(site, ""):   # a negative float to a fractional power is complex in
+            # Python (the file name, which the error helpers cite, may hold ** too: not code)
             test = f"{runtime}.not_real({total})"
         else:
             test = f"{total} != 0.0"
