@@ -61,7 +61,7 @@ def uses_method(x, y):
 
 
 def uses_unknown_math(x, y):
-    z = math.erf(x)  # ERR: unknown_math
+    z = math.gamma(x)  # ERR: unknown_math
     return z, y
 
 

@@ -24,6 +24,7 @@ import textwrap
 import types
 
 import numpy as np
+import scipy.special
 
 STEP = 1e-30
 
@@ -159,6 +160,7 @@ _FUNCTIONS = {
     "atan2": _atan2, "arctan2": _atan2,
     "atanh": np.arctanh, "arctanh": np.arctanh, "asinh": np.arcsinh, "arcsinh": np.arcsinh,
     "acosh": np.arccosh, "arccosh": np.arccosh, "cbrt": lambda z: _cbrt(z),
+    "erf": scipy.special.erf, "erfc": scipy.special.erfc,       # analytic in the complex plane
 }
 _NUMPY_NONSMOOTH = {
     "maximum": _maximum, "minimum": _minimum, "fmax": _fmax, "fmin": _fmin,

@@ -1,6 +1,6 @@
 """NumPy functions that move, copy or combine elements by + - * / (np.tile, np.repeat,
 np.diag, np.trace, np.einsum, np.convolve, np.kron, np.cross, np.polyval, np.var, np.std...)
-and the unary functions atanh, asinh, acosh and cbrt: each in every mode and slogdet
+and the unary functions atanh, asinh, acosh, cbrt, erf and erfc: each in every mode and slogdet
 against the oracle's complex-step Jacobian of the user's function, the primal against
 NumPy running it, methods against the functions, backend c against the Python backend.
 The rules' accuracy at extreme arguments is in tests/test_rules.py."""
@@ -155,3 +155,31 @@ def test_backend_numba_compiles_cbrt_and_agrees():
         got = si.ijvp(hyperbolic_math, (0.3, -0.4), (1.0, 0.5), backend="numba")
     want = si.ijvp(hyperbolic_math, (0.3, -0.4), (1.0, 0.5))
     np.testing.assert_allclose(checks.flatten(got), checks.flatten(want), rtol=1e-15)
+
+
+def normal_cdf(a, b):
+    return 0.5 * (1 + math.erf(a / math.sqrt(2))) + b, math.erfc(b) * a
+
+
+@pytest.mark.parametrize("point", [(0.3, -0.4), (4.5, 2.0), (-6.0, 0.1)])
+def test_erf_and_erfc_against_the_oracle(point):
+    y, _ = si.jvp(normal_cdf, point, (1.0, 0.0))
+    assert y == pytest.approx(normal_cdf(*point), rel=1e-15)
+    checks.check_structured(si, normal_cdf, point)
+
+
+@pytest.mark.parametrize("backend", ["c", "numba"])
+def test_erf_compiled_agrees_with_python(backend):
+    if backend == "numba":
+        pytest.importorskip("numba")
+    for mode in ("jvp", "ijvp", "vjp", "ivjp"):
+        got = checks.run_mode(normal_cdf, mode, (0.3, -0.4), (1.0, 0.5), (0.2, -1.0), backend)
+        want = checks.run_mode(normal_cdf, mode, (0.3, -0.4), (1.0, 0.5), (0.2, -1.0))
+        np.testing.assert_allclose(checks.flatten(got), checks.flatten(want), rtol=1e-14)
+
+
+def test_math_erf_of_an_array_says_numpy_has_none():
+    def erf_of_vector(x):
+        return math.erf(x) + np.roll(x, 1)
+    with pytest.raises(EvaluationError, match=r"NumPy has no erf: apply it to each element"):
+        si.jvp(erf_of_vector, (X,), (np.ones(4),))

@@ -220,8 +220,10 @@ def primitive(ev, prim: str, kind: str, alias: str | None, x):
         return _compute(ev, prim, kind, alias, x)
     if isinstance(x, (list, tuple, np.ndarray)):
         if kind == "math":
-            raise ev.fail(ev.node, f"{alias}.{prim} takes one number, not a sequence: use np.{prim} "
-                                   "for arrays (elementwise)")
+            name, np_name = spelling(prim, "math"), spelling(prim, "numpy")
+            advice = (f"use np.{np_name} for arrays (elementwise)" if np_name else
+                      f"NumPy has no {name}: apply it to each element ([{alias}.{name}(v) for v in x])")
+            raise ev.fail(ev.node, f"{alias}.{name} takes one number, not a sequence: {advice}")
         arr = to_array(ev, x)
         return _map(lambda e: primitive(ev, prim, kind, alias, e), arr)
     from .evaluate import _kind
