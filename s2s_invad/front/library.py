@@ -98,7 +98,8 @@ def known_names(module_kind: str) -> set[str]:
     if module_kind == "math":
         return set(_PRIMS["math"]) | _MATH_TT | _MATH_OTHER
     if module_kind == "numpy.linalg":
-        return {"norm"}
+        from .linalg import NAMES
+        return {"norm"} | NAMES
     from .nonsmooth import NUMPY_NAMES
     return set(_PRIMS["numpy"]) | _NUMPY_OTHER | _NUMPY_MORE | NUMPY_NAMES
 
@@ -1306,4 +1307,6 @@ _IMPLS[("numpy", "std")] = _spread("std")
 from . import nonsmooth as _nonsmooth  # noqa: E402  (it reads this module's helpers)
 
 _IMPLS.update(_nonsmooth.IMPLS)
+from . import linalg as _linalg  # noqa: E402  (it reads this module's helpers)
+_IMPLS.update(_linalg.IMPLS)
 logical = _nonsmooth.logical
