@@ -143,3 +143,23 @@ def test_the_judge_on_loops_kept_as_loops():
         assert fuzz_run.judge("named", refusal, "vjp", memory, point, (1.0,)) == "false refusal"
     assert fuzz_run.judge("bare", AttributeError("'NoneType' object has no attribute 'program'"), "vjp",
                           "recompute", point, (1.0,)) == "bare exception"
+
+
+def test_a_batch_that_numpy_reads_as_vectors_is_judged_whole(monkeypatch):
+    """Seed 742 sums np.tanh(np.array([x2, x0])) over the batch, as NumPy does: its batch is
+    judged against the complex-step Jacobian of the whole function, and an answer off by
+    1e-3 there is a wrong answer (between 1e-8 and 1e-4 it is not judged: fuzz_run.LOOSE)."""
+    program = fuzz_gen.generate(742)
+    counts, failures = collections.Counter(), []
+    fuzz_run.check_program(program, counts, failures)
+    assert counts[fuzz_run.WHOLE] == 1 and counts["wrong answer"] == 0 and counts["correct"] > 0
+    real = fuzz_run.outcome
+
+    def off(f, mode, memory, x, v, n, unroll=None):
+        kind, value = real(f, mode, memory, x, v, n, unroll)
+        batch = np.ndim(x[0]) > 0
+        return (kind, value * (1 + 1e-3)) if kind == "ok" and batch else (kind, value)
+    monkeypatch.setattr(fuzz_run, "outcome", off)
+    counts = collections.Counter()
+    fuzz_run.check_program(program, counts, [])
+    assert counts["wrong answer"] == 3                       # jvp, vjp and ijvp of the whole batch
