@@ -90,7 +90,7 @@ _NUMPY_MOVES = {"tile": 1, "repeat": 1, "diag": 1, "diagonal": 1, "trace": 1, "t
                 "cumprod": 1, "average": 1, "trapezoid": 1, "column_stack": "seq", "dstack": "seq",
                 "kron": 2, "cross": 2, "convolve": 2, "correlate": 2, "tensordot": 2}
 _NUMPY_MORE = set(_NUMPY_MOVES) | {"einsum", "polyval", "var", "std"}
-_MOVE_METHODS = {"repeat", "trace", "diagonal", "cumprod", "squeeze", "swapaxes", "take"}
+_MOVE_METHODS = {"repeat", "trace", "diagonal", "cumprod", "squeeze", "swapaxes", "take", "var", "std"}
 
 
 def known_names(module_kind: str) -> set[str]:
@@ -155,7 +155,7 @@ def attribute(ev, base, attr: str):
             return base if attr == "real" else 0.0 if attr == "imag" else Bound(base, attr)
         if attr == "clip":                         # elementwise: of a batch of scalars too
             return Bound(base, attr)
-        if attr in _ARRAY_ATTRS or attr in _ARRAY_METHODS or attr in _MOVE_METHODS or attr in ("var", "std", "max", "min"):
+        if attr in _ARRAY_ATTRS or attr in _ARRAY_METHODS or attr in _MOVE_METHODS or attr in ("max", "min"):
             ev.vector_use(base, f".{attr}")
         raise ev.refuse(ev.node, f"attribute .{attr} of a runtime scalar: call math.<fn> or np.<fn> "
                                  "on the value instead")
@@ -167,7 +167,7 @@ def attribute(ev, base, attr: str):
             return _np_real(ev, None, [base], {}) if attr == "real" else _np_imag(ev, None, [base], {})
         if attr in _ARRAY_ATTRS:
             return getattr(base, attr)
-        if attr in _ARRAY_METHODS or attr in _MOVE_METHODS or attr in ("var", "std"):
+        if attr in _ARRAY_METHODS or attr in _MOVE_METHODS:
             return Bound(base, attr)
     elif isinstance(base, list) and attr in _LIST_METHODS:
         return Bound(base, attr)
@@ -1255,8 +1255,8 @@ def _np_polyval(ev, alias, args, kwargs):
     coefficients = list(_sequence(ev, p, "np.polyval's coefficients"))
     x = to_array(ev, x) if isinstance(x, (list, tuple, np.ndarray)) else x
     if not coefficients:
-        return 0.0 * x
-    y = coefficients[0] + 0 * x if isinstance(x, np.ndarray) else coefficients[0]
+        return np.zeros(np.shape(x)) if isinstance(x, np.ndarray) else 0.0
+    y = np.full(x.shape, coefficients[0], dtype=object) if isinstance(x, np.ndarray) else coefficients[0]
     for c in coefficients[1:]:
         y = y * x + c
     return y

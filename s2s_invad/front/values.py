@@ -72,21 +72,14 @@ def _binary(op: str):
     return forward, backward
 
 
-def _compared(op: str):
-    """``x > y``: a runtime comparison (True or False, derivative 0: library.compare)."""
+def _runtime_op(kind: str, op: str):
+    """``x > y`` (kind "compare": a runtime comparison, True or False, derivative 0:
+    library.compare) or ``c & d``, ``c | d`` of comparisons (kind "logical": np.logical_and /
+    np.logical_or), by the running evaluator's method of that kind."""
     def method(self, other):
         if not (isinstance(other, Scalar) or is_number(other)):
             return NotImplemented
-        return running().compare(op, self, other)
-    return method
-
-
-def _logical(op: str):
-    """``c & d``, ``c | d`` of comparisons: np.logical_and / np.logical_or."""
-    def method(self, other):
-        if not (isinstance(other, Scalar) or is_number(other)):
-            return NotImplemented
-        return running().logical(op, self, other)
+        return getattr(running(), kind)(op, self, other)
     return method
 
 
@@ -140,9 +133,9 @@ class Scalar:
 
     __rmatmul__ = __matmul__
     __bool__ = _refused("a truth test")
-    __lt__, __le__, __gt__, __ge__ = (_compared(op) for op in ("lt", "le", "gt", "ge"))
-    __and__ = __rand__ = _logical("logical_and")
-    __or__ = __ror__ = _logical("logical_or")
+    __lt__, __le__, __gt__, __ge__ = (_runtime_op("compare", op) for op in ("lt", "le", "gt", "ge"))
+    __and__ = __rand__ = _runtime_op("logical", "logical_and")
+    __or__ = __ror__ = _runtime_op("logical", "logical_or")
 
     def __invert__(self):
         return running().logical("logical_not", self)
