@@ -266,6 +266,7 @@ _COMPARE = {ast.Eq: "==", ast.NotEq: "!=", ast.Lt: "<", ast.LtE: "<=", ast.Gt: "
             ast.In: "in"}
 UNARY_PREC = 13
 COMPARE_PREC = 6
+IFEXP_PREC = 1
 ATOM = 16
 # The same by operator name (the emitters' spelling, see BINOPS), for printers of other trees.
 PREC = {"add": 11, "sub": 11, "mul": 12, "div": 12, "pow": 14}
@@ -314,6 +315,16 @@ def unary_text(symbol: str, operand: str, op_prec: int) -> tuple[str, int]:
 def compare_text(parts: list[tuple[str, int]], ops: list[str]) -> tuple[str, int]:
     parts = [f"({text})" if prec <= COMPARE_PREC else text for text, prec in parts]
     return parts[0] + "".join(f" {op} {part}" for op, part in zip(ops, parts[1:])), COMPARE_PREC
+
+
+def ifexp_text(test: tuple[str, int], body: tuple[str, int], orelse: tuple[str, int]) -> tuple[str, int]:
+    """``body if test else orelse`` (each a (text, precedence) pair), parenthesised as
+    astor prints it."""
+    (t, tp), (b, bp), (o, op) = test, body, orelse
+    t = f"({t})" if tp <= IFEXP_PREC else t
+    b = f"({b})" if bp <= IFEXP_PREC else b
+    o = f"({o})" if op < IFEXP_PREC else o
+    return f"{b} if {t} else {o}", IFEXP_PREC
 
 
 def number_text(value) -> tuple[str, int]:

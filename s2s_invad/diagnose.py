@@ -293,9 +293,9 @@ def describe(name: str | None) -> str:
     """What a generated name holds, in words (names follow the README's conventions)."""
     if name is None:
         return "a value"
-    if name.endswith("_dot"):
+    if re.search(r"_dot(_\d+)?$", name):                # x_dot, and registers x_dot_1 (back/registers.py)
         return f"the tangent {name}"
-    if name.endswith("_bar"):
+    if re.search(r"_bar(_\d+)?$", name):
         return f"the cotangent {name}"
     if re.fullmatch(r"d\w+_d\w+|d(_\d+)?", name):
         return f"the partial derivative {name}"

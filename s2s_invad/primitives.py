@@ -8,7 +8,8 @@ derivative per operand, written as the mathematics reads:
 Each rule is also written to be accurate in floating point (a few ulps wherever the true
 derivative is a normal float), so none subtracts nearly equal numbers or overflows on the
 way to a finite result: ``d tanh(x) = 1 - z**2`` reads well but is 0.0 at x = 20 (true
-value 1.7e-17), so the rule is ``exp(-2|x|) (1 + |z|)**2`` (the same number, sech(x)**2);
+value 1.7e-17), so the rule is ``exp(-2|x|) (1 + |z|)**2`` (the same number, sech(x)**2),
+with ``1 - z*z`` where that is as accurate (|z| < 1/2) and code is scalar (:func:`_tanh_slope`);
 ``d expm1(x) = exp(x)``, not ``z + 1``; ``d asin(x) = 1/sqrt((1 - x)(1 + x))``, not
 ``1/sqrt(1 - x**2)``. The exception is erf (and erfc), whose slope exp(-x*x) carries the
 rounding of x*x: up to x**2/2 ulps (:func:`_erf_slope`). tests/test_rules.py checks every rule against mpmath at 50 digits
@@ -24,7 +25,7 @@ from dataclasses import dataclass
 from fractions import Fraction
 from typing import Callable
 
-from .sym import ONE, ZERO, Sym, compare, eq, function, is_num
+from .sym import ONE, ZERO, Num, Sym, compare, eq, fast, function, is_num
 
 sin, cos, exp, log, sqrt = (function(f) for f in ("sin", "cos", "exp", "log", "sqrt"))
 sinh, cosh, sign = (function(f) for f in ("sinh", "cosh", "sign"))
@@ -118,6 +119,16 @@ def _where_partials(c, a, b, z):
     return ZERO, c, 1 - c
 
 
+def _tanh_slope(x, z):
+    """d tanh(x) = sech(x)**2 = exp(-2|x|) (1 + |z|)**2, which stays accurate where tanh
+    saturates (1 - z**2 is 0.0 at x = 20, true value 1.7e-17). Where z*z < 1/4 (|x| < 0.55)
+    ``1 - z*z`` is as accurate (within 2 ulps: z's rounding is scaled by z**2 / (1 - z**2)
+    <= 1/3) and costs a fifth (no exp, no abs, no power), so scalar code tests and picks it
+    (:func:`s2s_invad.sym.fast`)."""
+    zz = z * z
+    return fast(compare("lt", zz, Num(0.25)), 1 - zz, exp(-2 * abs_(x)) * (1 + abs_(z)) ** 2)
+
+
 def _erf_slope(x):
     """d erf(x) = 2/sqrt(pi) exp(-x*x). The one rule here not within a few ulps: x*x rounds
     by up to half an ulp of x**2, which exp turns into up to x**2/2 ulps of the result (12
@@ -144,7 +155,7 @@ PRIMITIVES: dict[str, Primitive] = dict([
     _prim("log1p", 1, lambda x, z: (1 / (1 + x),), "log1p", "log1p"),
     _prim("expm1", 1, lambda x, z: (exp(x),), "expm1", "expm1"),          # not z + 1 (z -> -1)
     _prim("sqrt", 1, lambda x, z: (0.5 / z,), "sqrt", "sqrt"),
-    _prim("tanh", 1, lambda x, z: (exp(-2 * abs_(x)) * (1 + abs_(z)) ** 2,), "tanh", "tanh"),  # sech**2
+    _prim("tanh", 1, lambda x, z: (_tanh_slope(x, z),), "tanh", "tanh"),             # sech**2
     _prim("sinh", 1, lambda x, z: (cosh(x),), "sinh", "sinh"),
     _prim("cosh", 1, lambda x, z: (sinh(x),), "cosh", "cosh"),
     _prim("asin", 1, lambda x, z: (1 / sqrt((1 - x) * (1 + x)),), "asin", "arcsin"),

@@ -51,7 +51,8 @@ class Attr(Sym):
 @dataclass(frozen=True, slots=True)
 class Op(Sym):
     op: str                      # add sub mul div pow neg, and the comparisons eq ne gt ge lt le
-                                 # (eq: 1 where a == b, else 0; True and False add as 1 and 0)
+                                 # (eq: 1 where a == b, else 0; True and False add as 1 and 0);
+                                 # "fast": (condition, cheap, general), see :func:`fast`
     args: tuple
 
 
@@ -192,6 +193,27 @@ def neg(a: Sym) -> Sym:
     return Op("neg", (a,))
 
 
+def fast(cond: Sym, cheap: Sym, general: Sym) -> Sym:
+    """One value computed two ways: ``cheap if cond else general`` in scalar code, where
+    ``cheap`` is as accurate as ``general`` (a few ulps) wherever ``cond`` holds and costs
+    less; both arms are the same number up to rounding, so an analysis may read
+    ``general`` alone (its sign, its log). Array code, whose ``if`` cannot test an array,
+    computes ``general`` (analysis/graph.py drops the cheap arm for NumPy statements)."""
+    return Op("fast", (cond, cheap, general))
+
+
+def general(e: Sym) -> Sym:
+    """``e`` with every :func:`fast` replaced by its general arm."""
+    kind = type(e)
+    if kind is Op:
+        if e.op == "fast":
+            return general(e.args[2])
+        return Op(e.op, tuple(general(a) for a in e.args))
+    if kind is Fn:
+        return Fn(e.fn, tuple(general(a) for a in e.args), e.ns)
+    return e
+
+
 def function(fn: str):
     """A builder for calls of primitive ``fn``: ``cos = function("cos")``."""
     def build(*args):
@@ -222,6 +244,8 @@ def to_text(e: Sym, callee, refs: set | None = None) -> tuple[str, int]:
             op, args = "mul", (args[0], args[0])
         if op == "neg":
             return A.unary_text("-", *to_text(args[0], callee, refs))
+        if op == "fast":
+            return A.ifexp_text(*(to_text(a, callee, refs) for a in args))
         if op in COMPARISONS:
             return A.compare_text([to_text(a, callee, refs) for a in args], [COMPARISONS[op]])
         return A.binop_text(A.SYMBOL[op], A.PREC[op], *to_text(args[0], callee, refs),

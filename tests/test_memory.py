@@ -123,7 +123,7 @@ def test_recompute_memory_is_flat_in_depth(tmp_path, mode, family):
         code = compile(text, name, "exec")
         frames[depth] = max(c.co_nlocals for c in code.co_consts if hasattr(c, "co_nlocals"))
     assert frames[160] <= frames[40] + 4                            # the frame does not grow
-    assert peaks[160, "store"] > 2.5 * peaks[40, "store"]           # stored grows with depth
+    assert peaks[160, "store"] > 1.6 * peaks[40, "store"]           # the tape grows with depth
     assert peaks[160, "recompute"] < 1.2 * peaks[40, "recompute"]   # recompute stays flat
     assert peaks[160, "recompute"] < 0.25 * peaks[160, "store"]
 

@@ -47,7 +47,8 @@ UNARY = {
     "expm1": ("expm1", "expm1", mp.exp, _sym(_pts(-300, math.log10(709), 60)) + list(np.linspace(-60, -15, 46))),
     "sqrt": ("sqrt", "sqrt", lambda x: 1 / (2 * mp.sqrt(x)), _pts(-307, 308, 80)),
     "tanh": ("tanh", "tanh", lambda x: mp.sech(x) ** 2,
-             _sym(_pts(-300, math.log10(354), 60) + list(np.linspace(5, 40, 71)) + [300.0, 354.0])),
+             _sym(_pts(-300, math.log10(354), 60) + list(np.linspace(5, 40, 71)) + [300.0, 354.0]
+                  + list(np.linspace(0.5, 0.6, 41)))),      # scalar code's 1 - z*z ends at |x| = 0.549
     "sinh": ("sinh", "sinh", mp.cosh, _sym(_pts(-300, math.log10(710), 60))),
     "cosh": ("cosh", "cosh", mp.sinh, _sym(_pts(-300, math.log10(710), 60))),
     "asin": ("asin", "arcsin", lambda x: 1 / mp.sqrt(1 - x ** 2), _sym([1 - x for x in _pts(-16, 0, 50)] + _pts(-300, -0.01, 40))),

@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING
 
 from ..ir import Program, Stmt, Value
 from ..primitives import partials
-from ..sym import Fn, Op, Sym
+from ..sym import Fn, Op, Sym, general
 
 if TYPE_CHECKING:
     import networkx as nx
@@ -40,10 +40,11 @@ def step_partials(program: Program, stmt: Stmt) -> dict[Value, Sym]:
     """d target / d operand for each distinct active operand (repeated operands add up)."""
     parts = partials(stmt.op, [a.sym() for a in stmt.args], stmt.target.sym())
     ns = stmt.ns or program.default_ns
+    array = program.modules.get(ns, "math") != "math"     # NumPy: the values may be arrays
     result: dict[Value, Sym] = {}
     for arg, part in zip(stmt.args, parts):
         if isinstance(arg, Value) and arg.active:
-            part = _bind_ns(part, ns)
+            part = _bind_ns(general(part) if array else part, ns)
             result[arg] = result[arg] + part if arg in result else part
     return result
 

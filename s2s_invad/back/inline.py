@@ -14,7 +14,9 @@ What it folds, all of which must hold:
 * the definition is a one-line ``name = expression`` of a name from ``names`` (the
   temporaries of the source and their tangents: never a user variable, which stays named);
 * the expression is pure: numbers, names, arithmetic, attributes and calls of the modules
-  in ``modules`` (``math``, NumPy) and ``abs``; no subscripts, no runtime helpers;
+  in ``modules`` (``math``, NumPy) and ``abs``, and inside parentheses comparisons and
+  conditional expressions (``(1 - z * z if z * z < 0.25 else ...)``, tanh's slope); no
+  subscripts, no runtime helpers;
 * the name occurs exactly twice in the function (its definition and one read), and the
   read is a one-line statement at the same indentation in the same block, not a loop
   header, ``elif`` or ``return`` (results stay names: the check that every result is
@@ -54,6 +56,8 @@ _KEYWORDS = frozenset("and or not in is if else elif for while del return with a
 _PURE_OPS = frozenset(["+", "-", "*", "/", "**", "//", "%", "(", ")", ",", "."])
 _BINARY = {"+": 1, "-": 1, "*": 2, "/": 2, "//": 2, "%": 2, "@": 2, "**": 4}
 _BUILTINS = frozenset(["abs"])
+_CONDITIONAL = frozenset(["if", "else"])         # pure inside parentheses: (a if x < c else b)
+_COMPARE = frozenset(["<", ">", "<=", ">=", "==", "!="])
 _HEADERS = ("while ", "for ", "elif ", "del ", "with ", "else", "except", "try", "finally", "def ", "class ",
             "return")               # results stay names: the finiteness check (checks.guard) reads them
 
@@ -74,11 +78,12 @@ def _reads(tokens) -> list[str]:
 
 
 def _pure(tokens, modules: frozenset) -> bool:
+    depth = 0
     for i, (kind, tok) in enumerate(tokens):
         if kind == "num":
             continue
         if kind == "name":
-            if tok in _KEYWORDS:
+            if tok in _KEYWORDS and not (depth and tok in _CONDITIONAL):
                 return False
             nxt = tokens[i + 1][1] if i + 1 < len(tokens) else None
             prev = tokens[i - 1][1] if i else None
@@ -89,8 +94,9 @@ def _pure(tokens, modules: frozenset) -> bool:
             if nxt == "." and tok not in modules:
                 return False
             continue
-        if kind != "op" or tok not in _PURE_OPS:
+        if kind != "op" or tok not in _PURE_OPS and not (depth and tok in _COMPARE):
             return False
+        depth += (tok == "(") - (tok == ")")
         if tok == "(" and i and tokens[i - 1][0] == "name" and tokens[i - 1][1] not in _BUILTINS:
             if not (i >= 3 and tokens[i - 2][1] == "." and tokens[i - 3][1] in modules):
                 return False

@@ -39,6 +39,8 @@ def sign_log(e: Sym, defs: dict[str, Sym], depth: int = DEPTH) -> tuple[Sym, Sym
     if isinstance(e, Op) and e.op == "neg":
         sa, la = sign_log(e.args[0], defs, depth)
         return -sa, la
+    if isinstance(e, Op) and e.op == "fast":          # the general arm is the same number
+        return sign_log(e.args[2], defs, depth)
     if isinstance(e, Op) and e.op == "pow" and is_num(e.args[1]):
         c = e.args[1].value
         sa, la = sign_log(e.args[0], defs, depth)

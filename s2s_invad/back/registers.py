@@ -16,6 +16,7 @@ final text where the tree has a name, so comments and layout stay as they are.
 from __future__ import annotations
 
 import ast
+import heapq
 import re
 
 _TEMP = re.compile(r"t\d*(?:_\d+)*(_dot|_bar)?(?:_\d+)?")
@@ -65,9 +66,19 @@ def _flat(stmts):
             yield stmt
 
 
-def _plan(fn: ast.FunctionDef) -> list[tuple[int, int, int, str]]:
-    """The renamings in ``fn``: (line, start, end, new name), offsets in UTF-8 bytes."""
-    uses = [_uses(stmt) for stmt in _flat(fn.body)]
+def _plan(fn: ast.FunctionDef, live: bool = False) -> list[tuple[int, int, int, str]]:
+    """The renamings in ``fn``: (line, start, end, new name), offsets in UTF-8 bytes.
+    ``live``: a register is also free after the last statement that reads its value (not
+    only at a ``del``)."""
+    flat = list(_flat(fn.body))
+    uses = [_uses(stmt) for stmt in flat]
+    last: dict[str, int] = {}
+    if live:
+        for i, (_, loads, stores, _) in enumerate(uses):
+            for n in loads:
+                last[n] = i
+            for n in stores:                          # a value never read dies where it is made
+                last.setdefault(n, i)
     fixed = {a.arg for a in fn.args.args}
     assigned: set[str] = set()
     for _, loads, stores, _ in uses:                   # names read before any assignment
@@ -78,11 +89,22 @@ def _plan(fn: ast.FunctionDef) -> list[tuple[int, int, int, str]]:
     busy: set[str] = set()
     taken = fixed | {fn.name}
     edits = []
-    for nodes, loads, stores, dels in uses:
+    dying: dict[int, list[str]] = {}
+    for n, i in last.items():
+        dying.setdefault(i, []).append(n)
+    for i, (nodes, loads, stores, dels) in enumerate(uses):
         mapping = {n: register[n] for n in loads + dels if n in register}
         for n in dels:
             if n in register:
                 busy.discard(register.pop(n))
+        # a simple statement reads its operands before it stores: its target may take the
+        # register of a value it reads last (x = x + 1); a loop reads them again, so its
+        # values' registers are free only after it
+        simple = not isinstance(flat[i], (ast.For, ast.While, ast.AsyncFor))
+        ended = [n for n in dying.get(i, ()) if n in register and n not in stores]
+        if simple:
+            for n in ended:
+                busy.discard(register[n])
         for n in stores:
             if n in fixed:
                 continue
@@ -97,16 +119,21 @@ def _plan(fn: ast.FunctionDef) -> list[tuple[int, int, int, str]]:
             mapping[n] = register[n]
         edits += [(node.lineno, node.col_offset, node.end_col_offset, mapping[node.id])
                   for node in nodes if mapping.get(node.id, node.id) != node.id]
+        for n in ended:
+            if not simple:
+                busy.discard(register[n])
+            del register[n]
     return edits
 
 
-def reuse_names(text: str) -> str:
-    """``text`` (one or more generated defs) with values renamed to reusable registers."""
+def reuse_names(text: str, live: bool = False) -> str:
+    """``text`` (one or more generated defs) with values renamed to reusable registers
+    (``live``: freed after their last read, see :func:`_plan`)."""
     tree = ast.parse(text)
     per_line: dict[int, list[tuple[int, int, str]]] = {}
     for node in tree.body:
         if isinstance(node, ast.FunctionDef):
-            for line, start, end, new in _plan(node):
+            for line, start, end, new in _plan(node, live):
                 per_line.setdefault(line, []).append((start, end, new))
     lines = text.split("\n")
     for row, changes in per_line.items():
@@ -115,3 +142,222 @@ def reuse_names(text: str) -> str:
             line = line[:start] + new.encode() + line[end:]
         lines[row - 1] = line.decode()
     return "\n".join(lines)
+
+
+# --------------------------------------------------------------------------- store mode
+
+MANY_NAMES = 255        # more local names than this: CPython's frame slows down (see below)
+
+_WORD = re.compile(r"(?<![\w.])[A-Za-z_]\w*")
+_QUOTED = re.compile(r"'(?:[^'\\]|\\.)*'" + r'|"(?:[^"\\]|\\.)*"')
+_LOOPS = ("for ", "while ", "with ", "def ", "class ", "async ", "global ", "nonlocal ", "lambda",
+          "elif ")
+_HEADS = ("if ", "else:", "try:", "except", "finally:", "return", "raise", "assert ", "pass")
+_AUGMENT = re.compile(r"[A-Za-z_]\w* (?:\*\*|//|[-+*/%@&|^])= ")
+
+
+def _code_and_strings(text: str) -> list[tuple[bool, str]]:
+    """``text`` cut into (is code, piece): string literals are never renamed."""
+    out, at = [], 0
+    for m in _QUOTED.finditer(text):
+        out.append((True, text[at:m.start()]))
+        out.append((False, m.group()))
+        at = m.end()
+    out.append((True, text[at:]))
+    return out
+
+
+_WORDS = re.compile(r"(?<![\w.])[A-Za-z_]\w*(?!\w)(?!=[^=])")   # not after a dot, not f(name=...)
+
+
+def _words(code: str) -> list[str]:
+    """The names in a piece of code: not attributes (after a dot), not keyword arguments
+    (``name=`` inside brackets)."""
+    return _WORDS.findall(code)
+
+
+def _statements(lines: list[str]):
+    """The statements of one function's body (a wrapped statement is one), as lists of line
+    numbers with their text; None where the body is not straight-line code the renaming
+    below understands (loops, nested functions, with)."""
+    out, i, n = [], 1, len(lines)                # lines[0] is the def
+    while i < n:
+        stripped = lines[i].strip()
+        if not stripped or stripped.startswith("#"):
+            i += 1
+            continue
+        rows = [i]
+        depth = _depth(stripped)
+        while depth > 0 and i + 1 < n:
+            i += 1
+            rows.append(i)
+            depth += _depth(lines[i])
+        if depth != 0:
+            return None
+        text = " ".join(lines[r].strip() for r in rows)
+        if text.startswith(_LOOPS) or " lambda " in text or text.startswith('"""') and rows[0] != 1:
+            return None
+        out.append((rows, text))
+        i += 1
+    return out
+
+
+def _depth(line: str) -> int:
+    code = _QUOTED.sub("''", line)
+    return code.count("(") + code.count("[") + code.count("{") - code.count(")") - code.count("]") - code.count("}")
+
+
+def _roles(text: str) -> tuple[list[str], list[str], list[str]]:
+    """(names read, names bound, names deleted) of one simple statement or block header."""
+    quoted = "'" in text or '"' in text
+    if not quoted:
+        cut = text.find(" = ")
+        if cut > 0 and text[:cut].isidentifier():            # name = value: most statements
+            return [w for w in _WORDS.findall(text, cut + 3) if w not in _KEYWORD_WORDS], [text[:cut]], []
+        words = [w for w in _WORDS.findall(text) if w not in _KEYWORD_WORDS]
+    else:
+        words = [w for code, piece in _code_and_strings(text) if code for w in _words(piece)]
+        words = [w for w in words if w not in _KEYWORD_WORDS]
+    if text.startswith("del "):
+        return [], [], words
+    if text.startswith(_HEADS):
+        return words, [], []
+    cut = _top_level_assign(text)
+    if cut is not None:
+        left = text[:cut]
+        left_words = _words(left)
+        if "[" in left or "." in left:                       # a subscript or attribute store reads
+            return words, [], []
+        right = [w for w in words[len(left_words):]]
+        return right, left_words, []
+    if _AUGMENT.match(text):
+        return words, words[:1], []
+    return words, [], []
+
+
+_KEYWORD_WORDS = frozenset("and or not in is if else return raise try except finally del pass assert "
+                           "None True False".split())
+
+
+def _top_level_assign(text: str) -> int | None:
+    """Where `` = `` splits targets from the value at bracket depth 0, or None."""
+    depth, at = 0, 0
+    masked = _QUOTED.sub(lambda m: "'" + " " * (len(m.group()) - 2) + "'", text)
+    for i, c in enumerate(masked):
+        if c in "([{":
+            depth += 1
+        elif c in ")]}":
+            depth -= 1
+        elif c == "=" and depth == 0 and masked[i - 1:i] == " " and masked[i + 1:i + 2] == " ":
+            return i - 1
+    return None
+
+
+def compact(lines: list[str], most: int | None = None) -> list[str]:
+    """One generated function (its lines, the def first) with its values held in reusable
+    registers when it has more than ``most`` local names, else unchanged.
+
+    Store-mode code names every value once (SSA), so a long function has thousands of local
+    names. CPython runs such a function markedly slower than the same operations on a
+    bounded set of names: the equasive chain of 3,000 statements written with one name per
+    value runs 24 % slower than with the source's 64 names, ``del`` of every dead value
+    or not (benchmarks/results/modes.md). Here a value's register is free once the last
+    statement that reads it has read it, and a statement's target may take the register
+    of an operand it reads last (``x1_1 = x1_1 - 0.38 * math.atan(x3_1)``): the code then
+    reads like the source. Parameters are never reused: the runtime's diagnosis reads the
+    arguments from the frame after a failure. Small functions keep their SSA names (``x1_3``), which say which
+    version of a variable each value is; functions with loops kept as loops are left as they
+    are. Names read before any assignment (parameters, modules, constants) never change."""
+    if not lines or not lines[0].startswith("def "):
+        return lines
+    most = MANY_NAMES if most is None else most
+    end = next((i for i in range(1, len(lines)) if lines[i][:1] not in ("", " ")), len(lines))
+    if end < len(lines):                       # module-level text after the function: as it is
+        return compact(lines[:end], most) + lines[end:]
+    stmts = _statements(lines)
+    if stmts is None:
+        return lines
+    roles = [_roles(text) for _, text in stmts]
+    names = {n for loads, stores, dels in roles for n in stores}
+    if len(names) <= most:
+        return lines
+    m = re.match(r"def [A-Za-z_]\w*\((.*)\):$", lines[0])
+    if m is None:
+        return lines
+    fixed = {p.strip().split("=")[0].strip().lstrip("*") for p in m.group(1).split(",") if p.strip()}
+    params = set(fixed)
+    assigned: set[str] = set()
+    for loads, stores, dels in roles:
+        fixed.update(n for n in loads + dels if n not in assigned)
+        assigned.update(stores)
+        if len(loads) == 1 and len(stores) > 1 and loads[0] in params and not loads[0].startswith("_"):
+            fixed.update(stores)               # u_0, u_1 = u: a vector's elements keep their names
+    if any(dels for _, _, dels in roles):
+        return lines
+    last: dict[str, int] = {}                  # the last statement that reads or binds a name
+    for i, (loads, stores, _) in enumerate(roles):
+        for n in loads:
+            last[n] = i
+        for n in stores:
+            last[n] = i
+    dying: dict[int, list[str]] = {}
+    for n, i in last.items():
+        dying.setdefault(i, []).append(n)
+    # parameters keep their arguments to the end: the runtime's diagnosis (s2s_invad.diagnose)
+    # reads them from the frame to name a bad input and to run the function again
+    live: dict[str, str] = {}
+    busy: set[str] = set()
+    taken = fixed | {lines[0][4:lines[0].index("(")]}
+    free: dict[str, list[int]] = {}            # base -> suffixes free again (a heap)
+    fresh: dict[str, int] = {}                 # base -> the first suffix never handed out
+    register: dict[str, str] = {}              # every value's register, for its whole life
+
+    def release(name: str) -> None:
+        busy.discard(name)
+        base = _base(name)
+        k = 0 if name == base else _suffix(name, base)
+        if k is not None:
+            heapq.heappush(free.setdefault(base, []), k)
+
+    def allocate(base: str) -> str:            # the lowest suffix free: base, base_1, base_2...
+        heap = free.setdefault(base, [])
+        while True:
+            if heap and heap[0] < fresh.get(base, 0):
+                k = heapq.heappop(heap)
+            else:
+                k = fresh.get(base, 0)
+                fresh[base] = k + 1
+            candidate = base if k == 0 else f"{base}_{k}"
+            if candidate not in busy and candidate not in taken:
+                busy.add(candidate)
+                return candidate
+
+    for i, (loads, stores, _) in enumerate(roles):
+        for n in dying.get(i, ()):             # read for the last time: free before the stores
+            if n in live and n not in stores:
+                release(live.pop(n))
+        for n in stores:
+            if n not in live and n not in fixed:
+                live[n] = register[n] = allocate(_base(n))
+        for n in dying.get(i, ()):             # bound and never read again
+            if n in live and n in stores:
+                release(live.pop(n))
+    if not any(register[n] != n for n in register):
+        return lines
+    swap = lambda m: register.get(m.group(), m.group())            # noqa: E731
+    out = [lines[0]]
+    for line in lines[1:]:
+        if line.lstrip().startswith("#"):
+            out.append(line)                   # a comment quotes the source: never renamed
+        elif "'" in line or '"' in line:
+            out.append("".join(_WORDS.sub(swap, piece) if code else piece
+                               for code, piece in _code_and_strings(line)))
+        else:
+            out.append(_WORDS.sub(swap, line))
+    return out
+
+
+def _suffix(name: str, base: str) -> int | None:
+    """k where ``name`` is ``base_k``, else None."""
+    tail = name[len(base) + 1:]
+    return int(tail) if name.startswith(base + "_") and tail.isdigit() and tail[0] != "0" else None

@@ -24,7 +24,7 @@ from .emit_vjp import emit_vjp
 from ..analysis.memory import plan_memory
 from .checks import guard
 from .inline import fold_module, temporaries
-from .registers import reuse_names
+from .registers import compact, reuse_names
 from .text import CODING_LINE, comment
 from .text import module as checked_module
 from ..progress import each_stage
@@ -102,8 +102,8 @@ def render_module(items: list[tuple["Analysis", tuple[str, ...]]], memory: str =
                 lines = emitter(em, analysis.regions)
             if mode == "drift":
                 plain.add(len(bodies))
-            bodies.append("\n".join(_folded(em, prog, lines)))
-            bodies += ["\n".join(_folded(em, prog, extra)) for extra in em.lines_after]
+            bodies.append("\n".join(compact(_folded(em, prog, lines))))
+            bodies += ["\n".join(compact(_folded(em, prog, extra))) for extra in em.lines_after]
             em.lines_after.clear()
         src = prog.filename.replace("\\", "/").rsplit("/", 1)[-1]
         memo = ", memory recompute" if memory == "recompute" else ""
