@@ -187,7 +187,8 @@ def _statements(lines: list[str]):
             i += 1
             continue
         rows = [i]
-        depth = _depth(stripped)
+        quoted = "'" in stripped or '"' in stripped
+        depth = _depth(stripped) if quoted or stripped[-1] in "([{,\\" else 0     # as the emitters wrap
         while depth > 0 and i + 1 < n:
             i += 1
             rows.append(i)
@@ -342,8 +343,8 @@ def compact(lines: list[str], most: int | None = None) -> list[str]:
         for n in dying.get(i, ()):             # bound and never read again
             if n in live and n in stores:
                 release(live.pop(n))
-    if not any(register[n] != n for n in register):
-        return lines
+    if 3 * len(set(register.values())) > 2 * len(register):
+        return lines                           # most values live to the end (a tape): little to gain
     swap = lambda m: register.get(m.group(), m.group())            # noqa: E731
     out = [lines[0]]
     for line in lines[1:]:
