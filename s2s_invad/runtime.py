@@ -297,6 +297,16 @@ def _failed(a, b, filename: str, line: int, text: str):
 
 def slogdet(rows, filename: str, line: int, text: str) -> tuple:
     """(sign, log|det|) of a lump's k x k block (k > 3); batches are stacked."""
+    try:
+        a = np.array(rows, dtype=float)
+    except (ValueError, TypeError):                     # scalars mixed with arrays
+        a = None
+    if a is not None and a.ndim == 2:                   # one point: the common, fast case
+        with np.errstate(all="ignore"):
+            sign, logabsdet = np.linalg.slogdet(a)
+        if not (sign != 0 and math.isfinite(logabsdet)):
+            _failed(a, None, filename, line, text)
+        return float(sign), float(logabsdet)
     entries = [x for row in rows for x in row]
     shape = np.broadcast_shapes(*(np.shape(x) for x in entries))
     a = _stacked(rows, shape, _dtype(entries))
