@@ -147,6 +147,7 @@ def reuse_names(text: str, live: bool = False) -> str:
 # --------------------------------------------------------------------------- store mode
 
 MANY_NAMES = 255        # more local names than this: CPython's frame slows down (see below)
+FEW = 8                 # live values of one base named after it (x1, x1_1, ...); beyond, their own
 
 _WORD = re.compile(r"(?<![\w.])[A-Za-z_]\w*")
 _QUOTED = re.compile(r"'(?:[^'\\]|\\.)*'" + r'|"(?:[^"\\]|\\.)*"')
@@ -262,7 +263,10 @@ def compact(lines: list[str], most: int | None = None) -> list[str]:
     names. CPython runs such a function markedly slower than the same operations on a
     bounded set of names: the equasive chain of 3,000 statements written with one name per
     value runs 24 % slower than with the source's 64 names, ``del`` of every dead value
-    or not (benchmarks/results/modes.md). Here a value's register is free once the last
+    or not (benchmarks/results/modes.md). Part of it is a fixed cost per call: 3,000
+    statements on one name took 74 us a call, 95 us with 3,000 more local names that are
+    never touched (their frame is larger than a CPython data-stack chunk, 16 KB), 114 us
+    with one name per value. Here a value's register is free once the last
     statement that reads it has read it, and a statement's target may take the register
     of an operand it reads last (``x1_1 = x1_1 - 0.38 * math.atan(x3_1)``): the code then
     reads like the source. Parameters are never reused: the runtime's diagnosis reads the
@@ -309,29 +313,42 @@ def compact(lines: list[str], most: int | None = None) -> list[str]:
     live: dict[str, str] = {}
     busy: set[str] = set()
     taken = fixed | {lines[0][4:lines[0].index("(")]}
-    free: dict[str, list[int]] = {}            # base -> suffixes free again (a heap)
-    fresh: dict[str, int] = {}                 # base -> the first suffix never handed out
+    free: dict[str, list] = {}                 # base -> names free again (a heap, shortest first)
     register: dict[str, str] = {}              # every value's register, for its whole life
 
     def release(name: str) -> None:
         busy.discard(name)
-        base = _base(name)
-        k = 0 if name == base else _suffix(name, base)
-        if k is not None:
-            heapq.heappush(free.setdefault(base, []), k)
+        base = owner.get(name) or _base(name)
+        count[base] = count.get(base, 0) - 1
+        heapq.heappush(free.setdefault(base, []), (len(name), name))
 
-    def allocate(base: str) -> str:            # the lowest suffix free: base, base_1, base_2...
-        heap = free.setdefault(base, [])
-        while True:
-            if heap and heap[0] < fresh.get(base, 0):
-                k = heapq.heappop(heap)
-            else:
-                k = fresh.get(base, 0)
-                fresh[base] = k + 1
-            candidate = base if k == 0 else f"{base}_{k}"
-            if candidate not in busy and candidate not in taken:
-                busy.add(candidate)
-                return candidate
+    count: dict[str, int] = {}                 # base -> how many of its names are busy
+
+    def allocate(value: str) -> str:
+        """The shortest free name of the value's base (x1_3 -> x1, x1_1, ...); while more
+        than FEW of them are busy, the value's own name: where values pile up (an inverse
+        sweep reads every primal value), renaming gains nothing and the names stay put
+        under edits."""
+        base = _base(value)
+        heap = free.get(base)
+        while heap:
+            _, name = heapq.heappop(heap)
+            if name not in busy and name not in taken:
+                return _take(name, base)
+        if count.get(base, 0) >= FEW and value not in busy and value not in taken:
+            return _take(value, base)
+        k = 0
+        while (name := base if k == 0 else f"{base}_{k}") in busy or name in taken:
+            k += 1
+        return _take(name, base)
+
+    def _take(name: str, base: str) -> str:
+        busy.add(name)
+        count[base] = count.get(base, 0) + 1
+        owner[name] = base
+        return name
+
+    owner: dict[str, str] = {}
 
     for i, (loads, stores, _) in enumerate(roles):
         for n in dying.get(i, ()):             # read for the last time: free before the stores
@@ -339,12 +356,14 @@ def compact(lines: list[str], most: int | None = None) -> list[str]:
                 release(live.pop(n))
         for n in stores:
             if n not in live and n not in fixed:
-                live[n] = register[n] = allocate(_base(n))
+                live[n] = register[n] = allocate(n)
         for n in dying.get(i, ()):             # bound and never read again
             if n in live and n in stores:
                 release(live.pop(n))
     if 3 * len(set(register.values())) > 2 * len(register):
         return lines                           # most values live to the end (a tape): little to gain
+    if not any(register[n] != n for n in register):
+        return lines
     swap = lambda m: register.get(m.group(), m.group())            # noqa: E731
     out = [lines[0]]
     for line in lines[1:]:
@@ -356,9 +375,3 @@ def compact(lines: list[str], most: int | None = None) -> list[str]:
         else:
             out.append(_WORDS.sub(swap, line))
     return out
-
-
-def _suffix(name: str, base: str) -> int | None:
-    """k where ``name`` is ``base_k``, else None."""
-    tail = name[len(base) + 1:]
-    return int(tail) if name.startswith(base + "_") and tail.isdigit() and tail[0] != "0" else None
