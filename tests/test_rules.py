@@ -212,3 +212,20 @@ def test_a_pivot_that_is_an_exp_is_not_tested_but_its_underflow_still_raises(tmp
     for call in (lambda: si.ijvp(f, (2.0, -800.0), (1.0, 0.0)), lambda: si.ivjp(f, 2.0, -800.0)[1]((1.0, 0.0))):
         with pytest.raises(si.NonFiniteError, match=r"scaled\.py:5:"):
             call()
+
+
+def test_tanh_slope_is_cheap_in_scalar_code_and_general_in_numpy_code(make):
+    """Scalar code picks 1 - z*z where z*z < 1/4 (primitives._tanh_slope); NumPy code, whose
+    values may be arrays, always computes the saturation-safe form. Both agree with sech**2."""
+    fm = make("tanh_scalar", "def tanh_scalar(x):\n    return math.tanh(x)\n")
+    fn = make("tanh_array", "def tanh_array(x):\n    return np.tanh(x)\n")
+    assert " < 0.25 else " in si.source(fm, "jvp")
+    assert " < 0.25 else " not in si.source(fn, "jvp")
+    for x in (0.3, -0.5493, 0.5494, 3.0, -21.0):
+        want = mp.sech(mp.mpf(x)) ** 2
+        for f in (fm, fn):
+            _check("tanh", si.jvp(f, (x,), (1.0,))[1], want, x, f.__name__)
+    xs = np.array([0.1, 0.7, 25.0])
+    _, d = si.jvp(fn, (xs,), (np.ones(3),))
+    for x, got in zip(xs, d):
+        _check("tanh", got, mp.sech(mp.mpf(float(x))) ** 2, float(x), "array")
