@@ -122,3 +122,9 @@ def test_strings_comments_and_keywords_are_never_renamed():
     ns = {"math": math, "f": lambda p, key: p + key}
     exec("\n".join(out).replace("_rt.zero_pivot", "print"), ns)
     assert ns["h"](2.0, 3.0) == 9.0
+
+
+def test_shapes_the_pass_does_not_read_leave_the_function_as_it_is():
+    for body in (["    a = b = x * 2.0"], ["    a = (y := x * 2.0) + y"], ["    for i in range(2):", "        x = x + 1.0"]):
+        lines = ["def k(x):", "    x_1 = x * 3.0", *body, "    return x_1"]
+        assert compact(lines, most=0) == lines

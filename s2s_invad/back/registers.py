@@ -197,8 +197,12 @@ def _statements(lines: list[str]):
         if depth != 0:
             return None
         text = " ".join(lines[r].strip() for r in rows)
-        if text.startswith(_LOOPS) or " lambda " in text or text.startswith('"""') and rows[0] != 1:
+        if (text.startswith(_LOOPS) or " lambda " in text or ":=" in text or " yield" in text
+                or text.startswith('"""') and rows[0] != 1):
             return None
+        cut = _top_level_assign(text)
+        if cut is not None and _top_level_assign(text[cut + 3:]) is not None:
+            return None                        # a = b = c: not what the emitters write
         out.append((rows, text))
         i += 1
     return out
