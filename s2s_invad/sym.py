@@ -202,18 +202,6 @@ def fast(cond: Sym, cheap: Sym, general: Sym) -> Sym:
     return Op("fast", (cond, cheap, general))
 
 
-def general(e: Sym) -> Sym:
-    """``e`` with every :func:`fast` replaced by its general arm."""
-    kind = type(e)
-    if kind is Op:
-        if e.op == "fast":
-            return general(e.args[2])
-        return Op(e.op, tuple(general(a) for a in e.args))
-    if kind is Fn:
-        return Fn(e.fn, tuple(general(a) for a in e.args), e.ns)
-    return e
-
-
 def function(fn: str):
     """A builder for calls of primitive ``fn``: ``cos = function("cos")``."""
     def build(*args):

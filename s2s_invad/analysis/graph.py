@@ -21,18 +21,22 @@ from typing import TYPE_CHECKING
 
 from ..ir import Program, Stmt, Value
 from ..primitives import partials
-from ..sym import Fn, Op, Sym, general
+from ..sym import Fn, Op, Sym
 
 if TYPE_CHECKING:
     import networkx as nx
 
 
-def _bind_ns(e: Sym, ns: str) -> Sym:
-    """Give the functions a derivative rule introduced the namespace of their statement."""
+def _bind_ns(e: Sym, ns: str, array: bool = False) -> Sym:
+    """Give the functions a derivative rule introduced the namespace of their statement; in
+    array code (NumPy: the values may be arrays) keep only the general arm of a
+    :func:`s2s_invad.sym.fast`."""
     if isinstance(e, Fn):
-        return Fn(e.fn, tuple(_bind_ns(a, ns) for a in e.args), e.ns or ns)
+        return Fn(e.fn, tuple(_bind_ns(a, ns, array) for a in e.args), e.ns or ns)
     if isinstance(e, Op):
-        return Op(e.op, tuple(_bind_ns(a, ns) for a in e.args))
+        if array and e.op == "fast":
+            return _bind_ns(e.args[2], ns, array)
+        return Op(e.op, tuple(_bind_ns(a, ns, array) for a in e.args))
     return e
 
 
@@ -40,11 +44,11 @@ def step_partials(program: Program, stmt: Stmt) -> dict[Value, Sym]:
     """d target / d operand for each distinct active operand (repeated operands add up)."""
     parts = partials(stmt.op, [a.sym() for a in stmt.args], stmt.target.sym())
     ns = stmt.ns or program.default_ns
-    array = program.modules.get(ns, "math") != "math"     # NumPy: the values may be arrays
+    array = program.modules.get(ns, "math") != "math"
     result: dict[Value, Sym] = {}
     for arg, part in zip(stmt.args, parts):
         if isinstance(arg, Value) and arg.active:
-            part = _bind_ns(general(part) if array else part, ns)
+            part = _bind_ns(part, ns, array)
             result[arg] = result[arg] + part if arg in result else part
     return result
 

@@ -19,6 +19,8 @@ import ast
 import heapq
 import re
 
+from .inline import _STRING, _depth      # string literals, bracket depth: as the fold pass reads lines
+
 _TEMP = re.compile(r"t\d*(?:_\d+)*(_dot|_bar)?(?:_\d+)?")
 _PARTIAL = re.compile(r"d\w+_d\w+")
 _VERSIONED = re.compile(r"(.+?)(?:_\d+)?(_dot|_bar|_rhs)?")
@@ -66,19 +68,9 @@ def _flat(stmts):
             yield stmt
 
 
-def _plan(fn: ast.FunctionDef, live: bool = False) -> list[tuple[int, int, int, str]]:
-    """The renamings in ``fn``: (line, start, end, new name), offsets in UTF-8 bytes.
-    ``live``: a register is also free after the last statement that reads its value (not
-    only at a ``del``)."""
-    flat = list(_flat(fn.body))
-    uses = [_uses(stmt) for stmt in flat]
-    last: dict[str, int] = {}
-    if live:
-        for i, (_, loads, stores, _) in enumerate(uses):
-            for n in loads:
-                last[n] = i
-            for n in stores:                          # a value never read dies where it is made
-                last.setdefault(n, i)
+def _plan(fn: ast.FunctionDef) -> list[tuple[int, int, int, str]]:
+    """The renamings in ``fn``: (line, start, end, new name), offsets in UTF-8 bytes."""
+    uses = [_uses(stmt) for stmt in _flat(fn.body)]
     fixed = {a.arg for a in fn.args.args}
     assigned: set[str] = set()
     for _, loads, stores, _ in uses:                   # names read before any assignment
@@ -89,22 +81,11 @@ def _plan(fn: ast.FunctionDef, live: bool = False) -> list[tuple[int, int, int, 
     busy: set[str] = set()
     taken = fixed | {fn.name}
     edits = []
-    dying: dict[int, list[str]] = {}
-    for n, i in last.items():
-        dying.setdefault(i, []).append(n)
-    for i, (nodes, loads, stores, dels) in enumerate(uses):
+    for nodes, loads, stores, dels in uses:
         mapping = {n: register[n] for n in loads + dels if n in register}
         for n in dels:
             if n in register:
                 busy.discard(register.pop(n))
-        # a simple statement reads its operands before it stores: its target may take the
-        # register of a value it reads last (x = x + 1); a loop reads them again, so its
-        # values' registers are free only after it
-        simple = not isinstance(flat[i], (ast.For, ast.While, ast.AsyncFor))
-        ended = [n for n in dying.get(i, ()) if n in register and n not in stores]
-        if simple:
-            for n in ended:
-                busy.discard(register[n])
         for n in stores:
             if n in fixed:
                 continue
@@ -119,21 +100,16 @@ def _plan(fn: ast.FunctionDef, live: bool = False) -> list[tuple[int, int, int, 
             mapping[n] = register[n]
         edits += [(node.lineno, node.col_offset, node.end_col_offset, mapping[node.id])
                   for node in nodes if mapping.get(node.id, node.id) != node.id]
-        for n in ended:
-            if not simple:
-                busy.discard(register[n])
-            del register[n]
     return edits
 
 
-def reuse_names(text: str, live: bool = False) -> str:
-    """``text`` (one or more generated defs) with values renamed to reusable registers
-    (``live``: freed after their last read, see :func:`_plan`)."""
+def reuse_names(text: str) -> str:
+    """``text`` (one or more generated defs) with values renamed to reusable registers."""
     tree = ast.parse(text)
     per_line: dict[int, list[tuple[int, int, str]]] = {}
     for node in tree.body:
         if isinstance(node, ast.FunctionDef):
-            for line, start, end, new in _plan(node, live):
+            for line, start, end, new in _plan(node):
                 per_line.setdefault(line, []).append((start, end, new))
     lines = text.split("\n")
     for row, changes in per_line.items():
@@ -149,8 +125,6 @@ def reuse_names(text: str, live: bool = False) -> str:
 MANY_NAMES = 255        # more local names than this: CPython's frame slows down (see below)
 FEW = 8                 # live values of one base named after it (x1, x1_1, ...); beyond, their own
 
-_WORD = re.compile(r"(?<![\w.])[A-Za-z_]\w*")
-_QUOTED = re.compile(r"'(?:[^'\\]|\\.)*'" + r'|"(?:[^"\\]|\\.)*"')
 _LOOPS = ("for ", "while ", "with ", "def ", "class ", "async ", "global ", "nonlocal ", "lambda",
           "elif ")
 _HEADS = ("if ", "else:", "try:", "except", "finally:", "return", "raise", "assert ", "pass")
@@ -160,7 +134,7 @@ _AUGMENT = re.compile(r"[A-Za-z_]\w* (?:\*\*|//|[-+*/%@&|^])= ")
 def _code_and_strings(text: str) -> list[tuple[bool, str]]:
     """``text`` cut into (is code, piece): string literals are never renamed."""
     out, at = [], 0
-    for m in _QUOTED.finditer(text):
+    for m in _STRING.finditer(text):
         out.append((True, text[at:m.start()]))
         out.append((False, m.group()))
         at = m.end()
@@ -208,11 +182,6 @@ def _statements(lines: list[str]):
     return out
 
 
-def _depth(line: str) -> int:
-    code = _QUOTED.sub("''", line)
-    return code.count("(") + code.count("[") + code.count("{") - code.count(")") - code.count("]") - code.count("}")
-
-
 def _roles(text: str) -> tuple[list[str], list[str], list[str]]:
     """(names read, names bound, names deleted) of one simple statement or block header."""
     quoted = "'" in text or '"' in text
@@ -222,8 +191,8 @@ def _roles(text: str) -> tuple[list[str], list[str], list[str]]:
             return [w for w in _WORDS.findall(text, cut + 3) if w not in _KEYWORD_WORDS], [text[:cut]], []
         words = [w for w in _WORDS.findall(text) if w not in _KEYWORD_WORDS]
     else:
-        words = [w for code, piece in _code_and_strings(text) if code for w in _words(piece)]
-        words = [w for w in words if w not in _KEYWORD_WORDS]
+        words = [w for code, piece in _code_and_strings(text) if code for w in _words(piece)
+                 if w not in _KEYWORD_WORDS]
     if text.startswith("del "):
         return [], [], words
     if text.startswith(_HEADS):
@@ -234,8 +203,7 @@ def _roles(text: str) -> tuple[list[str], list[str], list[str]]:
         left_words = _words(left)
         if "[" in left or "." in left:                       # a subscript or attribute store reads
             return words, [], []
-        right = [w for w in words[len(left_words):]]
-        return right, left_words, []
+        return words[len(left_words):], left_words, []
     if _AUGMENT.match(text):
         return words, words[:1], []
     return words, [], []
@@ -247,8 +215,8 @@ _KEYWORD_WORDS = frozenset("and or not in is if else return raise try except fin
 
 def _top_level_assign(text: str) -> int | None:
     """Where `` = `` splits targets from the value at bracket depth 0, or None."""
-    depth, at = 0, 0
-    masked = _QUOTED.sub(lambda m: "'" + " " * (len(m.group()) - 2) + "'", text)
+    depth = 0
+    masked = _STRING.sub(lambda m: "'" + " " * (len(m.group()) - 2) + "'", text)
     for i, c in enumerate(masked):
         if c in "([{":
             depth += 1
@@ -270,13 +238,15 @@ def compact(lines: list[str], most: int | None = None) -> list[str]:
     or not (benchmarks/results/modes.md). Part of it is a fixed cost per call: 3,000
     statements on one name took 74 us a call, 95 us with 3,000 more local names that are
     never touched (their frame is larger than a CPython data-stack chunk, 16 KB), 114 us
-    with one name per value. Here a value's register is free once the last
-    statement that reads it has read it, and a statement's target may take the register
-    of an operand it reads last (``x1_1 = x1_1 - 0.38 * math.atan(x3_1)``): the code then
-    reads like the source. Parameters are never reused: the runtime's diagnosis reads the
-    arguments from the frame after a failure. Small functions keep their SSA names (``x1_3``), which say which
-    version of a variable each value is; functions with loops kept as loops are left as they
-    are. Names read before any assignment (parameters, modules, constants) never change."""
+    with one name per value.
+
+    Here a value's register is free once the last statement that reads it has read it, and
+    a statement's target may take the register of an operand it reads last (``x1_1 = x1_1 -
+    0.38 * math.atan(x3_1)``): the code then reads like the source. Names read before any
+    assignment (parameters, modules, constants) never change, and parameters are never
+    reused: the runtime's diagnosis reads the arguments from the frame after a failure.
+    Small functions keep their SSA names (``x1_3``), which say which version of a variable
+    each value is; functions with loops kept as loops are left as they are."""
     if not lines or not lines[0].startswith("def "):
         return lines
     most = MANY_NAMES if most is None else most
@@ -319,14 +289,14 @@ def compact(lines: list[str], most: int | None = None) -> list[str]:
     taken = fixed | {lines[0][4:lines[0].index("(")]}
     free: dict[str, list] = {}                 # base -> names free again (a heap, shortest first)
     register: dict[str, str] = {}              # every value's register, for its whole life
+    owner: dict[str, str] = {}                 # register -> the base it was handed out for
+    count: dict[str, int] = {}                 # base -> how many of its names are busy
 
     def release(name: str) -> None:
         busy.discard(name)
-        base = owner.get(name) or _base(name)
-        count[base] = count.get(base, 0) - 1
+        base = owner[name]
+        count[base] -= 1
         heapq.heappush(free.setdefault(base, []), (len(name), name))
-
-    count: dict[str, int] = {}                 # base -> how many of its names are busy
 
     def allocate(value: str) -> str:
         """The shortest free name of the value's base (x1_3 -> x1, x1_1, ...); while more
@@ -351,8 +321,6 @@ def compact(lines: list[str], most: int | None = None) -> list[str]:
         count[base] = count.get(base, 0) + 1
         owner[name] = base
         return name
-
-    owner: dict[str, str] = {}
 
     for i, (loads, stores, _) in enumerate(roles):
         for n in dying.get(i, ()):             # read for the last time: free before the stores
