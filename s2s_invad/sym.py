@@ -231,6 +231,9 @@ def to_text(e: Sym, callee, refs: set | None = None) -> tuple[str, int]:
         if op == "pow" and type(args[1]) is Num and args[1].value == 2 and type(args[0]) is Ref:
             op, args = "mul", (args[0], args[0])
         if op == "neg":
+            inside = _negated(args[0])
+            if inside is not None:                 # -(c * x) runs as (-c) * x: one operation less
+                return to_text(inside, callee, refs)
             return A.unary_text("-", *to_text(args[0], callee, refs))
         if op == "fast":
             return A.ifexp_text(*(to_text(a, callee, refs) for a in args))
@@ -245,6 +248,19 @@ def to_text(e: Sym, callee, refs: set | None = None) -> tuple[str, int]:
     if kind is Attr:
         return f"{e.module}.{e.attr}", A.ATOM
     raise TypeError(f"not a symbolic expression: {e!r}")
+
+
+def _negated(e: Sym) -> Sym | None:
+    """``-e`` with the sign taken by the constant that leads a product or quotient
+    (``-(c * x) / y`` as ``-c * x / y``), the same number to the bit; None if ``e`` has no
+    leading constant. Built as is: ``mul`` would move the sign out again."""
+    if type(e) is not Op or e.op not in ("mul", "div"):
+        return None
+    first = e.args[0]
+    if type(first) is Num and not isinstance(first.value, bool):
+        return Op(e.op, (Num(-first.value), e.args[1]))
+    inner = _negated(first)
+    return None if inner is None else Op(e.op, (inner, e.args[1]))
 
 
 def is_atom(e: Sym) -> bool:

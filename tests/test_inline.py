@@ -59,7 +59,22 @@ def _run(lines, a, b, c):
 
 
 def _shape(text: str):
-    return ast.dump(ast.parse(text, mode="eval").body)
+    """The tree of ``text`` with the fold's one rewrite undone: ``-c * y`` (from ``c * -y``)
+    and ``a - c * y`` (from ``a + c * -y``) are the same numbers to the bit."""
+    class Signs(ast.NodeTransformer):
+        def visit_BinOp(self, node):
+            self.generic_visit(node)
+            l, r = node.left, node.right
+            if (isinstance(node.op, ast.Mult) and isinstance(l, ast.Constant)
+                    and isinstance(r, ast.UnaryOp) and isinstance(r.op, ast.USub)):
+                return ast.BinOp(ast.UnaryOp(ast.USub(), l), ast.Mult(), r.operand)
+            if (isinstance(node.op, (ast.Add, ast.Sub)) and isinstance(r, ast.BinOp)
+                    and isinstance(r.op, ast.Mult) and isinstance(r.left, ast.UnaryOp)
+                    and isinstance(r.left.op, ast.USub) and isinstance(r.left.operand, ast.Constant)):
+                flipped = ast.Sub() if isinstance(node.op, ast.Add) else ast.Add()
+                return ast.BinOp(l, flipped, ast.BinOp(r.left.operand, ast.Mult(), r.right))
+            return node
+    return ast.dump(Signs().visit(ast.parse(text, mode="eval").body))
 
 
 @settings(max_examples=300, deadline=None)

@@ -444,7 +444,7 @@ class Emitter:
 
     def sweep_function(self, w: Writer, role: str, inner: Writer, params: list[str], doc: str,
                        local: frozenset = frozenset(), defined: list[str] | None = None,
-                       extra: tuple = ()) -> str:
+                       extra: tuple = (), chunked: bool = False) -> str:
         """Emit ``def <f>_<role>(_tape, *params)`` around ``inner`` after the primal in ``w``.
 
         The tape is the tuple of exactly the primal values the sweep reads, in definition
@@ -452,7 +452,9 @@ class Emitter:
         of values in quadratic time); ``local`` names values the sweep computes itself;
         ``defined``: the names the primal defines, in order (default: the flat program's);
         ``extra`` names the forward pass binds besides them (memory="recompute": the dict of
-        kept values). Returns the expression that binds the tape.
+        kept values); ``chunked``: a long straight-line tape goes in parts
+        (:mod:`s2s_invad.back.tape`) unless a backend compiles the code. Returns the
+        expression that binds the tape.
         """
         if defined is None:
             defined = [p.name for p in self.program.params] + [s.target.name for s in self.graph.order]
@@ -460,6 +462,16 @@ class Emitter:
         tape = [v for v in dict.fromkeys(defined) if v in self.refs and v not in local]
         name = self.names.helper(self.program, role)
         head = Writer(level=1)
+        from .tape import parts                  # after this module: tape -> registers -> inline -> here
+        split = None if self.compiled or not chunked else parts(w.lines, inner.lines, tape, self.tape,
+                                                                self.namer.fresh("_parts"))
+        if split is not None:
+            w.lines[:], inner.lines[:] = split
+            head.line(f'"""{doc} {self.tape} holds the primal values it reads, in parts."""')
+            self.lines_after.append([f"def {name}({', '.join([self.tape] + params)}):"] + head.lines
+                                    + inner.lines)
+            self.uses_partial = True
+            return A.call(A.name(self.names.partial), [A.name(name), A.name(self.tape)])
         head.line(f'"""{doc} {self.tape} holds the primal values it reads."""')
         if tape:
             head.stmt(A.assign(tape, A.name(self.tape)) if len(tape) > 1 else

@@ -9,6 +9,8 @@ from __future__ import annotations
 from .. import _astlib as A
 from . import structured
 from .emit_common import Emitter, Writer
+from .registers import _base as register_base
+from .tape import within
 from ..analysis.lumps import Lump
 from ..analysis.regions import Rolled, Regions
 from ..ir import Value
@@ -55,9 +57,14 @@ def emit_ijvp(em: Emitter, regions: Regions) -> list[str]:
         L.assign_pairs(em, w, [n for n in names if n], [e for n, e in zip(names, leaves) if n])
         leaves = [A.name(n) if n else e for n, e in zip(names, leaves)]
     outs = em.pack(leaves)
+    mark = len(w.lines)
     w.comment("inverse sweep, last lump to first")
     ijvp_regions(em, w, regions, tapes)
     L.Tapes.finish(tapes, [w])
+    if not em.compiled:                    # a long sweep: the primal values it reads on a stack
+        stacked = within(w.lines, mark, em.tape, lambda n: em.namer.fresh(register_base(n)))
+        if stacked is not None:
+            w.lines[:] = stacked
     dots = A.tuple_(em.pack_inputs("dot"))
     w.stmt(A.return_(A.tuple_([outs, dots])))
     return [f"def {prog.name}_ijvp({', '.join(args)}):"] + w.lines

@@ -38,7 +38,7 @@ def emit_ivjp(em: Emitter, regions: Regions) -> list[str]:
             local |= L.iteration_locals(region.loop)
     sweep = em.sweep_function(w, "ivjp_sweep", inner, em.input_args("bar"),
                                f"Reverse-inverse sweep of {prog.name}_ivjp, first lump to last.",
-                               frozenset(local), L.outer_defined(prog, regions))
+                               frozenset(local), L.outer_defined(prog, regions), chunked=True)
     outs = [em.expr(o.sym()) for o in prog.outputs]
     w.stmt(A.return_(A.tuple_([em.pack(outs), sweep])))
     return [f"def {prog.name}_ivjp({', '.join(em.primal_args())}):"] + w.lines

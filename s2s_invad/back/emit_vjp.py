@@ -66,7 +66,7 @@ def emit_vjp(em: Emitter, regions: Regions) -> list[str]:
 
     pullback = em.sweep_function(w, "vjp_bwd", inner, params,
                                   f"Reverse sweep of {prog.name}_vjp, last step to first.",
-                                  defined=L.outer_defined(prog, regions, tapes))
+                                  defined=L.outer_defined(prog, regions, tapes), chunked=True)
     outs = [em.expr(o.sym()) for o in prog.outputs]
     w.stmt(A.return_(A.tuple_([em.pack(outs), pullback])))
     return [f"def {prog.name}_vjp({', '.join(em.primal_args())}):"] + w.lines

@@ -218,6 +218,26 @@ def _scan(lines: list[str]) -> tuple[list, list, dict, list]:
     return stmts, mentions, assigned, end
 
 
+_SCALED = re.compile(r"(?:(?<=[(\[])|(?<=[=,] )|(?P<sign>[-+]) )(?P<num>(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?) \* $")
+_FLIP = {"+": "-", "-": "+"}
+
+
+def _signed(before: str, inner: str) -> tuple[str, str]:
+    """``c * -y`` as ``-c * y`` and ``a + c * -y`` as ``a - c * y``: the same number to the
+    bit (negation is exact and commutes with rounding), one operation less. ``before`` is
+    the reader's text up to the name, ``inner`` the folded ``-y``."""
+    m = _SCALED.search(before)
+    if m is None:
+        return before, inner
+    sign = m.group("sign")
+    if sign is None:
+        return before[:m.start("num")] + "-" + before[m.start("num"):], inner[1:]
+    head = before[:m.start()].rstrip()
+    if not head or not (head[-1].isalnum() or head[-1] in "_)]"):
+        return before, inner                       # a unary sign: -c * -y stays as it is
+    return before[:m.start()] + _FLIP[sign] + before[m.start() + 1:], inner[1:]
+
+
 def _left(text: str) -> int:
     """Precedence of the operator just before a position (3 for a unary sign, 0 where none
     binds) from the text before that position."""
@@ -334,6 +354,8 @@ def fold(lines: list[str], names, modules=frozenset({"math"})) -> list[str]:
             inner = "(" + expr_text + ")"
         else:
             inner = expr_text
+        if inner is expr_text and expr_text[:1] == "-" and expr_text[1:].isidentifier():
+            before, inner = _signed(before, inner)
         new = before + inner + after
         if st.indent + len(new) > WIDTH or _operators(new) > MAX_OPERATORS:
             continue

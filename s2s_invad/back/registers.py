@@ -242,7 +242,9 @@ def compact(lines: list[str], most: int | None = None) -> list[str]:
 
     Here a value's register is free once the last statement that reads it has read it, and
     a statement's target may take the register of an operand it reads last (``x1_1 = x1_1 -
-    0.38 * math.atan(x3_1)``): the code then reads like the source. Names read before any
+    0.38 * math.atan(x3_1)``): the code then reads like the source. A copy ``a = b`` of a
+    final value gives a b's register and is dropped where a is not rebound while b is still
+    read (a reverse sweep passes ``x_bar`` on unchanged through ``x = x + ...``). Names read before any
     assignment (parameters, modules, constants) never change, and parameters are never
     reused: the runtime's diagnosis reads the arguments from the frame after a failure.
     Small functions keep their SSA names (``x1_3``), which say which version of a variable
@@ -322,7 +324,22 @@ def compact(lines: list[str], most: int | None = None) -> list[str]:
         owner[name] = base
         return name
 
+    bound: dict[str, list[int]] = {}           # name -> the statements that bind it
+    for i, (_, stores, _) in enumerate(roles):
+        for n in stores:
+            bound.setdefault(n, []).append(i)
+    copies: set[int] = set()                   # rows of ``a = b`` where a shares b's register
     for i, (loads, stores, _) in enumerate(roles):
+        if len(loads) == 1 and len(stores) == 1 and stmts[i][1] == f"{stores[0]} = {loads[0]}":
+            a, b = stores[0], loads[0]
+            if (b in live and a not in live and a not in fixed and bound[b][-1] < i
+                    and all(k >= last[b] for k in bound[a] if k > i)):
+                # b is final and a is not rebound before b's last read: one value, one name
+                live[a] = register[a] = live.pop(b)
+                copies.update(stmts[i][0])
+                if last[a] == i:
+                    release(live.pop(a))
+                continue
         for n in dying.get(i, ()):             # read for the last time: free before the stores
             if n in live and n not in stores:
                 release(live.pop(n))
@@ -338,7 +355,9 @@ def compact(lines: list[str], most: int | None = None) -> list[str]:
         return lines
     swap = lambda m: register.get(m.group(), m.group())            # noqa: E731
     out = [lines[0]]
-    for line in lines[1:]:
+    for row, line in enumerate(lines[1:], 1):
+        if row in copies:
+            continue                           # now ``x_bar = x_bar``
         if line.lstrip().startswith("#"):
             out.append(line)                   # a comment quotes the source: never renamed
         elif "'" in line or '"' in line:
