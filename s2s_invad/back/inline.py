@@ -15,7 +15,7 @@ What it folds, all of which must hold:
   temporaries of the source and their tangents: never a user variable, which stays named);
 * the expression is pure: numbers, names, arithmetic, attributes and calls of the modules
   in ``modules`` (``math``, NumPy) and ``abs``, and inside parentheses comparisons and
-  conditional expressions (``(1 - z * z if z * z < 0.25 else ...)``, tanh's slope); no
+  conditional expressions (``(1 - z * z if z * z < 0.5 else ...)``, tanh's slope); no
   subscripts, no runtime helpers;
 * the name occurs exactly twice in the function (its definition and one read), and the
   read is a one-line statement at the same indentation in the same block, not a loop

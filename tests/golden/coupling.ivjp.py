@@ -34,10 +34,10 @@ def coupling_ivjp_sweep(_tape, x1_bar, x2_bar):
         x1, x2, t39_1, t39_2, x2_1, t40_1 = _tape
         # line 39: x2 = x2 * math.exp(math.tanh(x1)) + math.sin(x1)
         x2_1_bar = x2_bar / t39_2
-        x1_bar = x1_bar - (x2 * (t39_2 * (1 - t39_1 * t39_1 if t39_1 * t39_1 < 0.25 else math.exp(-2 * abs(x1)) * (1 + abs(t39_1)) ** 2)) + math.cos(x1)) * x2_1_bar
+        x1_bar = x1_bar - (x2 * (t39_2 * (1 - t39_1 * t39_1 if t39_1 * t39_1 < 0.5 else math.exp(-2 * abs(x1)) * (1 + abs(t39_1)) ** 2)) + math.cos(x1)) * x2_1_bar
         # line 40: x1 = x1 + math.tanh(x2)
         x1_1_bar = x1_bar
-        x2_1_bar = x2_1_bar - (1 - t40_1 * t40_1 if t40_1 * t40_1 < 0.25 else math.exp(-2 * abs(x2_1)) * (1 + abs(t40_1)) ** 2) * x1_1_bar
+        x2_1_bar = x2_1_bar - (1 - t40_1 * t40_1 if t40_1 * t40_1 < 0.5 else math.exp(-2 * abs(x2_1)) * (1 + abs(t40_1)) ** 2) * x1_1_bar
     except _rt.S2SError:
         raise
     except _rt.NUMERIC_ERRORS:

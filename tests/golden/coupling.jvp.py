@@ -12,13 +12,13 @@ def coupling_jvp(x1, x2, x1_dot, x2_dot):
     try:
         # line 39: x2 = x2 * math.exp(math.tanh(x1)) + math.sin(x1)
         t39_1 = math.tanh(x1)
-        t39_1_dot = (1 - t39_1 * t39_1 if t39_1 * t39_1 < 0.25 else math.exp(-2 * abs(x1)) * (1 + abs(t39_1)) ** 2) * x1_dot
+        t39_1_dot = (1 - t39_1 * t39_1 if t39_1 * t39_1 < 0.5 else math.exp(-2 * abs(x1)) * (1 + abs(t39_1)) ** 2) * x1_dot
         t39_2 = math.exp(t39_1)
         x2_1 = x2 * t39_2 + math.sin(x1)
         x2_1_dot = t39_2 * x2_dot + x2 * (t39_2 * t39_1_dot) + math.cos(x1) * x1_dot
         # line 40: x1 = x1 + math.tanh(x2)
         t40_1 = math.tanh(x2_1)
-        t40_1_dot = (1 - t40_1 * t40_1 if t40_1 * t40_1 < 0.25 else math.exp(-2 * abs(x2_1)) * (1 + abs(t40_1)) ** 2) * x2_1_dot
+        t40_1_dot = (1 - t40_1 * t40_1 if t40_1 * t40_1 < 0.5 else math.exp(-2 * abs(x2_1)) * (1 + abs(t40_1)) ** 2) * x2_1_dot
         x1_1 = x1 + t40_1
         x1_1_dot = x1_dot + t40_1_dot
     except _rt.S2SError:
