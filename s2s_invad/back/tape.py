@@ -65,7 +65,7 @@ def parts(forward: list[str], sweep: list[str], tape: list[str], name: str, rest
     straight-line code)."""
     if len(tape) < WORTH:
         return None
-    plan = _plan(forward, sweep, tape)
+    plan = _plan(forward, _simple(forward), _simple(sweep), tape)
     if plan is None:
         return None
     fifo, pops, pushes = plan
@@ -88,7 +88,7 @@ def within(lines: list[str], mark: int, name: str, fresh, indent: str = "    "):
     tape = list(dict.fromkeys(n for _, _, loads, _ in swp for n in loads if n in bound))
     if len(tape) < WORTH:
         return None
-    plan = _plan(forward, sweep, tape)
+    plan = _plan(forward, fwd, swp, tape)
     if plan is None or plan[0]:
         return None                                    # a sweep reading first to last: not ijvp's
     _, pops, pushes = plan
@@ -106,10 +106,10 @@ def _rename(line: str, swap) -> str:
     return _WORDS.sub(swap, line)
 
 
-def _plan(forward: list[str], sweep: list[str], tape: list[str]):
+def _plan(forward: list[str], fwd, swp, tape: list[str]):
     """(pops from the front?, {sweep row: values popped before it}, {forward row: parts
-    pushed after it, in order}); None where the bodies are not straight-line code."""
-    fwd, swp = _simple(forward), _simple(sweep)
+    pushed after it, in order}) from the statements of both bodies (:func:`_simple`);
+    None where they are not straight-line code."""
     if not fwd or not swp:
         return None
     held = set(tape)
@@ -131,8 +131,9 @@ def _plan(forward: list[str], sweep: list[str], tape: list[str]):
         if not groups:
             return None
         groups[0] = (groups[0][0], unread + groups[0][1])
+    start = -1
     if forward[fwd[0][0]].lstrip().startswith('"""'):
-        fwd = fwd[1:]                              # the docstring stays first
+        start, fwd = fwd[0][1], fwd[1:]            # the docstring stays first
     if not fwd:
         return None
     defined: dict[str, int] = {}
@@ -146,9 +147,9 @@ def _plan(forward: list[str], sweep: list[str], tape: list[str]):
     at = queue if fifo else stack
     pushes: dict[int, list[list[str]]] = {}
     for g in (range(len(groups)) if fifo else range(len(groups) - 1, -1, -1)):
-        row = fwd[0][0] - 1 if at[g] < 0 else fwd[at[g]][1]        # after that statement's last row
+        row = start if at[g] < 0 else fwd[at[g]][1]                # after that statement's last row
         pushes.setdefault(row, []).append(groups[g][1])
-    pushes["start"] = fwd[0][0] - 1
+    pushes["start"] = start
     return fifo, {swp[i][0]: values for i, values in groups}, pushes
 
 
