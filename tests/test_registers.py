@@ -128,3 +128,29 @@ def test_shapes_the_pass_does_not_read_leave_the_function_as_it_is():
     for body in (["    a = b = x * 2.0"], ["    a = (y := x * 2.0) + y"], ["    for i in range(2):", "        x = x + 1.0"]):
         lines = ["def k(x):", "    x_1 = x * 3.0", *body, "    return x_1"]
         assert compact(lines, most=0) == lines
+
+
+def test_a_copy_shares_a_register_only_while_nothing_it_shares_with_is_still_read():
+    """``a = b`` then ``c = a``: a and c may take b's register only if c is not rebound
+    while b is still read (here it is: ``c = c + x * a`` comes before ``d = b * c``), and the
+    register stays busy until the last of them is read. Found by forcing registers and a
+    tape in parts on every random program."""
+    lines = ["def g(x):",
+             "    b = x * 3.0",
+             "    a = b",
+             "    c = a",
+             "    c = c + x * a",
+             "    e = x + 1.0",
+             "    d = b * c + e",
+             "    return d"]
+    out = compact(lines, most=0)
+    ns_in, ns_out = {}, {}
+    exec("\n".join(lines), ns_in)
+    exec("\n".join(out), ns_out)
+    for x in (0.5, -2.0, 3.25):
+        assert ns_out["g"](x) == ns_in["g"](x) == 3 * x * (3 * x + 3 * x * x) + x + 1
+    chained = ["def h(x):", "    b = x * 3.0", "    a = b", "    c = a", "    d = c * 2.0 + a", "    return d"]
+    assert "    a = b" not in compact(chained, most=0)          # here one register serves all three
+    ns = {}
+    exec("\n".join(compact(chained, most=0)), ns)
+    assert ns["h"](1.5) == 13.5

@@ -329,26 +329,46 @@ def compact(lines: list[str], most: int | None = None) -> list[str]:
         for n in stores:
             bound.setdefault(n, []).append(i)
     copies: set[int] = set()                   # rows of ``a = b`` where a shares b's register
+    holders: dict[str, set[str]] = {}          # register -> the live names in it (more than one
+                                               # after copies)
+
+    def drop(n: str) -> None:
+        """n is dead: its register is free once no other live name holds it."""
+        r = live.pop(n)
+        held = holders.get(r)
+        if held is not None:
+            held.discard(n)
+            if held:
+                return
+            del holders[r]
+        release(r)
+
     for i, (loads, stores, _) in enumerate(roles):
         if len(loads) == 1 and len(stores) == 1 and stmts[i][1] == f"{stores[0]} = {loads[0]}":
             a, b = stores[0], loads[0]
-            if (b in live and a not in live and a not in fixed and bound[b][-1] < i
-                    and all(k >= last[b] for k in bound[a] if k > i)):
-                # b is final and a is not rebound before b's last read: one value, one name
-                live[a] = register[a] = live.pop(b)
-                copies.update(stmts[i][0])
-                if last[a] == i:
-                    release(live.pop(a))
-                continue
+            if b in live and a not in live and a not in fixed and bound[b][-1] < i:
+                r = live[b]
+                held = holders.get(r, {b})
+                end = max(last[n] for n in held)
+                if all(k >= end for k in bound[a] if k > i):
+                    # b (and any copy sharing its register) is final, and a is not rebound
+                    # before their last read: one value, one name, no copy
+                    live[a] = register[a] = r
+                    holders[r] = held | {a}
+                    copies.update(stmts[i][0])
+                    for n in [b, a] if last[b] == i else [a]:
+                        if last[n] == i:
+                            drop(n)
+                    continue
         for n in dying.get(i, ()):             # read for the last time: free before the stores
             if n in live and n not in stores:
-                release(live.pop(n))
+                drop(n)
         for n in stores:
             if n not in live and n not in fixed:
                 live[n] = register[n] = allocate(n)
         for n in dying.get(i, ()):             # bound and never read again
             if n in live and n in stores:
-                release(live.pop(n))
+                drop(n)
     if 3 * len(set(register.values())) > 2 * len(register):
         return lines                           # most values live to the end (a tape): little to gain
     if not any(register[n] != n for n in register):
