@@ -468,18 +468,17 @@ class Emitter:
         if split is not None:
             w.lines[:], inner.lines[:] = split
             head.line(f'"""{doc} {self.tape} holds the primal values it reads, in parts."""')
-            self.lines_after.append([f"def {name}({', '.join([self.tape] + params)}):"] + head.lines
-                                    + inner.lines)
-            self.uses_partial = True
-            return A.call(A.name(self.names.partial), [A.name(name), A.name(self.tape)])
-        head.line(f'"""{doc} {self.tape} holds the primal values it reads."""')
-        if tape:
-            head.stmt(A.assign(tape, A.name(self.tape)) if len(tape) > 1 else
-                      A.assign(tape[0], A.subscript0(self.tape)))
+            bound = A.name(self.tape)
+        else:
+            head.line(f'"""{doc} {self.tape} holds the primal values it reads."""')
+            if tape:
+                head.stmt(A.assign(tape, A.name(self.tape)) if len(tape) > 1 else
+                          A.assign(tape[0], A.subscript0(self.tape)))
+            bound = A.tuple_([A.name(v) for v in tape])
         self.lines_after.append([f"def {name}({', '.join([self.tape] + params)}):"] + head.lines
                                 + inner.lines)
         self.uses_partial = True
-        return A.call(A.name(self.names.partial), [A.name(name), A.tuple_([A.name(v) for v in tape])])
+        return A.call(A.name(self.names.partial), [A.name(name), bound])
 
     def accumulate(self, w: Writer, target: str, op: str, e: Sym) -> None:
         """``target = target + e`` (op "add") or ``- e`` (op "sub"); ``+ -y`` is written ``- y``."""

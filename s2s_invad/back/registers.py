@@ -356,7 +356,7 @@ def compact(lines: list[str], most: int | None = None) -> list[str]:
                     live[a] = register[a] = r
                     holders[r] = held | {a}
                     copies.update(stmts[i][0])
-                    for n in [b, a] if last[b] == i else [a]:
+                    for n in (b, a):
                         if last[n] == i:
                             drop(n)
                     continue
@@ -373,16 +373,16 @@ def compact(lines: list[str], most: int | None = None) -> list[str]:
         return lines                           # most values live to the end (a tape): little to gain
     if not any(register[n] != n for n in register):
         return lines
-    swap = lambda m: register.get(m.group(), m.group())            # noqa: E731
-    out = [lines[0]]
-    for row, line in enumerate(lines[1:], 1):
-        if row in copies:
-            continue                           # now ``x_bar = x_bar``
-        if line.lstrip().startswith("#"):
-            out.append(line)                   # a comment quotes the source: never renamed
-        elif "'" in line or '"' in line:
-            out.append("".join(_WORDS.sub(swap, piece) if code else piece
-                               for code, piece in _code_and_strings(line)))
-        else:
-            out.append(_WORDS.sub(swap, line))
-    return out
+    return [lines[0]] + [rename(line, register) for row, line in enumerate(lines[1:], 1)
+                         if row not in copies]            # a copy is now ``x_bar = x_bar``
+
+
+def rename(line: str, names: dict[str, str]) -> str:
+    """One line of generated code with the names in ``names`` replaced; a comment (it
+    quotes the source) and string literals are never renamed."""
+    if line.lstrip().startswith("#"):
+        return line
+    swap = lambda m: names.get(m.group(), m.group())              # noqa: E731
+    if "'" in line or '"' in line:
+        return "".join(_WORDS.sub(swap, piece) if code else piece for code, piece in _code_and_strings(line))
+    return _WORDS.sub(swap, line)

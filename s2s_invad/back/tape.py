@@ -32,7 +32,8 @@ from __future__ import annotations
 
 import zlib
 
-from .registers import _roles, _statements
+from .emit_common import wrap
+from .registers import _roles, _statements, rename
 
 MIN, MAX, SPREAD = 8, 64, 16     # values a part (MAX), and 1/SPREAD of names start a new part
 WORTH = 64                       # tapes of fewer values stay one tuple (small functions keep it)
@@ -68,10 +69,10 @@ def parts(forward: list[str], sweep: list[str], tape: list[str], name: str, rest
     plan = _plan(forward, _simple(forward), _simple(sweep), tape)
     if plan is None:
         return None
-    fifo, pops, pushes = plan
+    fifo, pops, pushes, start = plan
     order = "[::-1]" if fifo else "[:]"
     head = [f"{indent}{rest} = {name}{order}  # pop() gives the part read next"]
-    return (_pushed(forward, pushes, name, indent),
+    return (_pushed(forward, pushes, start, name, indent),
             _popped(sweep, pops, f"{rest}.pop()", indent, head))
 
 
@@ -91,25 +92,17 @@ def within(lines: list[str], mark: int, name: str, fresh, indent: str = "    "):
     plan = _plan(forward, fwd, swp, tape)
     if plan is None or plan[0]:
         return None                                    # a sweep reading first to last: not ijvp's
-    _, pops, pushes = plan
+    _, pops, pushes, start = plan
     renamed = {n: fresh(n) for n in tape}
-    swap = lambda m: renamed.get(m.group(), m.group())            # noqa: E731
-    sweep = [line if line.lstrip().startswith("#") else _rename(line, swap) for line in sweep]
+    sweep = [rename(line, renamed) for line in sweep]
     pops = {row: [renamed[n] for n in values] for row, values in pops.items()}
-    return _pushed(forward, pushes, name, indent) + _popped(sweep, pops, f"{name}.pop()", indent, [])
-
-
-def _rename(line: str, swap) -> str:
-    from .registers import _WORDS, _code_and_strings
-    if "'" in line or '"' in line:
-        return "".join(_WORDS.sub(swap, piece) if code else piece for code, piece in _code_and_strings(line))
-    return _WORDS.sub(swap, line)
+    return _pushed(forward, pushes, start, name, indent) + _popped(sweep, pops, f"{name}.pop()", indent, [])
 
 
 def _plan(forward: list[str], fwd, swp, tape: list[str]):
     """(pops from the front?, {sweep row: values popped before it}, {forward row: parts
-    pushed after it, in order}) from the statements of both bodies (:func:`_simple`);
-    None where they are not straight-line code."""
+    pushed after it, in order}, the row the list starts after) from the statements of
+    both bodies (:func:`_simple`); None where they are not straight-line code."""
     if not fwd or not swp:
         return None
     held = set(tape)
@@ -149,15 +142,12 @@ def _plan(forward: list[str], fwd, swp, tape: list[str]):
     for g in (range(len(groups)) if fifo else range(len(groups) - 1, -1, -1)):
         row = start if at[g] < 0 else fwd[at[g]][1]                # after that statement's last row
         pushes.setdefault(row, []).append(groups[g][1])
-    pushes["start"] = start
-    return fifo, {swp[i][0]: values for i, values in groups}, pushes
+    return fifo, {swp[i][0]: values for i, values in groups}, pushes, start
 
 
-def _pushed(forward: list[str], pushes: dict, name: str, indent: str) -> list[str]:
-    """``forward`` with ``name = []`` before its first statement and each part's push after
-    the statement (row) it follows; a row of -1: before everything."""
-    from .emit_common import wrap            # the emitters' line wrapping (import cycle)
-    start = pushes.pop("start")
+def _pushed(forward: list[str], pushes: dict, start: int, name: str, indent: str) -> list[str]:
+    """``forward`` with ``name = []`` after row ``start`` and each part's push after the
+    row it follows; a row of -1: before everything."""
     out: list[str] = []
     rows = [(-1, None)] + list(enumerate(forward))
     for row, line in rows:
@@ -171,7 +161,8 @@ def _pushed(forward: list[str], pushes: dict, name: str, indent: str) -> list[st
 
 
 def _popped(sweep: list[str], pops: dict, source: str, indent: str, head: list[str]) -> list[str]:
-    from .emit_common import wrap
+    """``head``, then ``sweep`` with each part popped from ``source`` before the step that
+    first reads it."""
     out = list(head)
     floor = len(out)                                 # nothing moves above the last pop
     for row, line in enumerate(sweep):
